@@ -1,0 +1,33 @@
+// `npm run package`: a VSIX per platform, each carrying only its own onnxruntime binaries
+// (they are most of the package's size), built with vsce from a production bundle.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const targets = {
+  'linux-x64': 'linux/x64',
+  'darwin-arm64': 'darwin/arm64',
+  'win32-x64': 'win32/x64',
+};
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(targets);
+const allBinaries = ['linux/x64', 'linux/arm64', 'darwin/arm64', 'darwin/x64', 'win32/x64', 'win32/arm64'];
+const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+const baseIgnore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+
+execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
+fs.mkdirSync(path.join(root, 'out'), { recursive: true });
+for (const target of wanted) {
+  if (!targets[target]) throw new Error(`unknown target ${target}; known: ${Object.keys(targets).join(', ')}`);
+  const others = allBinaries.filter((b) => b !== targets[target]).map((b) => `node_modules/onnxruntime-node/bin/napi-v6/${b}/**`);
+  const ignoreFile = path.join(root, 'out', `.vscodeignore-${target}`);
+  fs.writeFileSync(ignoreFile, `${baseIgnore}\n${others.join('\n')}\n`);
+  const vsix = path.join(root, 'out', `wordplay-${target}-${version}.vsix`);
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--no-dependencies', '--ignoreFile', ignoreFile, '--allow-missing-repository', '-o', vsix],
+    { cwd: root, stdio: 'inherit' },
+  );
+  console.log(`${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB`);
+}

@@ -1,0 +1,37 @@
+// `npm test`: every check, in order, each with its own tool's summary. Runs them all and
+// fails at the end if any failed, so one red step does not hide the others.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name) => path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name);
+// the Python environment `wordplay setup` made (bootstrap ran it just before)
+const python = spawnSync(process.execPath, ['dist/cli.js', 'setup'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+const pythonEnv = { ...process.env, PYTHONPATH: path.join(root, 'trainer'), WORDPLAY_PYTHON: python };
+const unitTests = fs
+  .readdirSync(path.join(root, 'test', 'unit'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => path.join('test', 'unit', f));
+
+const steps = [
+  ['TypeScript type-check', bin('tsc'), ['-p', '.']],
+  ['eslint', bin('eslint'), ['.']],
+  ['ruff', python, ['-m', 'ruff', 'check', 'trainer']],
+  ['ruff format', python, ['-m', 'ruff', 'format', '--check', 'trainer']],
+  ['unit tests (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...unitTests], pythonEnv],
+  ['trainer tests (pytest)', python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], pythonEnv],
+];
+
+const failed = [];
+for (const [name, command, args, env] of steps) {
+  console.log(`\n=== ${name}`);
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: env ?? process.env });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.status !== 0) failed.push(name);
+  console.log(`=== ${name}: ${result.status === 0 ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds} s`);
+}
+console.log(`\nchecks: ${steps.length - failed.length} passed, ${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}`);
+process.exitCode = failed.length ? 1 : 0;

@@ -1,0 +1,73 @@
+// What this machine can train with: Node, the Python in use, PyTorch and its devices, and each
+// problem with its fix. The trainer package's `probe` answers the Python half.
+import { spawnSync } from 'node:child_process';
+import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource } from './pythonEnv';
+
+export interface Problem {
+  problem: string;
+  fix: string;
+}
+
+export interface DoctorReport {
+  node: { version: string };
+  python: { path: string; version: string | null; source: PythonSource } | null;
+  torch: { version: string; cuda_build: string | null; threads: number } | null;
+  device: 'cuda' | 'mps' | 'cpu';
+  devices: { cpu_threads: number; cuda: { index: number; name: string; memory_gb: number }[]; mps: boolean };
+  managed_environment: { path: string; ready: boolean };
+  problems: Problem[];
+}
+
+export function doctor(env: NodeJS.ProcessEnv = process.env): DoctorReport {
+  const resolved = resolvePython(env);
+  const report: DoctorReport = {
+    node: { version: process.versions.node },
+    python: null,
+    torch: null,
+    device: 'cpu',
+    devices: { cpu_threads: 0, cuda: [], mps: false },
+    managed_environment: { path: managedEnv(env).dir, ready: isManagedEnvReady(env) },
+    problems: [],
+  };
+  if (Number(process.versions.node.split('.')[0]) < 20) {
+    report.problems.push({ problem: `Node.js ${process.versions.node} is older than 20.`, fix: 'Install Node.js 20 or later.' });
+  }
+  const probe = trainerInvocation(['probe'], env);
+  const result = spawnSync(probe.command, probe.args, { env: probe.env, encoding: 'utf8', timeout: 120_000 });
+  if (result.error || result.status !== 0) {
+    report.problems.push({
+      problem: `Python could not be run at "${resolved.path}" (${result.error?.message ?? result.stderr.trim().split('\n').pop()}).`,
+      fix: 'Install Python 3.10 or later and run `wordplay setup`, or set WORDPLAY_PYTHON to an interpreter with PyTorch.',
+    });
+    return report;
+  }
+  const probed = JSON.parse(result.stdout) as Pick<DoctorReport, 'torch' | 'device' | 'devices' | 'problems'> & {
+    python: { path: string; version: string };
+  };
+  report.python = { ...probed.python, source: resolved.source };
+  report.torch = probed.torch;
+  report.device = probed.device;
+  report.devices = probed.devices;
+  report.problems.push(...probed.problems);
+  const [major, minor] = probed.python.version.split('.').map(Number);
+  if (major < 3 || (major === 3 && minor < 10)) {
+    report.problems.push({ problem: `Python ${probed.python.version} is older than 3.10.`, fix: 'Install Python 3.10 or later, then run `wordplay setup`.' });
+  }
+  return report;
+}
+
+export function formatDoctor(r: DoctorReport): string {
+  const lines = [
+    `Node.js      ${r.node.version}`,
+    `Python       ${r.python ? `${r.python.version} (${r.python.path}, from ${r.python.source})` : 'not found'}`,
+    `PyTorch      ${r.torch ? `${r.torch.version}${r.torch.cuda_build ? ` (CUDA ${r.torch.cuda_build} build)` : ''}` : 'not installed'}`,
+    `Device       ${r.device}`,
+    ...r.devices.cuda.map((d) => `  cuda:${d.index}     ${d.name}, ${d.memory_gb} GiB`),
+    ...(r.devices.mps ? ['  mps        Apple GPU'] : []),
+    `  cpu        ${r.devices.cpu_threads} threads`,
+    `Environment  ${r.managed_environment.path} (${r.managed_environment.ready ? 'ready' : 'not set up'})`,
+  ];
+  if (r.problems.length === 0) lines.push('', 'No problems found.');
+  else lines.push('', 'Problems:', ...r.problems.map((p) => `  - ${p.problem}\n    Fix: ${p.fix}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,70 @@
+// The bundled `wordplay` command as a user runs it: exit codes, messages, files.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { packageRoot } from '../../src/core/paths';
+import { SHAKESPEARE, tempDir } from './helpers';
+
+const cli = path.join(packageRoot, 'dist', 'cli.js');
+const wordplay = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+test('wordplay prepare writes the dataset contract and reports its counts', () => {
+  const out = path.join(tempDir(), 'ds');
+  const result = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'char', '--out', out]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /vocab 65, 1,003,854 train and 111,540 val tokens/);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['meta.json', 'tokenizer.json', 'train.bin', 'val.bin']);
+});
+
+test('wordplay prepare --input shakespeare uses a verified cached copy', () => {
+  const cache = tempDir();
+  fs.mkdirSync(path.join(cache, 'tinyshakespeare'));
+  fs.copyFileSync(SHAKESPEARE, path.join(cache, 'tinyshakespeare', 'input.txt'));
+  const out = path.join(tempDir(), 'ds');
+  const result = wordplay(['prepare', '--input', 'shakespeare', '--tokenizer', 'gpt2', '--out', out], { WORDPLAY_CACHE_DIR: cache });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /301,966 train and 36,059 val tokens/);
+});
+
+test('wordplay prepare refuses a binary input with a message, a non-zero exit and nothing written', () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]));
+  const result = wordplay(['prepare', '--input', path.join(dir, 'image.png'), '--out', path.join(dir, 'ds')]);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /^wordplay: .*image\.png looks binary/);
+  assert.doesNotMatch(result.stderr, /at .*\.js:\d+/, 'no stack trace');
+  assert.deepEqual(fs.readdirSync(dir), ['image.png']);
+});
+
+test('wordplay names a bad option and a bad command', () => {
+  const bad = wordplay(['prepare', '--inptu', 'x']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--inptu/);
+  const unknown = wordplay(['trian']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command "trian"/);
+});
+
+test('wordplay doctor --json reports the interpreter, PyTorch and devices', () => {
+  const result = wordplay(['doctor', '--json']);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.node.version, process.versions.node);
+  assert.match(report.python.version, /^3\.\d+\.\d+$/);
+  assert.ok(fs.existsSync(report.python.path), report.python.path);
+  assert.match(report.torch.version, /^2\./);
+  assert.ok(['cpu', 'cuda', 'mps'].includes(report.device));
+  assert.ok(report.devices.cpu_threads >= 1);
+  assert.deepEqual(report.problems, []);
+  assert.equal(result.status, 0);
+});
+
+test('wordplay doctor names a missing interpreter and its fix', () => {
+  const result = wordplay(['doctor', '--json'], { WORDPLAY_PYTHON: '/nonexistent/python3' });
+  assert.equal(result.status, 1);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.python, null);
+  assert.match(report.problems[0].fix, /wordplay setup|WORDPLAY_PYTHON/);
+});

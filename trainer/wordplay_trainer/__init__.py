@@ -1,0 +1,1 @@
+"""wordplay's training engine. Run it as `python -m wordplay_trainer <command>`."""

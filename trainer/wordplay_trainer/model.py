@@ -1,0 +1,251 @@
+"""The GPT-2 language model, after nanoGPT's model.py.
+
+One file, no framework between the reader and the math:
+1) token + position embeddings,
+2) n_layer pre-LayerNorm blocks of causal self-attention and a GELU MLP,
+3) a final LayerNorm and a head tied to the token embedding.
+
+Two forward paths share every weight:
+- `forward(idx, targets)` for training: the whole block at once, causal attention.
+- `forward_cached(idx, pos, past)` for generation and ONNX export: new tokens at absolute
+  positions `pos` attend to the cached keys/values of earlier tokens, and the new
+  keys/values are returned, so each generated token costs one position, not the whole context.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+# The embedding and head are padded to a multiple of this many rows: matrix shapes that are
+# multiples of 64 run markedly faster on GPUs. Padding rows are never sampled.
+VOCAB_MULTIPLE = 64
+
+KeyValue = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int  # the tokenizer's real vocabulary
+    block_size: int = 256
+    n_layer: int = 6
+    n_head: int = 6
+    n_embd: int = 384
+    dropout: float = 0.0
+    bias: bool = False
+
+    @property
+    def padded_vocab_size(self) -> int:
+        return math.ceil(self.vocab_size / VOCAB_MULTIPLE) * VOCAB_MULTIPLE
+
+
+class LayerNorm(nn.Module):
+    """LayerNorm with an optional bias (PyTorch's has no bias=False before 2.1)."""
+
+    def __init__(self, ndim: int, bias: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        assert config.n_embd % config.n_head == 0
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+        self.dropout = config.dropout
+        # query, key and value for all heads in one matmul
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        # (B, T, C) -> (B, n_head, T, head_size)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        return q, k, v
+
+    def _merge(self, y: torch.Tensor) -> torch.Tensor:
+        B, _, T, _ = y.shape
+        y = y.transpose(1, 2).contiguous().view(B, T, self.n_embd)
+        return self.resid_dropout(self.c_proj(y))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self._heads(x)
+        # flash attention on GPUs; is_causal masks the future
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )
+        return self._merge(y)
+
+    def forward_cached(self, x: torch.Tensor, past: KeyValue) -> tuple[torch.Tensor, KeyValue]:
+        q, k, v = self._heads(x)
+        k = torch.cat([past[0], k], dim=2)
+        v = torch.cat([past[1], v], dim=2)
+        # New token i sits at position past_len + i and may see every key up to there.
+        # (is_causal would align the mask to the top-left corner, wrong when past_len > 0.)
+        T, S = q.size(2), k.size(2)
+        query_pos = torch.arange(T, device=x.device) + (S - T)
+        mask = torch.arange(S, device=x.device)[None, :] <= query_pos[:, None]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self._merge(y), (k, v)
+
+
+class MLP(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # GPT-2 uses the tanh approximation of GELU; matching it keeps OpenAI's weights exact
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))
+
+
+class Block(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def forward_cached(self, x: torch.Tensor, past: KeyValue) -> tuple[torch.Tensor, KeyValue]:
+        a, present = self.attn.forward_cached(self.ln_1(x), past)
+        x = x + a
+        return x + self.mlp(self.ln_2(x)), present
+
+
+class GPT(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.padded_vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
+        self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size, bias=False)
+        # weight tying: the head reads the token embedding (https://paperswithcode.com/method/weight-tying)
+        self.transformer.wte.weight = self.lm_head.weight
+        self.apply(self._init_weights)
+        # GPT-2's scaled init of the residual projections: each block adds two of them
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameters; by default without the position embeddings, as nanoGPT and the
+        PaLM FLOPs formula count them (the token embedding is shared with the head)."""
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.transformer.wpe.weight.numel()
+        return n
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Training path. With targets: logits of every position and the mean cross-entropy.
+        Without: logits of the last position only (cheaper), and no loss."""
+        _, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence of {T} tokens exceeds block_size {self.config.block_size}")
+        pos = torch.arange(T, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is None:
+            return self.lm_head(x[:, [-1], :]), None
+        logits = self.lm_head(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+    def empty_cache(self, batch: int, device: torch.device | str = "cpu") -> list[KeyValue]:
+        """Keys and values of zero past tokens, one pair per layer."""
+        c = self.config
+        shape = (batch, c.n_head, 0, c.n_embd // c.n_head)
+        dtype = self.lm_head.weight.dtype
+        return [
+            (torch.zeros(shape, dtype=dtype, device=device), torch.zeros(shape, dtype=dtype, device=device))
+            for _ in range(c.n_layer)
+        ]
+
+    def forward_cached(
+        self, idx: torch.Tensor, pos: torch.Tensor, past: list[KeyValue]
+    ) -> tuple[torch.Tensor, list[KeyValue]]:
+        """Generation path: new tokens `idx` (B, T) at absolute positions `pos` (B, T) after
+        the cached keys/values `past`. Returns the logits of the last position over the real
+        vocabulary (B, vocab_size) and the keys/values including the new tokens."""
+        x = self.transformer.wte(idx) + self.transformer.wpe(pos)
+        presents = []
+        for block, layer_past in zip(self.transformer.h, past):
+            x, present = block.forward_cached(x, layer_past)
+            presents.append(present)
+        x = self.transformer.ln_f(x[:, -1, :])
+        return self.lm_head(x)[:, : self.config.vocab_size], presents
+
+    def crop_block_size(self, block_size: int) -> None:
+        """Shrink the context, e.g. to fine-tune GPT-2 (1024) with a shorter block."""
+        assert block_size <= self.config.block_size
+        self.config.block_size = block_size
+        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size])
+
+    @torch.no_grad()
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Sample max_new_tokens after idx (B, T) with the KV cache; when the context reaches
+        block_size, keep its most recent half and prefill again (positions stay in range)."""
+        context = idx
+        past = self.empty_cache(idx.size(0), idx.device)
+        fresh = context[:, -self.config.block_size :]
+        start = 0
+        for _ in range(max_new_tokens):
+            pos = torch.arange(start, start + fresh.size(1), device=idx.device).expand_as(fresh)
+            logits, past = self.forward_cached(fresh, pos, past)
+            logits = logits / max(temperature, 1e-6)
+            if top_k is not None:
+                v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                logits[logits < v[:, [-1]]] = -float("inf")
+            probs = F.softmax(logits, dim=-1)
+            next_id = torch.multinomial(probs, num_samples=1, generator=generator)
+            idx = torch.cat((idx, next_id), dim=1)
+            start += fresh.size(1)
+            fresh = next_id
+            if start + 1 > self.config.block_size:
+                keep = idx[:, -(self.config.block_size // 2) :]
+                past = self.empty_cache(idx.size(0), idx.device)
+                fresh, start = keep, 0
+        return idx
