@@ -12,7 +12,6 @@ const targets = {
   'win32-x64': 'win32/x64',
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(targets);
-const allBinaries = ['linux/x64', 'linux/arm64', 'darwin/arm64', 'darwin/x64', 'win32/x64', 'win32/arm64'];
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
 const baseIgnore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
 
@@ -20,13 +19,12 @@ execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, std
 fs.mkdirSync(path.join(root, 'out'), { recursive: true });
 for (const target of wanted) {
   if (!targets[target]) throw new Error(`unknown target ${target}; known: ${Object.keys(targets).join(', ')}`);
-  const others = allBinaries.filter((b) => b !== targets[target]).map((b) => `node_modules/onnxruntime-node/bin/napi-v6/${b}/**`);
   const ignoreFile = path.join(root, 'out', `.vscodeignore-${target}`);
-  fs.writeFileSync(ignoreFile, `${baseIgnore}\n${others.join('\n')}\n`);
+  fs.writeFileSync(ignoreFile, `${baseIgnore}\n!node_modules/onnxruntime-node/bin/napi-v6/${targets[target]}/**\n`);
   const vsix = path.join(root, 'out', `wordplay-${target}-${version}.vsix`);
   execFileSync(
     process.execPath,
-    [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--no-dependencies', '--ignoreFile', ignoreFile, '--allow-missing-repository', '-o', vsix],
+    [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix],
     { cwd: root, stdio: 'inherit' },
   );
   console.log(`${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB`);

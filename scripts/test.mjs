@@ -10,17 +10,19 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', process.platform =
 // the Python environment `wordplay setup` made (bootstrap ran it just before)
 const python = spawnSync(process.execPath, ['dist/cli.js', 'setup'], { cwd: root, encoding: 'utf8' }).stdout.trim();
 const pythonEnv = { ...process.env, PYTHONPATH: path.join(root, 'trainer'), WORDPLAY_PYTHON: python };
-const unitTests = fs
-  .readdirSync(path.join(root, 'test', 'unit'))
-  .filter((f) => f.endsWith('.test.ts'))
-  .map((f) => path.join('test', 'unit', f));
+const testFiles = (dir) =>
+  fs
+    .readdirSync(path.join(root, 'test', dir))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => path.join('test', dir, f));
 
 const steps = [
   ['TypeScript type-check', bin('tsc'), ['-p', '.']],
   ['eslint', bin('eslint'), ['.']],
   ['ruff', python, ['-m', 'ruff', 'check', 'trainer']],
   ['ruff format', python, ['-m', 'ruff', 'format', '--check', 'trainer']],
-  ['unit tests (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...unitTests], pythonEnv],
+  ['unit tests (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('unit')], pythonEnv],
+  ['end-to-end tests (code-server in Chromium)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('e2e')], pythonEnv],
   ['trainer tests (pytest)', python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], pythonEnv],
 ];
 

@@ -1,0 +1,44 @@
+// The packaged VSIX in a real VS Code: it installs, activates on its command, and its
+// commands are in the palette under "Wordplay".
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchVsCode, type VsCode } from './harness';
+import { e2eSetup } from './setup';
+
+let vscode: VsCode;
+
+before(async () => {
+  const { codeServer, vsix, workspace } = await e2eSetup();
+  vscode = await launchVsCode({ codeServer, vsix, workspace });
+});
+
+after(async () => vscode?.close());
+
+test('the extension activates from the palette and opens its log', async (t) => {
+  try {
+    await vscode.runCommand('Wordplay: Show Logs');
+    // the Output panel shows the extension's own channel
+    await vscode.page.locator('.part.panel .monaco-select-box[title="Wordplay"], .part.panel [aria-label*="Wordplay"]').first().waitFor({ timeout: 30_000 });
+    await vscode.screenshot('01-show-logs');
+  } catch (err) {
+    await vscode.screenshot(`failed-${t.name.replace(/\W+/g, '-')}`);
+    throw new Error(`step "${t.name}" failed; logs in ${vscode.logsDir}: ${(err as Error).message}`);
+  }
+});
+
+test('the palette lists the Wordplay commands', async () => {
+  await vscode.page.keyboard.press('F1');
+  const input = vscode.page.locator('.quick-input-widget input');
+  await input.fill('>Wordplay:');
+  const rows = vscode.page.locator('.quick-input-list .monaco-list-row');
+  await rows.first().waitFor();
+  const titles = await rows.allInnerTexts();
+  await vscode.screenshot('02-palette');
+  await vscode.page.keyboard.press('Escape');
+  for (const title of ['Prepare Dataset', 'Set Up Python Environment', 'Show Logs']) {
+    assert.ok(titles.some((t) => t.includes(title)), `${title} in ${JSON.stringify(titles)}`);
+  }
+  assert.ok(fs.existsSync(path.join(vscode.logsDir, 'code-server.log')));
+});
