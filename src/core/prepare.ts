@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { datasetFiles, dtypeFor, type DatasetMeta, type TokenDtype } from './dataset';
 import { UserError } from './errors';
 import { resolveInputs } from './inputs';
+import { processAlive } from './processes';
 import { shakespearePath } from './shakespeare';
 import { CharTokenizer, gpt2, sortCodePoints, type TokenizerSpec } from './tokenizer';
 
@@ -123,16 +124,6 @@ function makeTempDir(out: string): string {
       throw new UserError(`cannot write to ${parent} (${code}). Choose an --out folder you can write to.`);
     }
     throw err;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,56 @@
+// Which model "Complete with wordplay" uses: the setting wordplay.completion.model when set,
+// else the run chosen with "Select Completion Model", else the newest finished run.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { listRuns, newestFinishedModel, type RunSummary } from './core/runs';
+
+const CHOSEN_KEY = 'wordplay.completionModel';
+
+export function runsFolder(): string | undefined {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) return undefined;
+  const configured = vscode.workspace.getConfiguration('wordplay').get<string>('runsFolder', 'runs');
+  return path.resolve(folder.uri.fsPath, configured);
+}
+
+/** A run folder or model.onnx path, or undefined when there is no model yet. */
+export function completionModel(state: vscode.Memento): string | undefined {
+  const setting = vscode.workspace.getConfiguration('wordplay.completion').get<string>('model', '').trim();
+  if (setting) {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+    return path.resolve(root, setting);
+  }
+  const chosen = state.get<string>(CHOSEN_KEY);
+  if (chosen) return chosen;
+  const folder = runsFolder();
+  return folder ? newestFinishedModel(folder)?.dir : undefined;
+}
+
+function describe(run: RunSummary): vscode.QuickPickItem & { run: RunSummary } {
+  const loss = run.bestValLoss === null ? 'no evaluation yet' : `val loss ${run.bestValLoss.toFixed(3)}`;
+  return {
+    label: run.name,
+    description: `${loss} · ${run.state} at iteration ${run.iter}`,
+    detail: `${new Date(run.updated).toLocaleString()} — ${run.dir}`,
+    run,
+  };
+}
+
+/** The "Select Completion Model" quick pick; returns the chosen run folder. */
+export async function selectCompletionModel(state: vscode.Memento): Promise<string | undefined> {
+  const folder = runsFolder();
+  const runs = folder ? listRuns(folder).filter((r) => r.hasModel) : [];
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage('Wordplay: no run with an exported model yet. Train one first (Wordplay: Train GPT).');
+    return undefined;
+  }
+  const current = completionModel(state);
+  const items = runs.map(describe);
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Wordplay: model for completion',
+    placeHolder: current ? `Now: ${path.basename(current)}` : 'Newest finished run by default',
+  });
+  if (!picked) return undefined;
+  await state.update(CHOSEN_KEY, picked.run.dir);
+  return picked.run.dir;
+}
