@@ -16,9 +16,29 @@ const common = {
   logLevel: 'warning',
 };
 
-await Promise.all([
-  esbuild.build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
-  esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
-]);
-// `npx wordplay` runs the bin directly: it must be executable
-fs.chmodSync('dist/cli.js', 0o755);
+// The webview apps (webview/<app>/main.ts): browser bundles, each with its CSS beside it.
+const webviewApps = ['configEditor', 'metrics'];
+const webviewBuild = {
+  bundle: true,
+  platform: 'browser',
+  target: 'chrome120',
+  format: 'iife',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  entryPoints: Object.fromEntries(webviewApps.map((app) => [app, `webview/${app}/main.ts`])),
+  outdir: 'dist/webview',
+};
+
+if (process.argv.includes('--webviews')) {
+  // only the webview bundles (the browser tests rebuild them when stale)
+  await esbuild.build(webviewBuild);
+} else {
+  await Promise.all([
+    esbuild.build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+    esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+    esbuild.build(webviewBuild),
+  ]);
+  // `npx wordplay` runs the bin directly: it must be executable
+  fs.chmodSync('dist/cli.js', 0o755);
+}

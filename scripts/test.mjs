@@ -18,6 +18,7 @@ const testFiles = (dir) =>
 
 const steps = [
   ['TypeScript type-check', bin('tsc'), ['-p', '.']],
+  ['TypeScript type-check (webviews)', bin('tsc'), ['-p', 'webview']],
   ['eslint', bin('eslint'), ['.']],
   ['ruff', python, ['-m', 'ruff', 'check', 'trainer']],
   ['ruff format', python, ['-m', 'ruff', 'format', '--check', 'trainer']],
@@ -25,6 +26,9 @@ const steps = [
   ['end-to-end tests (code-server in Chromium)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('e2e')], pythonEnv],
   ['trainer tests (pytest)', python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], pythonEnv],
 ];
+
+// the browser tests need Chromium (Debian's package); installed once when missing
+spawnSync(process.execPath, [path.join(root, 'scripts', 'ensure-chromium.mjs')], { cwd: root, stdio: 'inherit' });
 
 const failed = [];
 for (const [name, command, args, env] of steps) {

@@ -4,8 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { UserError } from './core/errors';
 import { setupManagedEnv } from './core/pythonEnv';
+import { registerConfigEditor } from './configEditor';
+import { registerMetrics, type MetricsHub } from './metricsView';
 
 let log: vscode.LogOutputChannel;
+/** The metrics dashboards' data: metrics.showRuns(runDirs) chooses the runs they show. */
+export let metrics: MetricsHub;
 
 export function activate(context: vscode.ExtensionContext): void {
   log = vscode.window.createOutputChannel('Wordplay', { log: true });
@@ -15,6 +19,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('wordplay.setupPython', () => guarded(setupPython)),
     vscode.commands.registerCommand('wordplay.showLogs', () => log.show()),
   );
+  registerConfigEditor(context, log);
+  metrics = registerMetrics(context, log);
 }
 
 export function deactivate(): void {}

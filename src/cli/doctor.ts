@@ -12,7 +12,7 @@ export const doctor: Subcommand = {
   usage,
   async run(args) {
     const opts = parseOptions(args, { json: { type: 'boolean' } }, usage);
-    const report = runDoctor();
+    const report = await runDoctor();
     console.log(opts.json ? JSON.stringify(report, null, 2) : formatDoctor(report));
     return report.problems.length ? 1 : 0;
   },

@@ -1,6 +1,6 @@
 // What this machine can train with: Node, the Python in use, PyTorch and its devices, and each
 // problem with its fix. The trainer package's `probe` answers the Python half.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource } from './pythonEnv';
 
 export interface Problem {
@@ -18,7 +18,8 @@ export interface DoctorReport {
   problems: Problem[];
 }
 
-export function doctor(env: NodeJS.ProcessEnv = process.env): DoctorReport {
+/** Runs the trainer package's probe without blocking (importing torch takes seconds). */
+export async function doctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
   const resolved = resolvePython(env);
   const report: DoctorReport = {
     node: { version: process.versions.node },
@@ -33,10 +34,14 @@ export function doctor(env: NodeJS.ProcessEnv = process.env): DoctorReport {
     report.problems.push({ problem: `Node.js ${process.versions.node} is older than 20.`, fix: 'Install Node.js 20 or later.' });
   }
   const probe = trainerInvocation(['probe'], env);
-  const result = spawnSync(probe.command, probe.args, { env: probe.env, encoding: 'utf8', timeout: 120_000 });
-  if (result.error || result.status !== 0) {
+  const result = await new Promise<{ ok: boolean; stdout: string; why: string }>((resolve) =>
+    execFile(probe.command, probe.args, { env: probe.env, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ ok: !err, stdout, why: stderr.trim().split('\n').pop() || err?.message || '' }),
+    ),
+  );
+  if (!result.ok) {
     report.problems.push({
-      problem: `Python could not be run at "${resolved.path}" (${result.error?.message ?? result.stderr.trim().split('\n').pop()}).`,
+      problem: `Python could not be run at "${resolved.path}" (${result.why}).`,
       fix: 'Install Python 3.10 or later and run `wordplay setup`, or set WORDPLAY_PYTHON to an interpreter with PyTorch.',
     });
     return report;

@@ -205,7 +205,7 @@ class GPT(nn.Module):
         vocabulary (B, vocab_size) and the keys/values including the new tokens."""
         x = self.transformer.wte(idx) + self.transformer.wpe(pos)
         presents = []
-        for block, layer_past in zip(self.transformer.h, past):
+        for block, layer_past in zip(self.transformer.h, past, strict=True):
             x, present = block.forward_cached(x, layer_past)
             presents.append(present)
         x = self.transformer.ln_f(x[:, -1, :])

@@ -1,0 +1,48 @@
+// The run directory's layout: the one place on the Node side that knows its file names.
+import * as path from 'node:path';
+
+export const runFiles = {
+  config: 'config.json',
+  events: 'events.jsonl',
+  checkpoint: 'checkpoint',
+  onnx: 'model.onnx',
+  modelJson: 'model.json',
+} as const;
+
+export interface RunPaths {
+  root: string;
+  config: string;
+  events: string;
+  checkpoint: string;
+  /** checkpoint/state.json: iteration, best val loss, model_args, tokenizer, RNG states. */
+  checkpointState: string;
+  checkpointModel: string;
+  onnx: string;
+  modelJson: string;
+}
+
+export function runPaths(root: string): RunPaths {
+  const r = path.resolve(root);
+  const checkpoint = path.join(r, runFiles.checkpoint);
+  return {
+    root: r,
+    config: path.join(r, runFiles.config),
+    events: path.join(r, runFiles.events),
+    checkpoint,
+    checkpointState: path.join(checkpoint, 'state.json'),
+    checkpointModel: path.join(checkpoint, 'model.safetensors'),
+    onnx: path.join(r, runFiles.onnx),
+    modelJson: path.join(r, runFiles.modelJson),
+  };
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** runs/<YYYYMMDD-HHMMSS>-<config name> under `cwd` (local time, as the trainer names it). */
+export function defaultRunDir(configName: string, cwd = process.cwd(), now = new Date()): string {
+  const stamp =
+    `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-` +
+    `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  const safe = configName.replace(/[^\w.-]+/g, '-');
+  return path.join(cwd, 'runs', `${stamp}-${safe}`);
+}

@@ -1,0 +1,186 @@
+// The trainer process: `python -m wordplay_trainer train` (or torchrun for several processes)
+// in its own process group, the resolved config written to the run dir first, events followed
+// from events.jsonl. stop() asks for a graceful stop (SIGINT to the group: finish the step,
+// checkpoint, `done` stopped) and kills the group if it has not ended after a grace period.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunConfig } from './config';
+import { UserError } from './errors';
+import { EventFollower, type DoneEvent, type ErrorEvent, type RunEvent } from './events';
+import { trainerInvocation } from './pythonEnv';
+import { runPaths } from './runDir';
+
+export interface TrainerOptions {
+  config: RunConfig;
+  runDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Each event of this run, as it is appended to events.jsonl. */
+  onEvent?(event: RunEvent): void;
+  /** Each line the trainer writes to stderr (logs for people). */
+  onStderr?(line: string): void;
+  pollMs?: number;
+}
+
+export interface TrainerResult {
+  /** The trainer's exit code; 0 also when a multi-process run was stopped gracefully. */
+  exitCode: number;
+  signal: NodeJS.Signals | null;
+  /** Events this process wrote (not those of earlier runs in the same folder). */
+  events: RunEvent[];
+  done?: DoneEvent;
+  error?: ErrorEvent;
+}
+
+export interface Command {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** python -m wordplay_trainer train ..., or torchrun (beside that Python) when nproc_per_node
+ *  or nnodes exceeds 1. */
+export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv = process.env): Command {
+  const paths = runPaths(runDir);
+  const trainArgs = ['train', '--config', paths.config, '--run-dir', paths.root];
+  const inv = trainerInvocation(trainArgs, env);
+  const d = config.distributed;
+  if (d.nproc_per_node <= 1 && d.nnodes <= 1) return inv;
+  const dir = path.dirname(inv.command);
+  const torchrun = path.join(dir, process.platform === 'win32' ? 'torchrun.exe' : 'torchrun');
+  if (dir === '.' || !fs.existsSync(torchrun)) {
+    throw new UserError(
+      `distributed.nproc_per_node/nnodes need torchrun, which was not found beside ${inv.command}; ` +
+        'run "wordplay setup" (or set WORDPLAY_PYTHON to a Python with PyTorch installed)',
+    );
+  }
+  const rendezvous =
+    d.nnodes > 1
+      ? ['--nnodes', String(d.nnodes), '--node_rank', String(d.node_rank), '--rdzv_backend', 'c10d', '--rdzv_endpoint', d.rendezvous]
+      : ['--standalone'];
+  return {
+    command: torchrun,
+    args: [...rendezvous, '--nproc_per_node', String(d.nproc_per_node), ...inv.args],
+    env: inv.env,
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class TrainerProcess {
+  readonly child: ChildProcess;
+  readonly done: Promise<TrainerResult>;
+  readonly paths: ReturnType<typeof runPaths>;
+  private killTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(options: TrainerOptions) {
+    this.paths = runPaths(options.runDir);
+    fs.mkdirSync(this.paths.root, { recursive: true });
+    fs.writeFileSync(this.paths.config, `${JSON.stringify(options.config, null, 2)}\n`);
+    const cmd = trainerCommand(options.config, this.paths.root, options.env ?? process.env);
+    // only this run's events: earlier runs (before a resume) stay in the file
+    const follower = new EventFollower(this.paths.events, { fromStart: false });
+    const events: RunEvent[] = [];
+    const drain = () => {
+      for (const event of follower.poll()) {
+        events.push(event);
+        options.onEvent?.(event);
+      }
+    };
+    this.child = spawn(cmd.command, cmd.args, {
+      env: cmd.env,
+      cwd: path.dirname(this.paths.root),
+      detached: true, // its own process group: a stop reaches torchrun's workers too
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setInterval(drain, options.pollMs ?? 200);
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split(/\r?\n/);
+      buffered = lines.pop() ?? '';
+      for (const line of lines) options.onStderr?.(line);
+    };
+    this.child.stderr?.on('data', onData);
+    this.child.stdout?.on('data', onData);
+    this.done = new Promise<TrainerResult>((resolve, reject) => {
+      this.child.on('error', (err) => {
+        clearInterval(timer);
+        reject(new UserError(`could not start the trainer (${cmd.command}): ${err.message}. Run "wordplay setup" or set WORDPLAY_PYTHON.`));
+      });
+      this.child.on('close', (code, signal) => {
+        clearInterval(timer);
+        if (this.killTimer) clearTimeout(this.killTimer);
+        if (buffered) options.onStderr?.(buffered);
+        drain();
+        // nothing of the group may outlive the run (torchrun's workers included)
+        const pgid = this.child.pid;
+        if (pgid !== undefined && groupAlive(pgid)) {
+          try {
+            process.kill(-pgid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        const done = [...events].reverse().find((e): e is DoneEvent => e.type === 'done');
+        const error = [...events].reverse().find((e): e is ErrorEvent => e.type === 'error');
+        // torchrun reports a signalled run as failed even when every worker stopped cleanly
+        const exitCode = done?.reason === 'stopped' && this.stopping ? 0 : (code ?? 1);
+        resolve({ exitCode, signal, events, done, error });
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Graceful stop: SIGINT to the whole group; SIGKILL after `graceMs` if it is still there. */
+  stop(graceMs = 30_000): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.stopping = true;
+    try {
+      process.kill(-pid, 'SIGINT');
+    } catch {
+      if (alive(pid)) this.child.kill('SIGINT');
+    }
+    if (!this.killTimer) {
+      this.killTimer = setTimeout(() => this.kill(), graceMs);
+      this.killTimer.unref();
+    }
+  }
+
+  /** Ends the group at once (no checkpoint). */
+  kill(): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Writes config.json into the run dir and starts the trainer. */
+export function startTrainer(options: TrainerOptions): TrainerProcess {
+  return new TrainerProcess(options);
+}

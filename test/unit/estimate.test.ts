@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { editConfigText } from '../../src/core/configEdit';
+import { parseNvidiaSmi } from '../../src/core/deviceDetect';
+import { estimate, flopsPerToken, formatBytes, formatDuration, paramCount, resolveDtype, type DeviceInfo, type EstimateInput } from '../../src/core/estimate';
+import { metricsCsv, RunMetrics } from '../../src/core/metrics';
+import { configEditorMessageProblem, metricsMessageProblem } from '../../webview/protocol';
+import { applyEdits } from 'jsonc-parser';
+
+const shakespeare: EstimateInput = {
+  model: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, dropout: 0.2, bias: false },
+  train: { init_from: 'scratch', batch_size: 64, gradient_accumulation_steps: 1, max_iters: 5000, eval_interval: 250, eval_iters: 200, device: 'auto', dtype: 'auto', compile: 'auto' },
+  distributed: { nproc_per_node: 1, nnodes: 1 },
+};
+const cpu: DeviceInfo = { kind: 'cpu', name: 'CPU', cores: 4, memoryBytes: 16 * 2 ** 30 };
+const a100: DeviceInfo = { kind: 'cuda', name: 'NVIDIA A100-SXM4-40GB', peakFlops16: 312e12, peakFlops32: 156e12, bf16: true, memoryBytes: 40 * 2 ** 30 };
+
+test('parameter counts match nanoGPT (shakespeare-char 10.65M, GPT-2 124M)', () => {
+  assert.equal(paramCount({ n_layer: 6, n_embd: 384, block_size: 256, vocab_size: 65, bias: false })[0], 10_646_784);
+  const [gpt2, gpt2Total] = paramCount({ n_layer: 12, n_embd: 768, block_size: 1024, vocab_size: 50257, bias: true });
+  assert.equal(gpt2, 123_653_376); // nanoGPT prints "number of parameters: 123.65M"
+  assert.equal(gpt2Total, 124_439_808); // Hugging Face's 124M
+});
+
+test('FLOPs per token follow the PaLM formula the trainer uses', () => {
+  assert.equal(flopsPerToken(10_646_784, 6, 6, 384, 256), 6 * 10_646_784 + 12 * 6 * 6 * 64 * 256);
+});
+
+test('estimate: tokens, memory parts, time on CPU and GPU', () => {
+  const f = estimate(shakespeare, 65, cpu);
+  assert.equal(f.tokensPerIter, 64 * 256);
+  assert.equal(f.dtype, 'float32');
+  assert.equal(f.memory.weights, 4 * f.paramsTotal);
+  assert.equal(f.memory.optimizer, 2 * f.memory.weights);
+  assert.equal(f.memory.total, f.memory.weights + f.memory.gradients + f.memory.optimizer + f.memory.activations);
+  assert.equal(f.flopsPerIter, f.flopsPerToken * f.tokensPerIter);
+  const gpu = estimate(shakespeare, 65, a100);
+  assert.equal(gpu.dtype, 'bfloat16');
+  assert.ok(gpu.memory.activations < f.memory.activations, '16-bit activations are smaller');
+  assert.ok(gpu.secondsPerIter < f.secondsPerIter / 20, 'an A100 is far faster than 4 cores');
+  // nanoGPT reports ~3 minutes for this run on an A100: the estimate is within a few times
+  assert.ok(gpu.secondsPerRun > 30 && gpu.secondsPerRun < 900, `${gpu.secondsPerRun} s`);
+  assert.ok(f.secondsPerRun > f.secondsPerIter * 5000, 'evaluations are included');
+});
+
+test('estimate: processes share the work; gpt2 replaces the shape; device caveats', () => {
+  const one = estimate(shakespeare, 65, a100);
+  const eight = estimate({ ...shakespeare, train: { ...shakespeare.train, gradient_accumulation_steps: 8 }, distributed: { nproc_per_node: 8, nnodes: 1 } }, 65, a100);
+  assert.equal(eight.tokensPerIter, 8 * one.tokensPerIter);
+  assert.ok(Math.abs(eight.secondsPerIter - one.secondsPerIter) / one.secondsPerIter < 1e-9);
+  const gpt2 = estimate({ ...shakespeare, train: { ...shakespeare.train, init_from: 'gpt2' } }, 65, a100);
+  assert.equal(gpt2.params, 123_653_376);
+  assert.equal(estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cpu' } }, 65, a100).device.kind, 'cpu');
+  assert.match(estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cuda' } }, 65, cpu).notes.join(), /no CUDA GPU/);
+  const huge = estimate({ ...shakespeare, model: { ...shakespeare.model, n_layer: 48, n_embd: 1600, n_head: 25, block_size: 1024 }, train: { ...shakespeare.train, batch_size: 64 } }, 50257, a100);
+  assert.ok(huge.exceedsMemory);
+  assert.equal(resolveDtype('auto', { ...a100, bf16: false }), 'float16');
+});
+
+test('formatting', () => {
+  assert.equal(formatBytes(2 * 2 ** 30), '2.0 GiB');
+  assert.equal(formatDuration(90), '1 min 30 s');
+  assert.equal(formatDuration(0.0234), '23 ms');
+});
+
+test('nvidia-smi output gives a CUDA device with its peak', () => {
+  const d = parseNvidiaSmi('NVIDIA H100 80GB HBM3, 81559, 9.0\n', 16)!;
+  assert.equal(d.kind, 'cuda');
+  assert.equal(d.peakFlops16, 989e12);
+  assert.equal(d.bf16, true);
+  assert.equal(d.memoryBytes, 81559 * 2 ** 20);
+});
+
+test('config edits keep the formatting and remove keys for defaults', () => {
+  const text = '{\n    "model": {\n        "n_layer": 6\n    }\n}\n';
+  const set = applyEdits(text, editConfigText(text, ['model', 'n_layer'], 8));
+  assert.equal(set, '{\n    "model": {\n        "n_layer": 8\n    }\n}\n');
+  const added = applyEdits(text, editConfigText(text, ['train', 'batch_size'], 32));
+  assert.deepEqual(JSON.parse(added), { model: { n_layer: 6 }, train: { batch_size: 32 } });
+  const removed = applyEdits(text, editConfigText(text, ['model', 'n_layer'], undefined));
+  assert.deepEqual(JSON.parse(removed), { model: {} });
+  assert.deepEqual(JSON.parse(applyEdits('', editConfigText('', ['model', 'bias'], true))), { model: { bias: true } });
+});
+
+test('the protocol validators refuse malformed messages', () => {
+  assert.equal(configEditorMessageProblem({ type: 'config/edit', path: ['model', 'n_layer'], value: 8 }), undefined);
+  assert.ok(configEditorMessageProblem({ type: 'config/edit', path: ['model'], value: 8 }));
+  assert.ok(configEditorMessageProblem({ type: 'config/edit', path: ['model', '__proto__.x'], value: 8 }));
+  assert.ok(configEditorMessageProblem({ type: 'config/edit', path: ['model', 'n_layer'], value: { a: 1 } }));
+  assert.ok(configEditorMessageProblem({ type: 'config/edit', path: ['model', 'n_layer'], value: Infinity }));
+  assert.ok(configEditorMessageProblem({ type: 'config/train', extra: 1 }));
+  assert.ok(configEditorMessageProblem('ready'));
+  assert.equal(metricsMessageProblem({ type: 'metrics/exportPng', chart: 'loss', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' }), undefined);
+  assert.ok(metricsMessageProblem({ type: 'metrics/exportPng', chart: '../../etc', dataUrl: 'data:image/png;base64,AAAA' }));
+  assert.ok(metricsMessageProblem({ type: 'metrics/exportPng', chart: 'loss', dataUrl: 'data:text/html,<script>' }));
+  assert.ok(metricsMessageProblem({ type: 'metrics/deleteEverything' }));
+});
+
+test('run metrics: events to columns, deltas, CSV', () => {
+  const m = new RunMetrics('/runs/a');
+  m.add([
+    { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 1, device: 'cpu', dtype: 'float32', n_params: 10, tokens_per_iter: 64 },
+    { type: 'train', time: 2, iter: 0, loss: 4.2, lr: 0, dt_ms: 5, tokens_per_s: 1000, mfu: null },
+    { type: 'eval', time: 3, iter: 0, train_loss: 4.1, val_loss: 4.3 },
+  ]);
+  const first = m.takeDelta()!;
+  assert.equal(first.status, 'running');
+  assert.deepEqual(first.train.loss, [4.2]);
+  assert.equal(m.takeDelta(), undefined);
+  m.add([{ type: 'train', time: 4, iter: 10, loss: 3.9, lr: 1e-4, dt_ms: 5, tokens_per_s: 1100, mfu: 0.1 }, { type: 'done', time: 5, reason: 'finished', iter: 10 }]);
+  const second = m.takeDelta()!;
+  assert.deepEqual(second.train.iter, [10]);
+  assert.equal(second.status, 'finished');
+  assert.deepEqual(m.series.train.iter, [0, 10]);
+  assert.equal(
+    metricsCsv([m.series]),
+    'run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss\na,train,0,4.2,0,1000,,,\na,train,10,3.9,0.0001,1100,0.1,,\na,eval,0,,,,,4.1,4.3\n',
+  );
+});

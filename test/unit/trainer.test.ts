@@ -1,0 +1,130 @@
+// Spawns the real trainer on a tiny config and dataset, stops it midway with SIGINT, and checks
+// by process id that nothing is left. Skipped when no Python with PyTorch is found.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig, type RunConfig } from '../../src/core/config';
+import type { RunEvent } from '../../src/core/events';
+import { resolvePython } from '../../src/core/pythonEnv';
+import { startTrainer, trainerCommand } from '../../src/core/trainer';
+
+const python = resolvePython().path;
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const skip = hasTorch ? false : `no Python with PyTorch (${python}); run "wordplay setup" or set WORDPLAY_PYTHON`;
+
+/** A char-level dataset dir as `wordplay prepare` writes it. */
+function tinyDataset(dir: string): string {
+  const text = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n'.repeat(60);
+  const vocab = [...new Set(text)].sort();
+  const ids = Uint16Array.from([...text].map((c) => vocab.indexOf(c)));
+  const n = Math.floor(text.length * 0.9);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'train.bin'), Buffer.from(ids.slice(0, n).buffer));
+  fs.writeFileSync(path.join(dir, 'val.bin'), Buffer.from(ids.slice(n).buffer));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ type: 'char', vocab }));
+  fs.writeFileSync(
+    path.join(dir, 'meta.json'),
+    JSON.stringify({ source: ['test'], tokenizer: 'char', vocab_size: vocab.length, dtype: 'uint16', train_tokens: n, val_tokens: text.length - n }),
+  );
+  return dir;
+}
+
+function tinyConfig(dir: string, sets: string[] = []): RunConfig {
+  const file = path.join(dir, 'tiny.wordplay.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      data: { dataset: 'data' },
+      model: { n_layer: 1, n_head: 2, n_embd: 16, block_size: 16 },
+      train: { batch_size: 4, max_iters: 100000, eval_interval: 100000, eval_iters: 2, log_interval: 1, sample_tokens: 0, device: 'cpu', compile: 'false' },
+      optimizer: { learning_rate: 0.003, min_lr: 0.0003, warmup_iters: 2 },
+    }),
+  );
+  return loadConfig(file, sets).config;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopMidway(dir: string, config: RunConfig) {
+  const events: RunEvent[] = [];
+  const env = { ...process.env, WORDPLAY_SKIP_EXPORT: '1', OMP_NUM_THREADS: '1' };
+  const trainer = startTrainer({ config, runDir: path.join(dir, 'run'), env, onEvent: (e) => events.push(e), pollMs: 50 });
+  const pid = trainer.pid;
+  assert.ok(pid);
+  const deadline = Date.now() + 90_000;
+  while (!events.some((e) => e.type === 'train' && e.iter >= 3)) {
+    assert.ok(Date.now() < deadline, 'no train events');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  trainer.stop(20_000);
+  const result = await trainer.done;
+  const start = events.find((e) => e.type === 'start');
+  assert.ok(start && start.type === 'start');
+  return { result, pid, rank0: start.pid };
+}
+
+test('config.json is written, the trainer stops on SIGINT with a checkpoint, nothing is left', { skip, timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
+  tinyDataset(path.join(dir, 'data'));
+  const config = tinyConfig(dir);
+  const { result, pid, rank0 } = await stopMidway(dir, config);
+  assert.equal(result.exitCode, 0);
+  assert.equal(result.done?.reason, 'stopped');
+  assert.equal(rank0, pid); // one process: the trainer itself
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'checkpoint', 'state.json'), 'utf8'));
+  assert.equal(state.iteration, result.done?.iter);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'run', 'config.json'), 'utf8')), config);
+  assert.equal(alive(pid), false);
+  assert.throws(() => process.kill(-pid, 0)); // the whole process group is gone
+});
+
+test('torchrun for 2 processes: stopped as a group, no worker left', { skip, timeout: 180_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
+  tinyDataset(path.join(dir, 'data'));
+  const config = tinyConfig(dir, ['distributed.nproc_per_node=2', 'train.gradient_accumulation_steps=2']);
+  const cmd = trainerCommand(config, path.join(dir, 'run'));
+  assert.match(path.basename(cmd.command), /^torchrun/);
+  assert.ok(cmd.args.includes('--standalone'));
+  const { result, pid, rank0 } = await stopMidway(dir, config);
+  assert.equal(result.exitCode, 0);
+  assert.equal(result.done?.reason, 'stopped');
+  assert.notEqual(rank0, pid); // rank 0 is a worker under torchrun
+  assert.equal(alive(rank0), false);
+  assert.equal(alive(pid), false);
+  assert.throws(() => process.kill(-pid, 0));
+});
+
+test('a bad dataset ends with an error event and a non-zero exit', { skip, timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
+  const config = tinyConfig(dir); // no data/ folder
+  const trainer = startTrainer({ config, runDir: path.join(dir, 'run') });
+  const result = await trainer.done;
+  assert.equal(result.exitCode, 1);
+  assert.equal(result.error?.key, 'data.dataset');
+  assert.equal(result.done?.reason, 'error');
+});
+
+test('progress line: iteration of max, loss, tokens/s, ETA, last val loss', async () => {
+  const { TrainProgress, formatDuration } = await import('../../src/cli/train');
+  const p = new TrainProgress();
+  p.update({ type: 'start', time: 100, iter: 0, max_iters: 1000, pid: 1, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 });
+  p.update({ type: 'train', time: 110, iter: 100, loss: 2.34567, lr: 0.001, dt_ms: 100, tokens_per_s: 12345.6, mfu: null });
+  p.update({ type: 'eval', time: 111, iter: 100, train_loss: 2.3, val_loss: 2.41 });
+  const line = p.line(10, 110);
+  assert.match(line, /^\[#\.{9}\] 100\/1000/);
+  assert.match(line, /loss 2\.3457/);
+  assert.match(line, /12,346 tok\/s/);
+  assert.match(line, /ETA 1m30s/);
+  assert.match(line, /val 2\.4100/);
+  assert.equal(formatDuration(3700), '1h01m');
+});

@@ -1,0 +1,41 @@
+// Made-up but realistic metrics for the dashboard's browser tests and screenshots.
+import type { RunSeries } from '../../webview/protocol';
+
+/** A run shaped like nanoGPT's shakespeare-char: loss from ~4.2 to ~1.0, warmup + cosine lr. */
+export function fakeRun(id: string, points: number, options: { seed?: number; every?: number; maxIters?: number; mfu?: boolean; status?: RunSeries['status'] } = {}): RunSeries {
+  let seed = options.seed ?? 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const every = options.every ?? 10;
+  const maxIters = options.maxIters ?? points * every;
+  const run: RunSeries = {
+    id,
+    name: id.split('/').pop()!,
+    status: options.status ?? 'running',
+    maxIters,
+    device: options.mfu ? 'cuda:0' : 'cpu',
+    train: { iter: [], loss: [], lr: [], tokensPerS: [], mfu: [] },
+    eval: { iter: [], trainLoss: [], valLoss: [] },
+  };
+  const warmup = maxIters / 50;
+  for (let i = 0; i < points; i++) {
+    const iter = i * every;
+    const progress = iter / maxIters;
+    const base = 1.0 + 3.2 * Math.exp(-progress * 12 * (1 + (options.seed ?? 1) * 0.15));
+    run.train.iter.push(iter);
+    run.train.loss.push(base + (random() - 0.5) * 0.25);
+    const lr = iter < warmup ? (6e-4 * iter) / warmup : 6e-5 + 0.5 * (6e-4 - 6e-5) * (1 + Math.cos(Math.PI * Math.min(1, (iter - warmup) / (maxIters - warmup))));
+    run.train.lr.push(lr);
+    run.train.tokensPerS.push(40000 + (random() - 0.5) * 4000 - (i < 3 ? 30000 : 0));
+    run.train.mfu.push(options.mfu ? 0.31 + (random() - 0.5) * 0.03 : null);
+    if (iter % 250 === 0) {
+      run.eval.iter.push(iter);
+      run.eval.trainLoss.push(base - 0.02);
+      run.eval.valLoss.push(base + 0.05 + progress * 0.35);
+    }
+  }
+  run.sample = {
+    iter: run.eval.iter.at(-1) ?? 0,
+    text: "ROMEO:\nWhat say you, sir? I'll not be so bold to speak\nThe thing that thou hast done; and yet I know\nThy father's will was ever in my heart.\n\nJULIET:\nGood night, good night! parting is such sweet sorrow.",
+  };
+  return run;
+}

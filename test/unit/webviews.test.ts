@@ -1,0 +1,298 @@
+// The webview apps as pages in headless Chromium (playwright-core): the production bundles and
+// CSP, a stub of acquireVsCodeApi, host messages posted to the window. Screenshots of both apps
+// in light and dark themes go to test/e2e/screenshots/.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { schemaPath } from '../../src/core/paths';
+import type { SchemaNode } from '../../webview/protocol';
+import { fakeRun } from './webviewFixtures';
+import { CHROMIUM, screenshotsDir, startHarness, type Harness, type WebviewPage } from './webviewPages';
+
+// in-page callbacks use browser globals (the root tsconfig has no DOM lib)
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const window: any;
+declare const document: any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+const haveBrowser = fs.existsSync(CHROMIUM);
+if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: run node scripts/ensure-chromium.mjs`);
+const skip = haveBrowser ? false : `no Chromium at ${CHROMIUM} (node scripts/ensure-chromium.mjs installs it)`;
+
+const schema = JSON.parse(fs.readFileSync(schemaPath('run-config'), 'utf8')) as SchemaNode;
+const groups = Object.entries(schema.properties ?? {}).filter(([, s]) => s.type === 'object');
+const device = { kind: 'cpu', name: 'Intel Xeon (2 cores)', cores: 2, memoryBytes: 8 * 2 ** 30 };
+const configText = JSON.stringify(
+  { data: { dataset: 'data/shakespeare-char' }, model: { n_layer: 6, n_head: 6, n_embd: 384, dropout: 0.2 }, train: { batch_size: 64, max_iters: 5000 } },
+  null,
+  2,
+);
+const initMessage = (text = configText, problems: { key: string; message: string }[] = []) => ({
+  type: 'config/init',
+  schema,
+  fileName: 'shakespeare.wordplay.json',
+  device,
+  text,
+  version: 1,
+  problems,
+  vocab: { size: 65, source: 'from shakespeare-char/meta.json' },
+});
+
+async function waitForPosted(p: WebviewPage, predicate: (m: { type: string; [k: string]: unknown }) => boolean, what: string) {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const found = (await p.posted()).find(predicate);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`no ${what} posted; posted: ${JSON.stringify(await p.posted())}`);
+}
+
+async function noProblems(p: WebviewPage) {
+  assert.deepEqual(await p.violations(), [], 'Content-Security-Policy violations');
+  assert.deepEqual(p.errors, [], 'page errors');
+}
+
+describe('webviews in Chromium', { skip }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+    fs.mkdirSync(screenshotsDir, { recursive: true });
+  });
+  after(async () => h?.close());
+
+  test('config editor: renders every group and field of the schema, with descriptions and defaults', async () => {
+    const p = await h.open('configEditor');
+    await p.send(initMessage());
+    await p.page.waitForSelector('[data-field="model.n_layer"]');
+    for (const [group, spec] of groups) {
+      assert.equal(await p.page.locator(`vscode-collapsible[data-group="${group}"]`).count(), 1, group);
+      for (const [key, field] of Object.entries(spec.properties ?? {})) {
+        const row = p.page.locator(`[data-field="${group}.${key}"]`);
+        assert.equal(await row.count(), 1, `${group}.${key}`);
+        const text = await row.innerText();
+        assert.ok(text.includes(field.description ?? ''), `${group}.${key} shows its description`);
+        assert.ok(text.includes('Default:'), `${group}.${key} shows its default`);
+      }
+    }
+    // the document's values are in the fields; absent keys show the default as placeholder
+    assert.equal(await p.page.locator('#f-model-n_layer').evaluate((e: { value: string }) => e.value), '6');
+    assert.equal(await p.page.locator('#f-model-block_size').evaluate((e: { value: string }) => e.value), '');
+    assert.equal(await p.page.locator('#f-model-block_size').getAttribute('placeholder'), '256');
+    // estimates: nanoGPT's shakespeare-char model has 10.65M parameters
+    assert.match(await p.page.locator('[data-figure="params"]').innerText(), /10\.65 M/);
+    assert.match(await p.page.locator('[data-figure="tokens"]').innerText(), /16,384/);
+    await noProblems(p);
+    await p.page.close();
+  });
+
+  test('config editor: edits become messages; invalid values show their error', async () => {
+    const p = await h.open('configEditor');
+    await p.send(initMessage());
+    await p.page.waitForSelector('[data-field="model.n_layer"]');
+    await p.page.locator('#f-model-n_layer input').fill('8');
+    const edit = await waitForPosted(p, (m) => m.type === 'config/edit', 'edit');
+    assert.deepEqual(edit, { type: 'config/edit', path: ['model', 'n_layer'], value: 8 });
+    // the estimate follows as you type, before the document round trip
+    assert.doesNotMatch(await p.page.locator('[data-figure="params"]').innerText(), /10\.65 M/);
+
+    await p.page.locator('#f-model-bias').click();
+    await waitForPosted(p, (m) => m.type === 'config/edit' && JSON.stringify(m.path) === '["model","bias"]' && m.value === true, 'bias edit');
+
+    // out of range: shown, still written (the document then carries it, ajv reports it too)
+    await p.page.locator('#f-train-batch_size input').fill('0');
+    await p.page.waitForFunction(() => document.querySelector('#f-train-batch_size-error')?.textContent.includes('at least 1'));
+    assert.equal(await p.page.locator('#f-train-batch_size').getAttribute('aria-invalid'), 'true');
+    // not a number at all: shown, never sent
+    const before = (await p.posted()).length;
+    await p.page.locator('#f-optimizer-learning_rate input').fill('fast');
+    await p.page.waitForFunction(() => document.querySelector('#f-optimizer-learning_rate-error')?.textContent.includes('must be a number'));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok((await p.posted()).slice(before).every((m) => JSON.stringify(m.path) !== '["optimizer","learning_rate"]'));
+    assert.equal(await p.page.locator('#train').evaluate((e: { disabled: boolean }) => e.disabled), true, 'Train is disabled while there are problems');
+    await p.page.screenshot({ path: path.join(screenshotsDir, 'config-editor-errors-dark.png') });
+
+    // a problem found by the host (semantic: n_embd % n_head) shows on its field
+    await p.send({ type: 'config/document', text: configText, version: 5, problems: [{ key: 'model.n_embd', message: '384 is not divisible by model.n_head 5' }], vocab: { size: 65, source: '' } });
+    await p.page.waitForFunction(() => document.querySelector('#f-model-n_embd-error')?.textContent.includes('divisible'));
+    // invalid JSON in the text editor: a banner, the form disabled
+    await p.send({ type: 'config/document', text: '{ "model": ', version: 6, problems: [], vocab: { size: 65, source: '' } });
+    await p.page.waitForFunction(() => document.querySelector('.banner')?.textContent.includes('not valid JSON'));
+    await noProblems(p);
+    await p.page.close();
+  });
+
+  test('config editor: the document updates the form; Train and Open as Text post their messages; collapsed groups persist', async () => {
+    const p = await h.open('configEditor');
+    await p.send(initMessage());
+    await p.page.waitForSelector('[data-field="model.n_layer"]');
+    await p.send({ type: 'config/document', text: configText.replace('"n_layer": 6', '"n_layer": 12'), version: 2, problems: [], vocab: { size: 65, source: '' } });
+    await p.page.waitForFunction(() => document.querySelector('#f-model-n_layer').value === '12');
+    await p.page.locator('#train').click();
+    await waitForPosted(p, (m) => m.type === 'config/train', 'train');
+    await p.page.locator('#open-text').click();
+    await waitForPosted(p, (m) => m.type === 'config/openText', 'openText');
+    await p.page.locator('vscode-collapsible[data-group="logging"]').evaluate((e: { open: boolean; shadowRoot: { querySelector(s: string): { click(): void } } }) => e.shadowRoot.querySelector('.collapsible-header').click());
+    await p.page.waitForFunction(() => (window.__state?.collapsed ?? []).includes('logging'));
+    await noProblems(p);
+    await p.page.close();
+  });
+
+  test('metrics: messages draw points for several runs; appends grow the charts; state persists', async () => {
+    const p = await h.open('metrics');
+    const runs = [fakeRun('/w/runs/a', 400, { seed: 1, mfu: true }), fakeRun('/w/runs/b', 200, { seed: 2, mfu: true, maxIters: 4000 })];
+    await p.send({ type: 'metrics/reset', runs });
+    await p.page.waitForFunction(() => window.wordplayCharts.loss.data.datasets.length === 6);
+    const counts = await p.page.evaluate(() => {
+      const chart = window.wordplayCharts.loss;
+      return chart.data.datasets.map((d: { label: string; _data?: unknown[]; data: unknown[] }, i: number) => ({
+        label: d.label,
+        points: (d._data ?? d.data).length,
+        drawn: chart.getDatasetMeta(i).data.length,
+      }));
+    });
+    assert.deepEqual(
+      counts.map((c: { label: string }) => c.label),
+      ['a · train (raw)', 'a · train (smoothed)', 'a · val', 'b · train (raw)', 'b · train (smoothed)', 'b · val'],
+    );
+    assert.equal(counts[0].points, 400);
+    assert.ok(counts.every((c: { drawn: number }) => c.drawn > 0), JSON.stringify(counts));
+    assert.match(await p.page.locator('#loss-summary').innerText(), /a: iteration 3990, train loss \d\.\d{4}/);
+    assert.match(await p.page.locator('#mfu-summary').innerText(), /MFU 3\d\.\d%/);
+
+    const append = fakeRun('/w/runs/a', 0);
+    append.train = { iter: [4000, 4010], loss: [0.9, 0.8], lr: [6e-5, 6e-5], tokensPerS: [40000, 41000], mfu: [0.3, 0.3] };
+    append.status = 'finished';
+    delete append.sample;
+    await p.send({ type: 'metrics/append', runs: [append] });
+    await p.page.waitForFunction(() => window.wordplayCharts.lr.data.datasets[0].data.length === 402);
+    assert.match(await p.page.locator('#lr-summary').innerText(), /iteration 4010/);
+    assert.match(await p.page.locator('.runs').innerText(), /finished/);
+
+    // the smoothing control is saved with setState
+    await p.page.locator('#smoothing').fill('0.9');
+    await p.page.waitForFunction(() => window.__state?.smoothing === 0.9);
+    assert.deepEqual(((await p.state()) as { runs: string[] }).runs, ['/w/runs/a', '/w/runs/b']);
+    // PNG export goes through the host
+    await p.page.locator('[data-chart="loss"] .png').click();
+    const png = await waitForPosted(p, (m) => m.type === 'metrics/exportPng', 'exportPng');
+    assert.equal(png.chart, 'loss');
+    assert.match(String(png.dataUrl), /^data:image\/png;base64,/);
+    await p.page.locator('#export-csv').click();
+    await waitForPosted(p, (m) => m.type === 'metrics/exportCsv', 'exportCsv');
+    await noProblems(p);
+    const saved = await p.state();
+    await p.page.close();
+
+    // a reloaded view restores its state
+    const again = await h.open('metrics', { state: saved });
+    assert.equal(await again.page.locator('#smoothing').inputValue(), '0.9');
+    await again.page.close();
+  });
+
+  test('metrics: 100,000 points are decimated and drawn quickly', async () => {
+    const p = await h.open('metrics');
+    const started = Date.now();
+    await p.send({ type: 'metrics/reset', runs: [fakeRun('/w/runs/long', 100_000, { every: 1 })] });
+    await p.page.waitForFunction(() => window.wordplayCharts.loss.getDatasetMeta(0).data.length > 0);
+    const elapsed = Date.now() - started;
+    const drawn = await p.page.evaluate(() => window.wordplayCharts.loss.getDatasetMeta(0).data.length);
+    assert.ok(drawn < 10_000, `decimated to ${drawn} points`);
+    assert.ok(elapsed < 15_000, `took ${elapsed} ms`);
+    await p.page.close();
+  });
+
+  test('metrics: a theme switch redraws with the new colours', async () => {
+    const p = await h.open('metrics', { theme: 'light' });
+    await p.send({ type: 'metrics/reset', runs: [fakeRun('/w/runs/a', 300, { seed: 3 })] });
+    await p.page.waitForFunction(() => window.wordplayCharts.lr.data.datasets.length === 1);
+    const read = () =>
+      p.page.evaluate(() => ({
+        line: window.wordplayCharts.lr.data.datasets[0].borderColor,
+        ticks: window.wordplayCharts.lr.options.scales.x.ticks.color,
+        pixels: window.wordplayCharts.lr.canvas.toDataURL(),
+      }));
+    const light = await read();
+    assert.equal(light.line, '#1a85ff');
+    await p.setTheme('dark');
+    await p.page.waitForFunction(() => window.wordplayCharts.lr.data.datasets[0].borderColor === '#3794ff');
+    const dark = await read();
+    assert.equal(dark.ticks, '#cccccc');
+    assert.notEqual(dark.ticks, light.ticks);
+    assert.notEqual(dark.pixels, light.pixels, 'the canvas was redrawn');
+    await noProblems(p);
+    await p.page.close();
+  });
+
+  test('keyboard: every control of both apps is reachable with Tab', async () => {
+    const p = await h.open('metrics');
+    await p.send({ type: 'metrics/reset', runs: [fakeRun('/w/runs/a', 50)] });
+    await p.page.waitForSelector('.runs vscode-checkbox');
+    const reached = new Set<string>();
+    for (let i = 0; i < 16; i++) {
+      await p.page.keyboard.press('Tab');
+      reached.add(await p.page.evaluate(() => {
+        const a = document.activeElement;
+        return a ? a.id || a.getAttribute('data-run') || a.getAttribute('aria-label') || a.tagName : '';
+      }));
+    }
+    for (const want of ['pick-runs', 'export-csv', '/w/runs/a', 'smoothing', 'show-raw', 'Export the loss chart as PNG', 'Export the mfu chart as PNG']) {
+      assert.ok(reached.has(want), `Tab reaches ${want}; reached ${[...reached].join(', ')}`);
+    }
+    // every chart has a text alternative
+    for (const id of ['loss', 'lr', 'tokens', 'mfu']) {
+      assert.equal(await p.page.locator(`[data-chart="${id}"] canvas`).getAttribute('role'), 'img');
+      assert.ok((await p.page.locator(`#${id}-summary`).innerText()).startsWith('Latest'));
+    }
+    await p.page.close();
+
+    const c = await h.open('configEditor');
+    await c.send(initMessage());
+    await c.page.waitForSelector('[data-field="model.n_layer"]');
+    // every field has a label pointing at it
+    const unlabelled = await c.page.evaluate(() =>
+      [...document.querySelectorAll('[data-key]')].filter((f: { id: string; tagName: string }) => f.tagName !== 'VSCODE-CHECKBOX' && !document.querySelector(`vscode-label[for="${f.id}"]`)).map((f: { id: string }) => f.id),
+    );
+    assert.deepEqual(unlabelled, []);
+    const ids = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      await c.page.keyboard.press('Tab');
+      ids.add(await c.page.evaluate(() => document.activeElement?.id ?? ''));
+    }
+    assert.ok(ids.has('open-text') && ids.has('train') && ids.has('f-data-dataset'), [...ids].join(', '));
+    await c.page.close();
+  });
+
+  test('screenshots of both apps in light and dark themes', async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      const c = await h.open('configEditor', { theme, viewport: { width: 1100, height: 820 } });
+      await c.send(initMessage());
+      await c.page.waitForSelector('[data-field="model.n_layer"]');
+      await c.page.locator('#f-model-n_embd input').fill('390');
+      await c.page.waitForTimeout(100);
+      await c.send({ type: 'config/document', text: configText.replace('384', '390'), version: 2, problems: [{ key: 'model.n_embd', message: '390 is not divisible by model.n_head 6; make it a multiple' }], vocab: { size: 65, source: 'from shakespeare-char/meta.json' } });
+      await c.page.locator('#f-model-n_embd input').fill('384');
+      await c.send(initMessage());
+      await c.page.waitForTimeout(300);
+      await c.page.screenshot({ path: path.join(screenshotsDir, `config-editor-${theme}.png`) });
+      await c.page.close();
+
+      const m = await h.open('metrics', { theme, viewport: { width: 1200, height: 900 } });
+      await m.send({
+        type: 'metrics/reset',
+        runs: [fakeRun('/w/runs/20250611-101500-shakespeare-char', 500, { seed: 1, mfu: true, status: 'finished' }), fakeRun('/w/runs/20250612-093000-shakespeare-wide', 260, { seed: 4, mfu: true, maxIters: 5000 })],
+      });
+      await m.page.waitForTimeout(400);
+      await m.page.screenshot({ path: path.join(screenshotsDir, `metrics-panel-${theme}.png`), fullPage: true });
+      await m.page.close();
+
+      const side = await h.open('metrics', { theme, viewport: { width: 330, height: 1000 } });
+      await side.send({ type: 'metrics/reset', runs: [fakeRun('/w/runs/20250612-093000-shakespeare-char', 300, { seed: 2 })] });
+      await side.page.waitForTimeout(400);
+      await side.page.screenshot({ path: path.join(screenshotsDir, `metrics-sidebar-${theme}.png`) });
+      await side.page.close();
+    }
+    assert.ok(fs.readdirSync(screenshotsDir).filter((f) => f.endsWith('.png')).length >= 6);
+  });
+});

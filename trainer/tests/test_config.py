@@ -1,0 +1,105 @@
+"""Issue 3 point 5 (presets, --set) and point 14 (invalid configs: all errors, keys named)."""
+
+import json
+
+import jsonschema
+import pytest
+from conftest import tiny_config, write_config
+
+from wordplay_trainer.config import PRESETS_DIR, load_config, load_schema, preset_names
+from wordplay_trainer.errors import ConfigError
+
+
+def test_presets_exist_and_validate(tmp_path):
+    assert set(preset_names()) >= {"shakespeare-char", "shakespeare-char-cpu", "gpt2-finetune", "gpt2-124m"}
+    for name in preset_names():
+        raw = json.loads((PRESETS_DIR / f"{name}.json").read_text())
+        jsonschema.Draft7Validator(load_schema()).validate(raw)
+        cfg = load_config(name)
+        assert cfg["model"]["n_embd"] % cfg["model"]["n_head"] == 0
+
+
+def test_shakespeare_char_is_nanogpts_gpu_recipe():
+    cfg = load_config("shakespeare-char")
+    assert cfg["model"] | {} == {
+        "n_layer": 6,
+        "n_head": 6,
+        "n_embd": 384,
+        "block_size": 256,
+        "dropout": 0.2,
+        "bias": False,
+    }
+    assert cfg["train"]["batch_size"] == 64 and cfg["train"]["max_iters"] == 5000
+    assert cfg["optimizer"]["learning_rate"] == 1e-3
+    assert load_config("gpt2-finetune")["train"]["init_from"] == "gpt2"
+
+
+def test_defaults_filled_from_schema(tmp_path):
+    cfg = load_config(str(write_config(tmp_path / "c.json", {"model": {"n_layer": 2}})))
+    assert cfg["model"]["n_layer"] == 2
+    assert cfg["model"]["n_head"] == 6  # schema default
+    assert cfg["optimizer"]["lr_decay_iters"] is None
+    assert cfg["logging"]["wandb"] is False
+    assert cfg["distributed"]["backend"] == "ddp"
+
+
+def test_overrides_are_coerced_by_schema_type(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(
+        "shakespeare-char-cpu",
+        [
+            "train.max_iters=7",
+            "optimizer.learning_rate=2e-3",
+            "model.bias=true",
+            "optimizer.lr_decay_iters=null",
+            "train.device=cpu",
+            "data.dataset=elsewhere",
+        ],
+    )
+    assert cfg["train"]["max_iters"] == 7
+    assert cfg["optimizer"]["learning_rate"] == 0.002
+    assert cfg["model"]["bias"] is True
+    assert cfg["optimizer"]["lr_decay_iters"] is None
+    assert cfg["data"]["dataset"] == str(tmp_path / "elsewhere")
+
+
+def test_dataset_path_is_relative_to_the_config_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = write_config(tmp_path / "sub" / "run.wordplay.json", {"data": {"dataset": "../data/x"}})
+    assert load_config(str(path))["data"]["dataset"] == str(tmp_path / "data" / "x")
+
+
+def test_all_errors_listed_at_once_with_keys(tmp_path):
+    bad = tiny_config(tmp_path)
+    bad["model"]["n_layers"] = 3  # unknown key (typo)
+    bad["optimizer"]["learning_rate"] = -1
+    bad["train"]["batch_size"] = 0
+    with pytest.raises(ConfigError) as info:
+        load_config(str(write_config(tmp_path / "c.json", bad)))
+    keys = [k for k, _ in info.value.problems]
+    assert "model.n_layers" in keys and "optimizer.learning_rate" in keys and "train.batch_size" in keys
+    assert "unknown key" in str(info.value)
+
+
+def test_semantic_errors(tmp_path):
+    bad = tiny_config(tmp_path, model={"n_embd": 30, "n_head": 4}, optimizer={"min_lr": 1.0})
+    with pytest.raises(ConfigError) as info:
+        load_config(str(write_config(tmp_path / "c.json", bad)))
+    keys = [k for k, _ in info.value.problems]
+    assert keys == ["model.n_embd", "optimizer.min_lr"]
+    assert "divisible" in info.value.message
+
+
+def test_bad_override_and_unknown_preset():
+    with pytest.raises(ConfigError) as info:
+        load_config("shakespeare-char-cpu", ["train.max_iters=many", "model.width=3", "oops"])
+    keys = [k for k, _ in info.value.problems]
+    assert keys == ["train.max_iters", "model.width", "oops"]
+    with pytest.raises(ConfigError, match="neither a config file nor a preset"):
+        load_config("no-such-preset")
+
+
+def test_malformed_config_file(tmp_path):
+    (tmp_path / "c.json").write_text("{ not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(str(tmp_path / "c.json"))

@@ -1,0 +1,31 @@
+"""Issue 3 point 7: MFU by the PaLM formula against the present GPU's peak; unknown -> None."""
+
+import torch
+
+from wordplay_trainer.mfu import device_peak, flops_per_token, mfu, peak_flops
+
+
+def test_palm_formula():
+    # GPT-2 124M at T=1024: 6N + 12*L*H*Q*T
+    n = 124_000_000
+    assert flops_per_token(n, 12, 12, 64, 1024) == 6 * n + 12 * 12 * 12 * 64 * 1024
+
+
+def test_peak_table():
+    assert peak_flops("NVIDIA A100-SXM4-80GB") == 312e12
+    assert peak_flops("NVIDIA H100 80GB HBM3") == 989e12
+    assert peak_flops("NVIDIA H100 PCIe") == 756e12
+    assert peak_flops("NVIDIA H200") == 989e12
+    assert peak_flops("NVIDIA L4") == 121e12
+    assert peak_flops("NVIDIA A10") == 125e12
+    assert peak_flops("NVIDIA GeForce RTX 4090") == 165.2e12
+    assert peak_flops("NVIDIA GeForce RTX 3090") == 71e12
+    assert peak_flops("NVIDIA L40S") == 362e12
+
+
+def test_unknown_device_gives_none():
+    assert peak_flops("Some Future GPU") is None
+    assert peak_flops(None) is None
+    assert device_peak(torch.device("cpu")) is None
+    assert mfu(1e9, 1e4, None) is None
+    assert abs(mfu(1e9, 1e5, 1e15) - 0.1) < 1e-12

@@ -1,0 +1,169 @@
+"""Issue 3 points 11 (stop), 12 (2 processes with gloo) and 15 (bench), as real processes."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TRAINER_DIR, by_type, read_events, tiny_config, trainer_env, write_config
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def has_train_event(run_dir: Path) -> bool:
+    events = run_dir / "events.jsonl"
+    return events.exists() and '"type":"train"' in events.read_text()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_with_checkpoint_and_exit_0(tmp_path, dataset, sig):
+    cfg = write_config(
+        tmp_path / "c.json",
+        tiny_config(dataset, train={"max_iters": 1_000_000, "eval_interval": 1_000_000, "log_interval": 1}),
+    )
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wordplay_trainer", "train", "--config", str(cfg), "--run-dir", str(run_dir)],
+        cwd=TRAINER_DIR,
+        env=trainer_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: has_train_event(run_dir), 60, "the first train event")
+        sent = time.time()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert time.time() - sent < 15
+    events = read_events(run_dir)
+    done = events[-1]
+    assert done["type"] == "done" and done["reason"] == "stopped"
+    assert by_type(events, "checkpoint")[-1]["iter"] == done["iter"]
+    state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    assert state["iteration"] == done["iter"] > 0
+    assert "stopping after this step" in err
+
+
+def test_two_gloo_processes_match_one_with_double_accumulation(tmp_path, dataset):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not beside this Python")
+    base = tiny_config(
+        dataset,
+        train={"max_iters": 8, "log_interval": 1, "eval_interval": 8, "gradient_accumulation_steps": 2},
+    )
+    cfg1 = write_config(tmp_path / "one.json", base)
+    cfg2 = write_config(tmp_path / "two.json", {**base, "distributed": {"nproc_per_node": 2}})
+    one = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wordplay_trainer",
+            "train",
+            "--config",
+            str(cfg1),
+            "--run-dir",
+            str(tmp_path / "one"),
+        ],
+        cwd=TRAINER_DIR,
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run(
+        [
+            str(torchrun),
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "wordplay_trainer",
+            "train",
+            "--config",
+            str(cfg2),
+            "--run-dir",
+            str(tmp_path / "two"),
+        ],
+        cwd=TRAINER_DIR,
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    ev1, ev2 = read_events(tmp_path / "one"), read_events(tmp_path / "two")
+    assert by_type(ev2, "start")[0]["world_size"] == 2
+    assert len(by_type(ev2, "start")) == 1  # rank 0 alone writes
+    l1 = [e["loss"] for e in by_type(ev1, "train")]
+    l2 = [e["loss"] for e in by_type(ev2, "train")]
+    assert len(l1) == len(l2) == 8
+    assert np.allclose(l1, l2, atol=1e-4)
+    assert np.isclose(by_type(ev1, "eval")[0]["val_loss"], by_type(ev2, "eval")[0]["val_loss"], atol=1e-4)
+    assert (tmp_path / "two" / "checkpoint" / "model.safetensors").exists()
+
+
+def test_bench_prints_json(tmp_path, dataset):
+    cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wordplay_trainer",
+            "bench",
+            "--config",
+            str(cfg),
+            "--iters",
+            "3",
+            "--warmup",
+            "1",
+        ],
+        cwd=TRAINER_DIR,
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["data"] == "dataset" and result["tokens_per_s"] > 0 and result["mfu"] is None
+    synthetic = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wordplay_trainer",
+            "bench",
+            "--config",
+            "shakespeare-char-cpu",
+            "--iters",
+            "2",
+            "--warmup",
+            "0",
+            "--set",
+            f"data.dataset={tmp_path / 'none'}",
+            "--set",
+            "model.n_layer=1",
+        ],
+        cwd=TRAINER_DIR,
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert synthetic.returncode == 0, synthetic.stderr
+    assert json.loads(synthetic.stdout)["data"] == "synthetic"

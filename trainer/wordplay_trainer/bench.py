@@ -1,0 +1,140 @@
+"""`python -m wordplay_trainer bench --config <preset|file> [--iters N] [--warmup W] [--set k=v ...]`
+
+Training throughput as one JSON object on stdout: tokens/s and MFU, medians over the timed
+iterations after warm-up (compilation, allocator, caches). It needs only Python and PyTorch:
+when the config's dataset is absent it trains on random tokens (said in the JSON as
+"data": "synthetic"), which costs the same FLOPs per token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .config import config_name, load_config
+from .data import Batches, Dataset
+from .errors import TrainerError
+from .mfu import device_peak, flops_per_token, mfu
+from .model import GPT, GPTConfig
+from .train import make_optimizer, resolve_compile, resolve_device, resolve_dtype
+
+
+def bench(cfg: dict, iters: int, warmup: int, name: str, vocab_size: int | None = None) -> dict:
+    t, m = cfg["train"], cfg["model"]
+    device = resolve_device(t["device"])
+    dtype = resolve_dtype(t["dtype"], device)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(t["seed"])
+    B, G, T = t["batch_size"], t["gradient_accumulation_steps"], m["block_size"]
+    dataset = None
+    if Path(cfg["data"]["dataset"]).is_dir():
+        try:
+            dataset = Dataset(cfg["data"]["dataset"])
+            dataset.check_block_size(T)
+        except TrainerError:
+            dataset = None
+    if vocab_size is None:
+        vocab_size = dataset.vocab_size if dataset else (65 if "char" in name else 50257)
+    model_args = {k: m[k] for k in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")}
+    model = GPT(GPTConfig(vocab_size=vocab_size, **model_args)).to(device)
+    optimizer = make_optimizer(model, cfg["optimizer"], device)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == "float16")
+    autocast = (
+        contextlib.nullcontext()
+        if dtype == "float32"
+        else torch.autocast(device.type, dtype=getattr(torch, dtype))
+    )
+    compiled = resolve_compile(t["compile"], device)
+    step_model = torch.compile(model) if compiled else model
+    batches = Batches(dataset, "train", T, B, device, t["seed"]) if dataset else None
+
+    def micro_batches():
+        if batches is not None:
+            return batches.step(G)
+        gen = torch.randint(vocab_size, (G, B, T + 1))
+        return [(g[:, :-1].contiguous().to(device), g[:, 1:].contiguous().to(device)) for g in gen]
+
+    c = model.config
+    n_params = model.num_params()
+    flops_token = flops_per_token(n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, T)
+    peak = device_peak(device)
+    tokens_per_iter = B * G * T
+    times = []
+    model.train()
+    for i in range(warmup + iters):
+        data = micro_batches()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for x, y in data:
+            with autocast:
+                _, loss = step_model(x, y)
+            scaler.scale(loss / G).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["optimizer"]["grad_clip"] or 1e9)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        loss.item()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    dt = statistics.median(times)
+    tps = tokens_per_iter / dt
+    util = mfu(flops_token, tps, peak)
+    name_of = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+    return {
+        "config": name,
+        "device": name_of,
+        "dtype": dtype,
+        "compile": compiled,
+        "torch": torch.__version__,
+        "data": "dataset" if dataset else "synthetic",
+        "n_params": n_params,
+        "tokens_per_iter": tokens_per_iter,
+        "warmup_iters": warmup,
+        "iters": iters,
+        "dt_ms_median": dt * 1000,
+        "tokens_per_s": tps,
+        "mfu": util,
+        "peak_flops": peak,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m wordplay_trainer bench", description="Training throughput.")
+    p.add_argument("--config", required=True, help="a preset name or a config file")
+    p.add_argument("--iters", type=int, default=20, help="timed iterations (default 20)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed iterations first (default 5)")
+    p.add_argument("--vocab-size", type=int, help="vocabulary of the synthetic data (default: the dataset's)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="GROUP.KEY=VALUE")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        cfg = load_config(args.config, args.overrides)
+        result = bench(
+            cfg, max(1, args.iters), max(0, args.warmup), config_name(args.config), args.vocab_size
+        )
+    except TrainerError as e:
+        print(f"wordplay bench: error: {e.message}", file=sys.stderr)
+        return 1
+    except torch.OutOfMemoryError:
+        print(
+            "wordplay bench: error: out of GPU memory; lower train.batch_size or model.block_size with --set",
+            file=sys.stderr,
+        )
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""checkpoint/: weights, optimizer state and state.json, never pickle, replaced atomically.
+
+Layout of checkpoint/:
+- model.safetensors: the weights (tied embedding/head stored once, via safetensors.torch.save_model);
+- optimizer.safetensors + optimizer.json: the optimizer's tensors, and its structure and scalars;
+- state.json: iteration, best and last val loss, model_args, the dataset's tokenizer, RNG states.
+
+Saving writes everything into checkpoint.tmp-<pid>/, fsyncs the files and the folder, then
+renames checkpoint/ to checkpoint.old-<pid>/ and the new folder to checkpoint/: a crash at any
+instant leaves either the new or the previous checkpoint complete (the loader falls back to a
+checkpoint.old-* folder when checkpoint/ is missing).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file, save_model
+from safetensors.torch import load_model as st_load_model
+
+from .errors import TrainerError
+from .model import GPT, GPTConfig
+from .rundir import MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_JSON, STATE_FILE, RunDir
+
+MODEL_ARGS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")
+
+
+def model_args(config: GPTConfig) -> dict:
+    return {k: getattr(config, k) for k in MODEL_ARGS}
+
+
+# ---- RNG states, as JSON ---------------------------------------------------------------
+
+
+def _b64(t: torch.Tensor) -> str:
+    return base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii")
+
+
+def _unb64(s: str) -> torch.Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8).clone()
+
+
+def rng_state(data_generator: torch.Generator | None = None) -> dict:
+    version, internal, gauss = random.getstate()
+    np_state = np.random.get_state()
+    state = {
+        "python": [version, list(internal), gauss],
+        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "torch": _b64(torch.get_rng_state()),
+        "cuda": [_b64(s) for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+    }
+    if data_generator is not None:
+        state["data"] = _b64(data_generator.get_state())
+    return state
+
+
+def set_rng_state(state: dict, data_generator: torch.Generator | None = None) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(_unb64(state["torch"]))
+    if state.get("cuda") and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([_unb64(s) for s in state["cuda"]])
+    if data_generator is not None and "data" in state:
+        data_generator.set_state(_unb64(state["data"]))
+
+
+# ---- optimizer state without pickle ------------------------------------------------------
+
+
+def _split_optimizer(sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict] = {}
+    for idx, entry in sd["state"].items():
+        scalars[str(idx)] = {}
+        for name, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{idx}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[str(idx)][name] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in meta["scalars"].items()}
+    for key, value in tensors.items():
+        idx, _, name = key.partition(".")
+        state.setdefault(int(idx), {})[name] = value
+    groups = [dict(g) for g in meta["param_groups"]]
+    for g in groups:
+        if "betas" in g:
+            g["betas"] = tuple(g["betas"])
+    return {"state": state, "param_groups": groups}
+
+
+# ---- saving ----------------------------------------------------------------------------
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # platforms without directory fds (Windows)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    run_dir: RunDir,
+    model: GPT,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict,
+    extra_optimizer_json: dict | None = None,
+) -> Path:
+    """Writes the checkpoint beside, then swaps it in. `state` becomes state.json."""
+    pid = os.getpid()
+    tmp = run_dir.checkpoint_tmp(pid)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_model(model, str(tmp / MODEL_FILE))
+    if optimizer is not None:
+        tensors, meta = _split_optimizer(optimizer.state_dict())
+        meta.update(extra_optimizer_json or {})
+        save_file(tensors, str(tmp / OPTIMIZER_FILE))
+        (tmp / OPTIMIZER_JSON).write_text(json.dumps(meta), encoding="utf-8")
+    state = {**state, "model_args": model_args(model.config)}
+    (tmp / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+    for f in tmp.iterdir():
+        _fsync_file(f)
+    _fsync_dir(tmp)
+    final = run_dir.checkpoint
+    old = run_dir.checkpoint_old(pid)
+    if final.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.rename(final, old)
+    os.rename(tmp, final)
+    _fsync_dir(run_dir.root)
+    if old.exists():
+        shutil.rmtree(old)
+    for stale in [*run_dir.previous_checkpoints(), *run_dir.root.glob("checkpoint.tmp-*")]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+# ---- loading ---------------------------------------------------------------------------
+
+
+def checkpoint_dir(run_dir: RunDir) -> Path:
+    """checkpoint/, or the previous complete one when a swap was interrupted."""
+    if run_dir.checkpoint.is_dir():
+        return run_dir.checkpoint
+    previous = run_dir.previous_checkpoints()
+    if previous:
+        return previous[0]
+    raise TrainerError(
+        f"{run_dir.root} has no checkpoint/ to resume from; train it first (train.init_from=scratch) "
+        "or point --run-dir at a run that saved a checkpoint",
+        str(run_dir.checkpoint),
+    )
+
+
+def _corrupt(file: Path, why: str) -> TrainerError:
+    return TrainerError(
+        f"{file} is truncated or corrupt ({why}); it was left untouched. Restore it, or start "
+        "a new run (train.init_from=scratch) in another run dir",
+        str(file),
+    )
+
+
+def read_state(folder: Path) -> dict:
+    file = folder / STATE_FILE
+    try:
+        state = json.loads(file.read_text(encoding="utf-8"))
+        GPTConfig(**{k: state["model_args"][k] for k in MODEL_ARGS})
+    except FileNotFoundError:
+        raise _corrupt(file, "missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
+        raise _corrupt(file, f"{type(e).__name__}: {e}") from None
+    return state
+
+
+def load_weights(model: GPT, folder: Path, device: str | torch.device = "cpu") -> None:
+    file = folder / MODEL_FILE
+    try:
+        missing, unexpected = st_load_model(model, str(file), strict=False, device=str(device))
+    except FileNotFoundError:
+        raise _corrupt(file, "missing") from None
+    except (SafetensorError, RuntimeError, OSError, ValueError) as e:
+        raise _corrupt(file, str(e).splitlines()[0]) from None
+    # the head is tied to the embedding, so one of the two is not in the file
+    missing = [k for k in missing if k not in ("lm_head.weight", "transformer.wte.weight")]
+    if missing or unexpected:
+        raise _corrupt(file, f"missing {missing[:3]}, unexpected {unexpected[:3]}")
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> dict:
+    """Restores the optimizer state; returns optimizer.json (which may carry extra scalars)."""
+    tfile, jfile = folder / OPTIMIZER_FILE, folder / OPTIMIZER_JSON
+    try:
+        tensors = load_file(str(tfile))
+        meta = json.loads(jfile.read_text(encoding="utf-8"))
+        sd = _join_optimizer(tensors, meta)
+    except FileNotFoundError as e:
+        raise _corrupt(Path(e.filename or tfile), "missing") from None
+    except (SafetensorError, json.JSONDecodeError, OSError, KeyError, ValueError) as e:
+        raise _corrupt(tfile, str(e).splitlines()[0]) from None
+    # how the update runs (fused, foreach ...) follows this machine, not the saved one
+    for saved, current in zip(sd["param_groups"], optimizer.param_groups, strict=False):
+        for key in ("fused", "foreach", "capturable", "differentiable"):
+            if key in current:
+                saved[key] = current[key]
+    try:
+        optimizer.load_state_dict(sd)
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise _corrupt(tfile, str(e).splitlines()[0]) from None
+    return meta
+
+
+def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> tuple[GPT, dict]:
+    """The run's checkpointed model in eval mode, and its state.json."""
+    folder = checkpoint_dir(RunDir(Path(run_dir)))
+    state = read_state(folder)
+    model = GPT(GPTConfig(**{k: state["model_args"][k] for k in MODEL_ARGS}))
+    load_weights(model, folder, device)
+    model.to(device)
+    model.eval()
+    return model, state

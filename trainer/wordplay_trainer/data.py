@@ -1,0 +1,154 @@
+"""The dataset directory (train.bin, val.bin, tokenizer.json, meta.json) through np.memmap.
+
+A batch is one vectorised gather: random offsets, plus arange(block_size + 1), index the
+memmap once. Offsets come from the loader's own torch.Generator seeded from train.seed, so
+batches are reproducible and, with its state saved in the checkpoint, resumable. Every
+process draws the same offsets for all micro-batches of a step and takes its own share, so
+N processes see exactly the micro-batches one process with N times the accumulation sees.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import TrainerError
+
+GPT2_VOCAB = 50257
+FILES = ("train.bin", "val.bin", "tokenizer.json", "meta.json")
+
+
+def tokenizer_vocab_size(tokenizer: dict) -> int:
+    if tokenizer.get("type") == "char":
+        return len(tokenizer["vocab"])
+    if tokenizer.get("type") == "gpt2":
+        return GPT2_VOCAB
+    raise ValueError(f"unknown tokenizer type {tokenizer.get('type')!r}")
+
+
+class Dataset:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        key = "data.dataset"
+        if not self.path.is_dir():
+            raise TrainerError(
+                f"dataset folder {self.path} does not exist; run `wordplay prepare` to create it "
+                "or set data.dataset to a prepared dataset folder",
+                key,
+            )
+        for name in FILES:
+            if not (self.path / name).is_file():
+                raise TrainerError(
+                    f"{self.path / name} is missing: {self.path} is not a complete dataset; "
+                    "prepare it again with `wordplay prepare`",
+                    str(self.path / name),
+                )
+        self.tokenizer = self._json("tokenizer.json")
+        self.meta = self._json("meta.json")
+        try:
+            self.vocab_size = tokenizer_vocab_size(self.tokenizer)
+        except (KeyError, TypeError, ValueError) as e:
+            raise TrainerError(
+                f"{self.path / 'tokenizer.json'} is malformed ({e}); prepare the dataset again",
+                str(self.path / "tokenizer.json"),
+            ) from None
+        dtype = np.uint32 if self.vocab_size > 65_535 else np.uint16
+        self.dtype = dtype
+        self.splits: dict[str, np.memmap] = {}
+        for split in ("train", "val"):
+            file = self.path / f"{split}.bin"
+            size = file.stat().st_size
+            itemsize = np.dtype(dtype).itemsize
+            if size == 0 or size % itemsize:
+                raise TrainerError(
+                    f"{file} is empty or truncated ({size} bytes, not a whole number of "
+                    f"{np.dtype(dtype).name} tokens); prepare the dataset again",
+                    str(file),
+                )
+            data = np.memmap(file, dtype=dtype, mode="r")
+            head = np.asarray(data[:10_000_000])
+            if int(head.max()) >= self.vocab_size:
+                raise TrainerError(
+                    f"{file} holds token id {int(head.max())}, outside the vocabulary of "
+                    f"{self.vocab_size} in tokenizer.json; prepare the dataset again",
+                    str(file),
+                )
+            self.splits[split] = data
+
+    def _json(self, name: str) -> dict:
+        file = self.path / name
+        try:
+            value = json.loads(file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise TrainerError(
+                f"{file} is not valid JSON ({e}); prepare the dataset again", str(file)
+            ) from None
+        if not isinstance(value, dict):
+            raise TrainerError(f"{file} must hold a JSON object; prepare the dataset again", str(file))
+        return value
+
+    def tokens(self, split: str) -> int:
+        return len(self.splits[split])
+
+    def check_block_size(self, block_size: int) -> None:
+        for split in ("train", "val"):
+            n = self.tokens(split)
+            if block_size >= n:
+                raise TrainerError(
+                    f"model.block_size {block_size} is not smaller than the {n} tokens of {split}.bin in "
+                    f"{self.path}; set model.block_size to at most {n - 1} or use a larger dataset",
+                    "model.block_size",
+                )
+
+
+class Batches:
+    """Random training windows, gathered in one indexing operation per step."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        split: str,
+        block_size: int,
+        batch_size: int,
+        device: torch.device,
+        seed: int,
+    ):
+        self.data = dataset.splits[split]
+        self.block_size = block_size
+        self.batch_size = batch_size
+        self.device = device
+        self.generator = torch.Generator()
+        self.generator.manual_seed(seed)
+        self._window = np.arange(block_size + 1)
+
+    def gather(self, offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, block_size) inputs and targets starting at `offsets`: one vectorised gather."""
+        chunk = torch.from_numpy(self.data[offsets.numpy()[:, None] + self._window].astype(np.int64))
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        if self.device.type == "cuda":
+            return (
+                x.pin_memory().to(self.device, non_blocking=True),
+                y.pin_memory().to(self.device, non_blocking=True),
+            )
+        return x.contiguous().to(self.device), y.contiguous().to(self.device)
+
+    def step(
+        self, micro_batches: int, world_size: int = 1, rank: int = 0
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The micro-batches of one optimizer step for this process: all `micro_batches`
+        (summed over processes) are drawn, rank r takes micro-batches r, r+W, r+2W, ..."""
+        n = len(self.data) - self.block_size
+        offsets = torch.randint(n, (micro_batches, self.batch_size), generator=self.generator)
+        return [self.gather(offsets[i]) for i in range(rank, micro_batches, world_size)]
+
+    def fixed(self, count: int, seed: int):
+        """`count` batches from a fresh generator: the same every call (evaluation)."""
+        g = torch.Generator()
+        g.manual_seed(seed)
+        n = len(self.data) - self.block_size
+        offsets = torch.randint(n, (count, self.batch_size), generator=g)
+        for i in range(count):
+            yield self.gather(offsets[i])

@@ -1,0 +1,2 @@
+// esbuild bundles the CSS a webview app imports into dist/webview/<app>.css.
+declare module '*.css';
