@@ -13,6 +13,8 @@ const common = {
   sourcemap: !production,
   minify: production,
   external: ['vscode', 'onnxruntime-node'],
+  // ESM builds first: jsonc-parser's UMD main loads its parts with a require() esbuild cannot follow
+  mainFields: ['module', 'main'],
   logLevel: 'warning',
 };
 
