@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { UserError } from './core/errors';
 import { setupManagedEnv } from './core/pythonEnv';
+import { CompletionController, WordplayInlineCompletions } from './completion';
 import { registerConfigEditor } from './configEditor';
 import { registerMetrics, type MetricsHub } from './metricsView';
+import { selectCompletionModel } from './modelChoice';
 
 let log: vscode.LogOutputChannel;
 /** The metrics dashboards' data: metrics.showRuns(runDirs) chooses the runs they show. */
@@ -18,6 +20,15 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('wordplay.prepareDataset', () => guarded(prepareDataset)),
     vscode.commands.registerCommand('wordplay.setupPython', () => guarded(setupPython)),
     vscode.commands.registerCommand('wordplay.showLogs', () => log.show()),
+  );
+  const completion = new CompletionController(context.workspaceState, log);
+  context.subscriptions.push(
+    completion,
+    vscode.commands.registerCommand('wordplay.complete', () => guarded(() => completion.complete(vscode.window.activeTextEditor))),
+    vscode.commands.registerCommand('wordplay.cancelCompletion', () => completion.cancel()),
+    vscode.commands.registerCommand('wordplay.selectCompletionModel', () => guarded(async () => void (await selectCompletionModel(context.workspaceState)))),
+    vscode.commands.registerCommand('wordplay.sample', () => guarded(() => completion.sample())),
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new WordplayInlineCompletions(context.workspaceState)),
   );
   registerConfigEditor(context, log);
   metrics = registerMetrics(context, log);
