@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { RunConfig } from './config';
 import { UserError } from './errors';
 import { EventFollower, type DoneEvent, type ErrorEvent, type RunEvent } from './events';
+import { processAlive } from './processes';
 import { trainerInvocation } from './pythonEnv';
 import { runPaths } from './runDir';
 
@@ -63,15 +64,6 @@ export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.Pr
     args: [...rendezvous, '--nproc_per_node', String(d.nproc_per_node), ...inv.args],
     env: inv.env,
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function groupAlive(pgid: number): boolean {
@@ -160,7 +152,7 @@ export class TrainerProcess {
     try {
       process.kill(-pid, 'SIGINT');
     } catch {
-      if (alive(pid)) this.child.kill('SIGINT');
+      if (processAlive(pid)) this.child.kill('SIGINT');
     }
     if (!this.killTimer) {
       this.killTimer = setTimeout(() => this.kill(), graceMs);

@@ -597,6 +597,13 @@ def main(argv: list[str] | None = None) -> int:
         trainer = Trainer(cfg, run_dir, events, stop)
         trainer.setup()
         reason = trainer.run()
+        if trainer.ddp:
+            import torch.distributed as dist
+
+            # every rank past its last collective before any leaves: a rank that closes its
+            # gloo connections while a peer still reads from them aborts that peer
+            dist.barrier()
+            dist.destroy_process_group()
         if rank == 0:
             export_after(run_dir)
         events.emit("done", reason=reason, iter=trainer.iter)
