@@ -8,22 +8,13 @@
 // formula the trainer's MFU uses). Activation memory follows Korthikanti et al. 2022, "Reducing
 // Activation Recomputation in Large Transformer Models": 34·s·b·h bytes per layer at 16 bits
 // (the 5·a·s²·b attention-score term vanishes with flash attention, which the trainer uses).
+import type { RunConfig } from './runConfig';
 
-/** The parts of a run configuration the figures depend on (schema names). */
+/** The parts of a run configuration the figures depend on. */
 export interface EstimateInput {
-  model: { n_layer: number; n_head: number; n_embd: number; block_size: number; dropout: number; bias: boolean };
-  train: {
-    init_from: string;
-    batch_size: number;
-    gradient_accumulation_steps: number;
-    max_iters: number;
-    eval_interval: number;
-    eval_iters: number;
-    device: string;
-    dtype: string;
-    compile: string;
-  };
-  distributed: { nproc_per_node: number; nnodes: number };
+  model: RunConfig['model'];
+  train: Pick<RunConfig['train'], 'init_from' | 'batch_size' | 'gradient_accumulation_steps' | 'max_iters' | 'eval_interval' | 'eval_iters' | 'device' | 'dtype' | 'compile'>;
+  distributed: Pick<RunConfig['distributed'], 'nproc_per_node' | 'nnodes'>;
 }
 
 /** What the extension host found on this machine. */

@@ -1,0 +1,42 @@
+// The shape of a resolved run configuration (schemas/run-config.schema.json with every default
+// filled in). Types only, with no Node imports, so the webview bundles can share it too.
+export interface RunConfig {
+  $schema?: string;
+  data: { dataset: string };
+  model: { n_layer: number; n_head: number; n_embd: number; block_size: number; dropout: number; bias: boolean };
+  train: {
+    init_from: string;
+    batch_size: number;
+    gradient_accumulation_steps: number;
+    max_iters: number;
+    eval_interval: number;
+    eval_iters: number;
+    log_interval: number;
+    always_save_checkpoint: boolean;
+    sample_tokens: number;
+    seed: number;
+    device: string;
+    dtype: 'auto' | 'float32' | 'bfloat16' | 'float16';
+    compile: 'auto' | 'true' | 'false';
+  };
+  optimizer: {
+    learning_rate: number;
+    min_lr: number;
+    warmup_iters: number;
+    lr_decay_iters: number | null;
+    decay_lr: boolean;
+    weight_decay: number;
+    beta1: number;
+    beta2: number;
+    grad_clip: number;
+  };
+  distributed: {
+    nproc_per_node: number;
+    nnodes: number;
+    node_rank: number;
+    backend: 'ddp' | 'deepspeed';
+    zero_stage: number;
+    rendezvous: string;
+  };
+  logging: { wandb: boolean; wandb_project: string; wandb_run_name: string | null };
+}
