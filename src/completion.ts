@@ -96,7 +96,7 @@ export class CompletionController implements vscode.Disposable {
               void vscode.window.showWarningMessage(`Wordplay: ${message}`);
             },
           });
-          let pieces = 0;
+          let tokens = 0;
           const stream = async function* () {
             for (;;) {
               const next = await run.next();
@@ -104,25 +104,30 @@ export class CompletionController implements vscode.Disposable {
                 summary = next.value;
                 return;
               }
+              tokens++;
               yield next.value;
             }
           };
           this.status.show();
           try {
-            await streamInsert(stream(), target.insertAt, async (offset, piece, stops) => {
+            const inserted = await streamInsert(stream(), target.insertAt, async (offset, text, stops) => {
               ours = true;
               try {
                 const at = document.positionAt(offset);
-                const applied = await editor.edit((edit) => edit.insert(at, piece), stops);
-                pieces++;
+                const applied = await editor.edit((edit) => edit.insert(at, text), stops);
                 const seconds = (performance.now() - started) / 1000;
-                this.status.text = `$(sparkle) wordplay ${(pieces / seconds).toFixed(0)} tok/s`;
-                progress.report({ message: `${pieces} tokens` });
+                this.status.text = `$(sparkle) wordplay ${(tokens / seconds).toFixed(0)} tok/s`;
+                progress.report({ message: `${tokens} tokens` });
                 return applied;
               } finally {
                 ours = false;
               }
             });
+            // The inserts grew the selection over the new text, where the next keystroke would
+            // replace prompt and completion alike: leave the cursor after the completion instead,
+            // ready to type on or to complete again. (Undo brings the prompt's selection back.)
+            const end = document.positionAt(target.insertAt + inserted.length);
+            if (inserted && editor.selection.end.isEqual(end)) editor.selection = new vscode.Selection(end, end);
           } finally {
             // stopped early (cancelled, editor closed): end the generator so its cache is released
             if (!summary) await run.return(undefined as never);

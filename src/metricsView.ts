@@ -9,6 +9,8 @@ import * as vscode from 'vscode';
 import { EventFollower } from './core/events';
 import { metricsCsv, RunMetrics } from './core/metrics';
 import { runPaths } from './core/runDir';
+import { listRuns } from './core/runs';
+import { runsFolder } from './modelChoice';
 import type { Tokenizer } from './core/tokenizer';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { metricsMessageProblem, type HostToMetrics, type MetricsState, type MetricsToHost } from '../webview/protocol';
@@ -30,27 +32,10 @@ interface Followed {
   tokenizer?: Promise<Tokenizer | undefined>;
 }
 
-/** Run folders under <workspace>/runs/ that have an events.jsonl, newest first. */
-export function findRunDirs(roots: string[]): string[] {
-  const found: { dir: string; mtime: number }[] = [];
-  for (const root of roots) {
-    const runs = path.join(root, 'runs');
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(runs);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const events = runPaths(path.join(runs, name)).events;
-      try {
-        found.push({ dir: path.join(runs, name), mtime: fs.statSync(events).mtimeMs });
-      } catch {
-        // not a run folder
-      }
-    }
-  }
-  return found.sort((a, b) => b.mtime - a.mtime).map((f) => f.dir);
+/** The workspace's run folders, newest first. */
+function workspaceRunDirs(): string[] {
+  const folder = runsFolder();
+  return folder ? listRuns(folder).map((r) => r.dir) : [];
 }
 
 export class MetricsHub implements vscode.Disposable {
@@ -242,11 +227,10 @@ export class MetricsHub implements vscode.Disposable {
     return base ? vscode.Uri.file(path.join(base, file)) : undefined;
   }
 
-  /** Quick pick of the workspace's runs (runs/<name>/events.jsonl), newest first, several at once.
-   *  Until the Runs tree exists this is how runs are chosen. */
+  /** Quick pick of the workspace's runs, newest first, several at once (the Runs tree is the
+   *  other way to choose). */
   async pickRuns(): Promise<boolean> {
-    const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const dirs = findRunDirs(roots);
+    const dirs = workspaceRunDirs();
     if (!dirs.length) {
       void vscode.window.showInformationMessage('Wordplay: no runs yet (runs/*/events.jsonl in the workspace). Train a model first.');
       return false;
@@ -322,7 +306,7 @@ export function registerMetrics(context: vscode.ExtensionContext, log: vscode.Lo
   );
   // nothing chosen yet: show the newest run of the workspace
   if (hub.runDirs.length === 0) {
-    const newest = findRunDirs((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath))[0];
+    const newest = workspaceRunDirs()[0];
     if (newest) hub.showRuns([newest]);
   }
   return hub;

@@ -36,6 +36,11 @@ function describe(run: RunSummary): vscode.QuickPickItem & { run: RunSummary } {
   };
 }
 
+/** Completion uses this run from now on (the Runs tree's Use for Completion). */
+export async function useForCompletion(state: vscode.Memento, runDir: string): Promise<void> {
+  await state.update(CHOSEN_KEY, runDir);
+}
+
 /** The "Select Completion Model" quick pick; returns the chosen run folder. */
 export async function selectCompletionModel(state: vscode.Memento): Promise<string | undefined> {
   const folder = runsFolder();

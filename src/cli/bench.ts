@@ -1,5 +1,7 @@
 import { UserError } from '../core/errors';
 import type { Subcommand } from './args';
+import { benchActivation } from './benchActivation';
+import { benchFirstCompletion } from './benchFirstCompletion';
 import { benchGeneration } from './benchGeneration';
 import { benchPrepare } from './benchPrepare';
 import { benchTraining } from './benchTraining';
@@ -8,18 +10,22 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   prepare: benchPrepare,
   training: benchTraining,
   generation: benchGeneration,
+  activation: benchActivation,
+  'first-completion': benchFirstCompletion,
 };
 
-const usage = `Usage: wordplay bench <prepare | training | generation> [options]
+const usage = `Usage: wordplay bench <prepare | training | generation | activation | first-completion> [options]
 
-  prepare     prepare's MB/s, char and GPT-2, on tiny Shakespeare repeated to 100 MB
-  training    the trainer's tokens/s and MFU for a preset (medians after warm-up)
-  generation  KV-cached ONNX generation against recomputing the context each step
+  prepare           prepare's MB/s, char and GPT-2, on tiny Shakespeare repeated to 100 MB
+  training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
+  generation        KV-cached ONNX generation against recomputing the context each step
+  activation        the extension's code loading + activate(), in fresh processes
+  first-completion  a session's first completion to its first token, onnxruntime loading included
 
 Each prints JSON on its last line; "wordplay bench <name> --help" gives its options.`;
 
 export const bench: Subcommand = {
-  summary: 'measure prepare, training or generation speed',
+  summary: 'measure prepare, training, generation, activation or first-completion speed',
   usage,
   async run(args) {
     const [name, ...rest] = args;

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { loadConfig } from '../core/config';
 import { UserError } from '../core/errors';
-import type { RunEvent } from '../core/events';
+import { TrainProgress } from '../core/progress';
 import { defaultRunDir } from '../core/runDir';
 import { startTrainer } from '../core/trainer';
 import { parseOptions, type Subcommand } from './args';
@@ -16,64 +16,6 @@ const usage = `Usage: wordplay train --config <file|preset> [--set group.key=val
              --set train.init_from=resume, the run to continue
 
 Ctrl-C stops gracefully: the trainer finishes its step, saves a checkpoint, and exits.`;
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-/** The live progress line: iteration of max, loss, tokens/s, ETA, last val loss. */
-export class TrainProgress {
-  private maxIters = 0;
-  private startIter = 0;
-  private startTime = 0;
-  private iter = 0;
-  private loss: number | undefined;
-  private tokensPerS: number | undefined;
-  private valLoss: number | undefined;
-
-  update(event: RunEvent): boolean {
-    switch (event.type) {
-      case 'start':
-        this.maxIters = event.max_iters;
-        this.startIter = this.iter = event.iter;
-        this.startTime = event.time;
-        return true;
-      case 'train':
-        this.iter = event.iter;
-        this.loss = event.loss;
-        this.tokensPerS = event.tokens_per_s;
-        if (!this.startTime) this.startTime = event.time;
-        return true;
-      case 'eval':
-        this.valLoss = event.val_loss;
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  eta(now = Date.now() / 1000): number {
-    const doneIters = this.iter - this.startIter;
-    if (doneIters <= 0 || !this.maxIters) return NaN;
-    return ((now - this.startTime) / doneIters) * (this.maxIters - this.iter);
-  }
-
-  line(width = 24, now = Date.now() / 1000): string {
-    const frac = this.maxIters ? Math.min(1, this.iter / this.maxIters) : 0;
-    const filled = Math.round(frac * width);
-    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-    const parts = [`${bar} ${this.iter}/${this.maxIters || '?'}`];
-    if (this.loss !== undefined) parts.push(`loss ${this.loss.toFixed(4)}`);
-    if (this.tokensPerS !== undefined) parts.push(`${Math.round(this.tokensPerS).toLocaleString('en-US')} tok/s`);
-    parts.push(`ETA ${formatDuration(this.eta(now))}`);
-    if (this.valLoss !== undefined) parts.push(`val ${this.valLoss.toFixed(4)}`);
-    return parts.join(' | ');
-  }
-}
 
 export const train: Subcommand = {
   summary: 'train a GPT (config file or preset) with live progress',

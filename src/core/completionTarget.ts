@@ -26,18 +26,60 @@ export function undoStops(index: number): { undoStopBefore: boolean; undoStopAft
 }
 
 /** Applies streamed pieces one after another at `at`; `insert` returns false when the editor
- *  refused the edit (closed, changed under us), which ends the stream. Returns the text inserted. */
+ *  refused the edit (closed, changed under us), which ends the stream. Returns the text inserted.
+ *
+ *  The pieces are read on while an edit is in flight, and whatever arrived meanwhile goes in
+ *  with the next edit: an edit is a round trip to the editor's window (tens of milliseconds in
+ *  a browser), a token a few milliseconds, so one edit per token would hold generation to the
+ *  editor's pace. */
 export async function streamInsert(
   pieces: AsyncIterable<string>,
   at: number,
   insert: (offset: number, text: string, stops: { undoStopBefore: boolean; undoStopAfter: boolean }) => Promise<boolean>,
 ): Promise<string> {
+  const source = pieces[Symbol.asyncIterator]();
+  let pending = '';
+  let ended = false;
+  let stopped = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const reader = (async () => {
+    try {
+      while (!stopped) {
+        const next = await source.next();
+        if (next.done) break;
+        pending += next.value;
+        wake?.();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      ended = true;
+      wake?.();
+    }
+  })();
+
   let inserted = '';
   let index = 0;
-  for await (const piece of pieces) {
-    if (!piece) continue;
-    if (!(await insert(at + inserted.length, piece, undoStops(index++)))) break;
-    inserted += piece;
+  try {
+    for (;;) {
+      if (!pending) {
+        if (ended) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const text = pending;
+      pending = '';
+      if (!(await insert(at + inserted.length, text, undoStops(index++)))) break;
+      inserted += text;
+    }
+  } finally {
+    // the editor refused an edit or failed: the source finishes its current piece, then ends
+    stopped = true;
+    await reader;
+    if (!failure) await source.return?.();
   }
+  if (failure) throw failure.error;
   return inserted;
 }

@@ -104,16 +104,17 @@ export function applyOverrides(config: Record<string, unknown>, overrides: strin
     const key = (eq < 0 ? item : item.slice(0, eq)).trim();
     const [group, name, ...extra] = key.split('.');
     if (eq < 0 || !name || extra.length) {
-      problems.push({ key: key || item, message: `--set takes group.key=value, got "${item}"` });
+      problems.push({ key: key || '--set', message: `--set takes group.key=value, got "${item}"` });
       continue;
     }
-    const gspec = groups[group];
+    // own properties only: "__proto__" or "constructor" are no groups or keys
+    const gspec = Object.hasOwn(groups, group) ? groups[group] : undefined;
     if (!gspec || gspec.type !== 'object') {
       const names = Object.entries(groups).filter(([, s]) => s.type === 'object').map(([g]) => g);
       problems.push({ key, message: `unknown group "${group}"; groups: ${names.join(', ')}` });
       continue;
     }
-    const spec = gspec.properties?.[name];
+    const spec = gspec.properties && Object.hasOwn(gspec.properties, name) ? gspec.properties[name] : undefined;
     if (!spec) {
       problems.push({ key, message: `unknown key "${name}" in ${group}; keys: ${Object.keys(gspec.properties ?? {}).join(', ')}` });
       continue;
@@ -135,7 +136,8 @@ function keyOf(error: ErrorObject): ConfigProblem {
   const base = error.instancePath.split('/').filter(Boolean).join('.');
   if (error.keyword === 'additionalProperties') {
     const extra = (error.params as { additionalProperty: string }).additionalProperty;
-    return { key: [base, extra].filter(Boolean).join('.'), message: 'unknown key' };
+    // an empty key is still named
+    return { key: [base, extra === '' ? '""' : extra].filter(Boolean).join('.'), message: 'unknown key' };
   }
   return { key: base || '(config)', message: error.message ?? 'invalid' };
 }

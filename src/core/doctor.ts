@@ -1,7 +1,7 @@
 // What this machine can train with: Node, the Python in use, PyTorch and its devices, and each
 // problem with its fix. The trainer package's `probe` answers the Python half.
 import { execFile } from 'node:child_process';
-import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource } from './pythonEnv';
+import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource, type ResolvedPython } from './pythonEnv';
 
 export interface Problem {
   problem: string;
@@ -18,9 +18,9 @@ export interface DoctorReport {
   problems: Problem[];
 }
 
-/** Runs the trainer package's probe without blocking (importing torch takes seconds). */
-export async function doctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
-  const resolved = resolvePython(env);
+/** Runs the trainer package's probe without blocking (importing torch takes seconds), with the
+ *  interpreter wordplay would use, or the one given (the extension resolves its own). */
+export async function doctor(env: NodeJS.ProcessEnv = process.env, resolved: ResolvedPython = resolvePython(env)): Promise<DoctorReport> {
   const report: DoctorReport = {
     node: { version: process.versions.node },
     python: null,
@@ -33,7 +33,7 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env): Promise<Doct
   if (Number(process.versions.node.split('.')[0]) < 20) {
     report.problems.push({ problem: `Node.js ${process.versions.node} is older than 20.`, fix: 'Install Node.js 20 or later.' });
   }
-  const probe = trainerInvocation(['probe'], env);
+  const probe = trainerInvocation(['probe'], { ...env, WORDPLAY_PYTHON: resolved.path });
   const result = await new Promise<{ ok: boolean; stdout: string; why: string }>((resolve) =>
     execFile(probe.command, probe.args, { env: probe.env, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) =>
       resolve({ ok: !err, stdout, why: stderr.trim().split('\n').pop() || err?.message || '' }),
@@ -75,4 +75,17 @@ export function formatDoctor(r: DoctorReport): string {
   if (r.problems.length === 0) lines.push('', 'No problems found.');
   else lines.push('', 'Problems:', ...r.problems.map((p) => `  - ${p.problem}\n    Fix: ${p.fix}`));
   return lines.join('\n');
+}
+
+/** One line for a notification: the Python and PyTorch versions and the device training uses. */
+export function summarizeDoctor(r: DoctorReport): string {
+  if (!r.python) return 'Python not found';
+  if (!r.torch) return `Python ${r.python.version} without PyTorch`;
+  const device =
+    r.device === 'cuda'
+      ? `CUDA (${r.devices.cuda.map((d) => d.name).join(', ')})`
+      : r.device === 'mps'
+        ? 'MPS (Apple GPU)'
+        : `the CPU (${r.devices.cpu_threads} threads)`;
+  return `Python ${r.python.version} with PyTorch ${r.torch.version}, training on ${device}`;
 }

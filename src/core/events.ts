@@ -2,6 +2,9 @@
 // line, and a follower that tails the growing file. The extension follows this file, not the
 // trainer's stdout, so it can reattach to a run after a reload or to one started elsewhere.
 import * as fs from 'node:fs';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { schemaPath } from './paths';
+import { FileTail } from './tail';
 
 interface Base {
   time: number;
@@ -55,13 +58,21 @@ export interface ErrorEvent extends Base {
 }
 export type RunEvent = StartEvent | TrainEvent | EvalEvent | CheckpointEvent | SampleEvent | DoneEvent | ErrorEvent;
 
-const TYPES = new Set(['start', 'train', 'eval', 'checkpoint', 'sample', 'done', 'error']);
+let schemaCheck: ValidateFunction | undefined;
+
+/** Whether a parsed line is an event as schemas/events.schema.json describes it. A line that is
+ *  not (a damaged or foreign file) is skipped like a torn one, so no reader ever meets, say, a
+ *  train event without its loss. */
+function isEvent(value: unknown): value is RunEvent {
+  schemaCheck ??= new Ajv({ strict: false }).compile(JSON.parse(fs.readFileSync(schemaPath('events'), 'utf8')));
+  return schemaCheck(value);
+}
 
 function parseLine(line: string): RunEvent | undefined {
   if (!line.trim()) return undefined;
   try {
-    const value = JSON.parse(line);
-    if (value && typeof value === 'object' && TYPES.has(value.type) && typeof value.time === 'number') return value as RunEvent;
+    const value: unknown = JSON.parse(line);
+    if (isEvent(value)) return value;
   } catch {
     // a torn line (the writer was killed mid-line) or garbage: skipped
   }
@@ -77,44 +88,20 @@ export function readEvents(file: string): RunEvent[] {
   return fs.existsSync(file) ? parseEvents(fs.readFileSync(file, 'utf8')) : [];
 }
 
-/** Tails a growing events.jsonl: each poll() returns the events completed since the last
- *  one. A line is only parsed once its newline has arrived, so half-written lines wait. The
- *  file may not exist yet; if it shrinks (a new run in the same folder), reading restarts. */
+/** Tails a growing events.jsonl: each poll() returns the events completed since the last one
+ *  (a half-written line waits for its newline; see FileTail). */
 export class EventFollower {
-  private offset: number;
-  private partial = '';
+  private readonly tail: FileTail;
 
   constructor(
     readonly file: string,
     options: { fromStart?: boolean } = {},
   ) {
-    this.offset = options.fromStart === false && fs.existsSync(file) ? fs.statSync(file).size : 0;
+    this.tail = new FileTail(file, options);
   }
 
   poll(): RunEvent[] {
-    let size: number;
-    try {
-      size = fs.statSync(this.file).size;
-    } catch {
-      return [];
-    }
-    if (size < this.offset) {
-      this.offset = 0;
-      this.partial = '';
-    }
-    if (size === this.offset) return [];
-    const fd = fs.openSync(this.file, 'r');
-    try {
-      const buffer = Buffer.alloc(size - this.offset);
-      const read = fs.readSync(fd, buffer, 0, buffer.length, this.offset);
-      this.offset += read;
-      const text = this.partial + buffer.subarray(0, read).toString('utf8');
-      const cut = text.lastIndexOf('\n');
-      this.partial = text.slice(cut + 1);
-      return cut < 0 ? [] : parseEvents(text.slice(0, cut));
-    } finally {
-      fs.closeSync(fd);
-    }
+    return parseEvents(this.tail.poll().join('\n'));
   }
 
   /** Yields events as they are appended until `signal` aborts or a `done` event arrives. */

@@ -1,8 +1,10 @@
 // The dashboard's data on the host: a run's events.jsonl folded into columns (what the webview
-// charts), kept whole for replays and as deltas for live appends, and written out as CSV.
+// charts), kept for replays (thinned beyond MAX_POINTS, see thinSeries.ts) and as deltas for
+// live appends, and written out as CSV.
 import * as path from 'node:path';
 import type { RunSeries } from '../../webview/protocol';
 import type { RunEvent } from './events';
+import { thinSeries } from './thinSeries';
 
 const emptySeries = (id: string): RunSeries => ({
   id,
@@ -63,6 +65,8 @@ export class RunMetrics {
       }
       if (e.type === 'sample') this.sampleTokens = { iter: e.iter, tokens: e.tokens };
     }
+    thinSeries(this.series);
+    thinSeries(this.delta);
   }
 
   setSample(sample: { iter: number; text: string }): void {

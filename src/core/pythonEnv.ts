@@ -33,7 +33,7 @@ export function isManagedEnvReady(env: NodeJS.ProcessEnv = process.env): boolean
   return fs.existsSync(path.join(managedEnv(env).dir, READY_MARKER));
 }
 
-export type PythonSource = 'WORDPLAY_PYTHON' | 'managed environment' | 'PATH';
+export type PythonSource = 'wordplay.pythonPath' | 'WORDPLAY_PYTHON' | 'Python extension' | 'managed environment' | 'PATH';
 
 export interface ResolvedPython {
   path: string;
@@ -46,6 +46,30 @@ export function resolvePython(env: NodeJS.ProcessEnv = process.env): ResolvedPyt
   if (env.WORDPLAY_PYTHON) return { path: env.WORDPLAY_PYTHON, source: 'WORDPLAY_PYTHON' };
   if (isManagedEnvReady(env)) return { path: managedEnv(env).python, source: 'managed environment' };
   return { path: systemPython(), source: 'PATH' };
+}
+
+/** What the editor adds to the search; src/python.ts fills it in from VS Code. */
+export interface EditorPythonSources {
+  /** The wordplay.pythonPath setting: empty when unset. */
+  setting: string;
+  /** The Python extension's active interpreter, when that extension is installed and has one. */
+  activeEnvironment(): Promise<string | undefined>;
+  /** Whether the trainer can run with an interpreter (Python 3.10+, PyTorch, its packages). */
+  canTrain(python: string): Promise<boolean>;
+}
+
+/** The interpreter the extension trains with: the wordplay.pythonPath setting, else
+ *  WORDPLAY_PYTHON, else the Python extension's active environment when it can train, else as
+ *  the CLI (the managed environment, then PATH). The active environment must be able to train
+ *  to be chosen: a torch-less one would otherwise hide the environment `wordplay setup` made. */
+export async function resolveEditorPython(sources: EditorPythonSources, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedPython> {
+  const setting = sources.setting.trim();
+  if (setting) return { path: setting, source: 'wordplay.pythonPath' };
+  if (!env.WORDPLAY_PYTHON) {
+    const active = await sources.activeEnvironment();
+    if (active && (await sources.canTrain(active))) return { path: active, source: 'Python extension' };
+  }
+  return resolvePython(env);
 }
 
 function systemPython(): string {

@@ -7,6 +7,10 @@ export const runFiles = {
   checkpoint: 'checkpoint',
   onnx: 'model.onnx',
   modelJson: 'model.json',
+  /** Written by whoever spawned the trainer: its process group, so any window can stop it. */
+  process: 'process.json',
+  /** The trainer's stdout and stderr: a file, so the trainer outlives the process that started it. */
+  log: 'train.log',
 } as const;
 
 export interface RunPaths {
@@ -19,6 +23,8 @@ export interface RunPaths {
   checkpointModel: string;
   onnx: string;
   modelJson: string;
+  process: string;
+  log: string;
 }
 
 export function runPaths(root: string): RunPaths {
@@ -33,16 +39,19 @@ export function runPaths(root: string): RunPaths {
     checkpointModel: path.join(checkpoint, 'model.safetensors'),
     onnx: path.join(r, runFiles.onnx),
     modelJson: path.join(r, runFiles.modelJson),
+    process: path.join(r, runFiles.process),
+    log: path.join(r, runFiles.log),
   };
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
 
-/** runs/<YYYYMMDD-HHMMSS>-<config name> under `cwd` (local time, as the trainer names it). */
-export function defaultRunDir(configName: string, cwd = process.cwd(), now = new Date()): string {
+/** <runs folder>/<YYYYMMDD-HHMMSS>-<config name> (local time, as the trainer names it); the
+ *  runs folder defaults to runs/ in the current directory. */
+export function defaultRunDir(configName: string, runsFolder = path.resolve('runs'), now = new Date()): string {
   const stamp =
     `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-` +
     `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
   const safe = configName.replace(/[^\w.-]+/g, '-');
-  return path.join(cwd, 'runs', `${stamp}-${safe}`);
+  return path.join(runsFolder, `${stamp}-${safe}`);
 }

@@ -2,9 +2,9 @@
 // tree, the completion model picker and the CLI share.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readEvents } from './events';
-import { processAlive } from './processes';
+import { EventFollower, type RunEvent } from './events';
 import { runPaths } from './runDir';
+import { liveTrainer } from './supervision';
 
 export type RunState = 'running' | 'finished' | 'stopped' | 'failed';
 
@@ -19,50 +19,86 @@ export interface RunSummary {
   hasModel: boolean;
   /** When events.jsonl last changed (ms since the epoch). */
   updated: number;
+  /** The trainer's pid while it runs (its process group leader where one was recorded). */
   pid: number | null;
   error: string | null;
+}
+
+/** What the events so far say; folded as the file grows. */
+interface Folded {
+  iter: number;
+  maxIters: number | null;
+  bestValLoss: number | null;
+  startPid: number | null;
+  error: string | null;
+  done: RunState | undefined;
+  size: number;
+}
+
+const emptyFold = (): Folded => ({ iter: 0, maxIters: null, bestValLoss: null, startPid: null, error: null, done: undefined, size: 0 });
+
+function apply(f: Folded, event: RunEvent): void {
+  if ('iter' in event && typeof event.iter === 'number') f.iter = Math.max(f.iter, event.iter);
+  switch (event.type) {
+    case 'start':
+      // a resumed run starts again: what counts is the latest start
+      f.startPid = event.pid;
+      f.maxIters = event.max_iters;
+      f.done = undefined;
+      break;
+    case 'eval':
+      f.bestValLoss = f.bestValLoss === null ? event.val_loss : Math.min(f.bestValLoss, event.val_loss);
+      break;
+    case 'error':
+      f.error = event.message;
+      break;
+    case 'done':
+      f.done = event.reason === 'error' ? 'failed' : event.reason;
+      break;
+  }
+}
+
+/** Each run's fold, read on from where the last summary stopped: the Runs tree asks often,
+ *  and a long run's events.jsonl holds hundreds of thousands of lines. */
+const folds = new Map<string, { follower: EventFollower; folded: Folded }>();
+
+function foldEvents(file: string, size: number): Folded {
+  let entry = folds.get(file);
+  // a smaller file is a new run in the same folder
+  if (!entry || size < entry.folded.size) {
+    entry = { follower: new EventFollower(file), folded: emptyFold() };
+    folds.set(file, entry);
+  }
+  for (const event of entry.follower.poll()) apply(entry.folded, event);
+  entry.folded.size = size;
+  return entry.folded;
 }
 
 /** The run in dir, or undefined when dir holds no events.jsonl. */
 export function summarizeRun(dir: string): RunSummary | undefined {
   const paths = runPaths(dir);
-  if (!fs.existsSync(paths.events)) return undefined;
-  const summary: RunSummary = {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(paths.events);
+  } catch {
+    folds.delete(paths.events);
+    return undefined;
+  }
+  const f = foldEvents(paths.events, stat.size);
+  // without a done event the trainer is either still at work or was killed
+  const live = f.done ? undefined : liveTrainer(paths.root, f.startPid);
+  return {
     dir: paths.root,
     name: path.basename(paths.root),
-    state: 'failed',
-    iter: 0,
-    maxIters: null,
-    bestValLoss: null,
+    state: f.done ?? (live ? 'running' : 'failed'),
+    iter: f.iter,
+    maxIters: f.maxIters,
+    bestValLoss: f.bestValLoss,
     hasModel: fs.existsSync(paths.onnx),
-    updated: fs.statSync(paths.events).mtimeMs,
-    pid: null,
-    error: null,
+    updated: stat.mtimeMs,
+    pid: live?.pid ?? null,
+    error: f.error,
   };
-  let done: RunState | undefined;
-  for (const event of readEvents(paths.events)) {
-    if ('iter' in event && typeof event.iter === 'number') summary.iter = Math.max(summary.iter, event.iter);
-    switch (event.type) {
-      case 'start':
-        // a resumed run starts again: what counts is the latest start
-        summary.pid = event.pid;
-        summary.maxIters = event.max_iters;
-        done = undefined;
-        break;
-      case 'eval':
-        summary.bestValLoss = summary.bestValLoss === null ? event.val_loss : Math.min(summary.bestValLoss, event.val_loss);
-        break;
-      case 'error':
-        summary.error = event.message;
-        break;
-      case 'done':
-        done = event.reason === 'error' ? 'failed' : event.reason;
-        break;
-    }
-  }
-  // without a done event the trainer is either still at work or was killed
-  summary.state = done ?? (summary.pid !== null && processAlive(summary.pid) ? 'running' : 'failed');
-  return summary;
 }
 
 /** The runs directly under folder, newest first. */

@@ -2,6 +2,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { datasetFiles, readDatasetMeta, type DatasetMeta } from './dataset';
 import { UserError } from './errors';
 import { cacheDir, packageRoot } from './paths';
 
@@ -44,4 +45,12 @@ export async function shakespearePath(env: NodeJS.ProcessEnv = process.env, log:
   fs.writeFileSync(tmp, body);
   fs.renameSync(tmp, cached);
   return cached;
+}
+
+/** The meta of a dataset folder that holds tiny Shakespeare prepared with the char tokenizer,
+ *  or undefined when the folder is missing or holds something else. */
+export function preparedShakespeareChar(dir: string): DatasetMeta | undefined {
+  if (!fs.existsSync(path.join(dir, datasetFiles.meta))) return undefined;
+  const meta = readDatasetMeta(dir);
+  return meta.sha256 === SHAKESPEARE_SHA256 && meta.tokenizer === 'char' ? meta : undefined;
 }

@@ -1,16 +1,20 @@
 // The trainer process: `python -m wordplay_trainer train` (or torchrun for several processes)
 // in its own process group, the resolved config written to the run dir first, events followed
-// from events.jsonl. stop() asks for a graceful stop (SIGINT to the group: finish the step,
-// checkpoint, `done` stopped) and kills the group if it has not ended after a grace period.
+// from events.jsonl. Its output goes to the run dir's train.log rather than a pipe, and its
+// group is recorded in process.json, so it outlives the process that started it (a reloaded
+// window reattaches; see supervision.ts). stop() asks for a graceful stop (SIGINT to the group:
+// finish the step, checkpoint, `done` stopped) and kills the group after a grace period.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from './config';
 import { UserError } from './errors';
 import { EventFollower, type DoneEvent, type ErrorEvent, type RunEvent } from './events';
-import { processAlive } from './processes';
+import { groupAlive, processAlive, signalProcess } from './processes';
 import { trainerInvocation } from './pythonEnv';
 import { runPaths } from './runDir';
+import { writeProcessRecord } from './supervision';
+import { FileTail } from './tail';
 
 export interface TrainerOptions {
   config: RunConfig;
@@ -18,7 +22,7 @@ export interface TrainerOptions {
   env?: NodeJS.ProcessEnv;
   /** Each event of this run, as it is appended to events.jsonl. */
   onEvent?(event: RunEvent): void;
-  /** Each line the trainer writes to stderr (logs for people). */
+  /** Each line the trainer writes to stdout or stderr (logs for people), read from train.log. */
   onStderr?(line: string): void;
   pollMs?: number;
 }
@@ -66,15 +70,6 @@ export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.Pr
   };
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export class TrainerProcess {
   readonly child: ChildProcess;
   readonly done: Promise<TrainerResult>;
@@ -89,29 +84,28 @@ export class TrainerProcess {
     const cmd = trainerCommand(options.config, this.paths.root, options.env ?? process.env);
     // only this run's events: earlier runs (before a resume) stay in the file
     const follower = new EventFollower(this.paths.events, { fromStart: false });
+    const output = new FileTail(this.paths.log, { fromStart: false });
     const events: RunEvent[] = [];
     const drain = () => {
+      for (const line of output.poll()) options.onStderr?.(line);
       for (const event of follower.poll()) {
         events.push(event);
         options.onEvent?.(event);
       }
     };
-    this.child = spawn(cmd.command, cmd.args, {
-      env: cmd.env,
-      cwd: path.dirname(this.paths.root),
-      detached: true, // its own process group: a stop reaches torchrun's workers too
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const log = fs.openSync(this.paths.log, 'a');
+    try {
+      this.child = spawn(cmd.command, cmd.args, {
+        env: cmd.env,
+        cwd: path.dirname(this.paths.root),
+        detached: true, // its own process group: a stop reaches torchrun's workers too
+        stdio: ['ignore', log, log],
+      });
+    } finally {
+      fs.closeSync(log);
+    }
+    if (this.child.pid !== undefined) writeProcessRecord(this.paths.root, this.child.pid);
     const timer = setInterval(drain, options.pollMs ?? 200);
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split(/\r?\n/);
-      buffered = lines.pop() ?? '';
-      for (const line of lines) options.onStderr?.(line);
-    };
-    this.child.stderr?.on('data', onData);
-    this.child.stdout?.on('data', onData);
     this.done = new Promise<TrainerResult>((resolve, reject) => {
       this.child.on('error', (err) => {
         clearInterval(timer);
@@ -120,17 +114,12 @@ export class TrainerProcess {
       this.child.on('close', (code, signal) => {
         clearInterval(timer);
         if (this.killTimer) clearTimeout(this.killTimer);
-        if (buffered) options.onStderr?.(buffered);
         drain();
+        const rest = output.rest();
+        if (rest) options.onStderr?.(rest);
         // nothing of the group may outlive the run (torchrun's workers included)
         const pgid = this.child.pid;
-        if (pgid !== undefined && groupAlive(pgid)) {
-          try {
-            process.kill(-pgid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
+        if (pgid !== undefined && groupAlive(pgid)) signalProcess(pgid, 'SIGKILL', true);
         const done = [...events].reverse().find((e): e is DoneEvent => e.type === 'done');
         const error = [...events].reverse().find((e): e is ErrorEvent => e.type === 'error');
         // torchrun reports a signalled run as failed even when every worker stopped cleanly
@@ -149,11 +138,7 @@ export class TrainerProcess {
     const pid = this.child.pid;
     if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.stopping = true;
-    try {
-      process.kill(-pid, 'SIGINT');
-    } catch {
-      if (processAlive(pid)) this.child.kill('SIGINT');
-    }
+    if (!signalProcess(pid, 'SIGINT', true) && processAlive(pid)) this.child.kill('SIGINT');
     if (!this.killTimer) {
       this.killTimer = setTimeout(() => this.kill(), graceMs);
       this.killTimer.unref();
@@ -163,12 +148,7 @@ export class TrainerProcess {
   /** Ends the group at once (no checkpoint). */
   kill(): void {
     const pid = this.child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
+    if (pid !== undefined) signalProcess(pid, 'SIGKILL', true);
   }
 }
 

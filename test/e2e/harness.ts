@@ -16,8 +16,27 @@ export interface VsCode {
   logsDir: string;
   /** Runs a command from the palette by its title, as a person would (F1, type, Enter). */
   runCommand(title: string): Promise<void>;
+  /** Types into the palette without the ">" (a file name; ":N" goes to line N) and presses
+   *  Enter once the row that holds `row` is listed. */
+  quickOpen(text: string, row: string): Promise<void>;
   screenshot(name: string): Promise<string>;
+  /** Runs one step of a scenario; when it fails, saves a screenshot named after it and says
+   *  which step failed, what the notifications said, and where the logs are. */
+  step<T>(name: string, action: () => Promise<T>): Promise<T>;
+  /** What the extension wrote to its "Wordplay" output channel ('' before it activates). */
+  extensionLog(): string;
+  /** The texts of the notifications on screen. */
+  notifications(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  codeServer: string;
+  vsix: string;
+  workspace: string;
+  trusted?: boolean;
+  /** User settings added to the ones every test gets. */
+  settings?: Record<string, unknown>;
 }
 
 function freePort(): Promise<number> {
@@ -46,7 +65,22 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
 }
 
-export async function launchVsCode(options: { codeServer: string; vsix: string; workspace: string; trusted?: boolean }): Promise<VsCode> {
+/** Waits until condition() holds, checking every 100 ms, for at most timeoutMs. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Files under dir (recursively) named name. */
+function findFiles(dir: string, name: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name === name).map((e) => path.join(e.parentPath, e.name));
+}
+
+export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-'));
   const userData = path.join(home, 'user-data');
   const extensions = path.join(home, 'extensions');
@@ -55,7 +89,7 @@ export async function launchVsCode(options: { codeServer: string; vsix: string; 
   fs.mkdirSync(logsDir);
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off' }),
+    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', ...options.settings }),
   );
   const install = spawnSync(options.codeServer, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', options.vsix], { encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`installing ${options.vsix} failed: ${install.stderr || install.stdout}`);
@@ -78,35 +112,71 @@ export async function launchVsCode(options: { codeServer: string; vsix: string; 
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   fs.mkdirSync(screenshotsDir, { recursive: true });
 
+  const palette = page.locator('.quick-input-widget input');
+  const openPalette = async () => {
+    await page.keyboard.press('F1');
+    await palette.waitFor({ state: 'visible' });
+  };
+  const extensionLog = () =>
+    findFiles(path.join(userData, 'logs'), 'Wordplay.log')
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('');
+  const notifications = () => page.locator('.notifications-toasts .notification-toast, .notifications-center .notification-list-item').allInnerTexts();
+  const screenshot = async (name: string) => {
+    const file = path.join(screenshotsDir, `${name}.png`);
+    await page.screenshot({ path: file });
+    return file;
+  };
+
   return {
     page,
     workspace: options.workspace,
     logsDir,
     async runCommand(title) {
       // The palette lists an extension's commands once its host has read the manifest, which
-      // can be after the workbench shows: reopen it until the command is there.
+      // can be after the workbench shows: reopen it until the command is there. No Escape
+      // before F1: in an editor Escape clears the selection, which the command may need.
       const deadline = Date.now() + 60_000;
       for (;;) {
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('F1');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ state: 'visible' });
-        await input.fill(`>${title}`);
+        await openPalette();
+        await palette.fill(`>${title}`);
         const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
         try {
           await row.waitFor({ timeout: 3_000 });
-          await page.keyboard.press('Enter');
-          return;
         } catch (err) {
           if (Date.now() > deadline) throw err;
+          // closes the palette; focus goes back to where it was
+          await page.keyboard.press('Escape');
+          continue;
         }
+        await page.keyboard.press('Enter');
+        // the palette closes, or the command shows a quick pick of its own in the same widget
+        await waitUntil(async () => !(await palette.isVisible()) || (await palette.inputValue()) !== `>${title}`, `the palette to run "${title}"`);
+        return;
       }
     },
-    async screenshot(name) {
-      const file = path.join(screenshotsDir, `${name}.png`);
-      await page.screenshot({ path: file });
-      return file;
+    async quickOpen(text, row) {
+      await openPalette();
+      await palette.fill(text);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await palette.waitFor({ state: 'hidden' });
     },
+    screenshot,
+    async step(name, action) {
+      try {
+        return await action();
+      } catch (err) {
+        const shot = await screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => 'none');
+        const shown = await notifications().catch(() => []);
+        throw new Error(
+          `step "${name}" failed: ${(err as Error).message}\n  notifications: ${JSON.stringify(shown)}\n  Wordplay log: ${JSON.stringify(extensionLog().slice(-2000))}\n  screenshot: ${shot}\n  logs: ${logsDir} (code-server.log; vscode/ once closed)`,
+          { cause: err },
+        );
+      }
+    },
+    extensionLog,
+    notifications,
     async close() {
       await browser.close();
       // code-server and its extension host run in the group we started it in
@@ -115,9 +185,12 @@ export async function launchVsCode(options: { codeServer: string; vsix: string; 
       } catch {
         // already gone
       }
-      // keep the logs of the extension host next to code-server's for a failing test
+      await new Promise((resolve) => (server.exitCode === null && server.signalCode === null ? server.once('exit', resolve) : resolve(undefined)));
+      // keep the logs (next to code-server's) for a failing test; the rest is ~50 MB a run
       const hostLogs = path.join(userData, 'logs');
       if (fs.existsSync(hostLogs)) fs.cpSync(hostLogs, path.join(logsDir, 'vscode'), { recursive: true });
+      fs.rmSync(userData, { recursive: true, force: true });
+      fs.rmSync(extensions, { recursive: true, force: true });
     },
   };
 }

@@ -1,9 +1,10 @@
 // What every end-to-end test needs, made once: code-server and Chromium installed, the VSIX
 // packaged, and a workspace fixture whose text comes from ../shared/data.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { packageRoot } from '../../src/core/paths';
 
 export interface E2eSetup {
@@ -21,4 +22,47 @@ export async function e2eSetup(): Promise<E2eSetup> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-workspace-'));
   fs.copyFileSync(path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'), path.join(workspace, 'shakespeare.txt'));
   return { codeServer, vsix, workspace };
+}
+
+let trained: Promise<string> | undefined;
+
+/**
+ * A real model, trained and exported by the CLI the VSIX was just built with (prepare, then
+ * train, which exports model.onnx at the end) on tiny Shakespeare, copied into
+ * <workspace>/runs/<name> as a finished run: where the extension looks for a model by default.
+ * It is tiny (one layer, 64 wide, 200 iterations: seconds on a CPU), so its Shakespeare is
+ * rough, but it went through the same trainer and exporter as any model. It is trained once
+ * per test process, outside the workspace, so the editor only ever sees the finished run.
+ * Returns the run folder in the workspace.
+ */
+export async function trainedModel(workspace: string, name = 'tiny'): Promise<string> {
+  trained ??= trainTinyModel();
+  const runDir = path.join(workspace, 'runs', name);
+  fs.cpSync(await trained, runDir, { recursive: true });
+  return runDir;
+}
+
+async function trainTinyModel(): Promise<string> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-model-'));
+  process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(packageRoot, 'dist', 'cli.js'), ...args], { cwd: work });
+  const dataset = path.join(work, 'shakespeare-char');
+  const runDir = path.join(work, 'run');
+  await cli('prepare', '--input', path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'), '--tokenizer', 'char', '--out', dataset);
+  const set = {
+    'data.dataset': dataset,
+    'model.n_layer': 1,
+    'model.n_head': 2,
+    'model.n_embd': 64,
+    'model.block_size': 32,
+    'train.batch_size': 16,
+    'train.max_iters': 200,
+    'train.eval_interval': 100,
+    'train.eval_iters': 2,
+    'optimizer.learning_rate': 0.01,
+    'optimizer.warmup_iters': 10,
+    'optimizer.lr_decay_iters': 200,
+  };
+  await cli('train', '--config', 'shakespeare-char-cpu', '--run-dir', runDir, ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]));
+  return runDir;
 }

@@ -1,7 +1,7 @@
 // Issue 7's editor logic without an editor: prompt selection, insertion position, one undo
 // group and cancellation, driven by the real engine on a small model exported by Python.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
@@ -91,12 +91,12 @@ function writeRun(root: string, name: string, events: (object | string)[], withM
   const dir = path.join(root, name);
   fs.mkdirSync(dir, { recursive: true });
   // a string is written as it is: a torn line
-  fs.writeFileSync(path.join(dir, 'events.jsonl'), events.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n'));
+  fs.writeFileSync(path.join(dir, 'events.jsonl'), events.map((e) => (typeof e === 'string' ? e : `${JSON.stringify(e)}\n`)).join(''));
   if (withModel) fs.writeFileSync(path.join(dir, 'model.onnx'), '');
   return dir;
 }
 
-test('runs are summarised from their events, and the newest finished one with a model is the default', () => {
+test('runs are summarised from their events, and the newest finished one with a model is the default', (t) => {
   const root = tempDir();
   const start = { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 999_999_999, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 };
   const evals = [
@@ -106,7 +106,10 @@ test('runs are summarised from their events, and the newest finished one with a 
   writeRun(root, 'a-finished', [start, ...evals, { type: 'done', time: 4, reason: 'finished', iter: 100 }], true);
   writeRun(root, 'b-crashed', [start, evals[0], '{"type":"train","ti'], true);
   writeRun(root, 'c-failed', [start, { type: 'error', time: 2, message: 'NaN loss' }, { type: 'done', time: 3, reason: 'error' }], false);
-  const running = writeRun(root, 'd-running', [{ ...start, pid: process.pid }], false);
+  // a live process whose command line names the trainer (a pid that does not is never taken for it)
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', 'wordplay_trainer'], { stdio: 'ignore' });
+  t.after(() => trainer.kill('SIGKILL'));
+  const running = writeRun(root, 'd-running', [{ ...start, pid: trainer.pid }], false);
   const finished = summarizeRun(path.join(root, 'a-finished'))!;
   assert.equal(finished.state, 'finished');
   assert.equal(finished.bestValLoss, 2.2);

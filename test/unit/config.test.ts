@@ -126,6 +126,6 @@ test('run dir layout and default name', () => {
   assert.equal(p.checkpointState, '/r/run1/checkpoint/state.json');
   assert.equal(p.onnx, '/r/run1/model.onnx');
   assert.equal(p.modelJson, '/r/run1/model.json');
-  const d = defaultRunDir('shakespeare-char-cpu', '/w', new Date(2026, 0, 2, 3, 4, 5));
+  const d = defaultRunDir('shakespeare-char-cpu', '/w/runs', new Date(2026, 0, 2, 3, 4, 5));
   assert.equal(d, '/w/runs/20260102-030405-shakespeare-char-cpu');
 });

@@ -2,49 +2,14 @@
 // by process id that nothing is left. Skipped when no Python with PyTorch is found.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, type RunConfig } from '../../src/core/config';
+import type { RunConfig } from '../../src/core/config';
 import type { RunEvent } from '../../src/core/events';
-import { resolvePython } from '../../src/core/pythonEnv';
 import { startTrainer, trainerCommand } from '../../src/core/trainer';
+import { skipWithoutTorch as skip, tinyConfig, tinyDataset } from './trainerFixtures';
 
-const python = resolvePython().path;
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const skip = hasTorch ? false : `no Python with PyTorch (${python}); run "wordplay setup" or set WORDPLAY_PYTHON`;
-
-/** A char-level dataset dir as `wordplay prepare` writes it. */
-function tinyDataset(dir: string): string {
-  const text = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n'.repeat(60);
-  const vocab = [...new Set(text)].sort();
-  const ids = Uint16Array.from([...text].map((c) => vocab.indexOf(c)));
-  const n = Math.floor(text.length * 0.9);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'train.bin'), Buffer.from(ids.slice(0, n).buffer));
-  fs.writeFileSync(path.join(dir, 'val.bin'), Buffer.from(ids.slice(n).buffer));
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ type: 'char', vocab }));
-  fs.writeFileSync(
-    path.join(dir, 'meta.json'),
-    JSON.stringify({ source: ['test'], tokenizer: 'char', vocab_size: vocab.length, dtype: 'uint16', train_tokens: n, val_tokens: text.length - n }),
-  );
-  return dir;
-}
-
-function tinyConfig(dir: string, sets: string[] = []): RunConfig {
-  const file = path.join(dir, 'tiny.wordplay.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      data: { dataset: 'data' },
-      model: { n_layer: 1, n_head: 2, n_embd: 16, block_size: 16 },
-      train: { batch_size: 4, max_iters: 100000, eval_interval: 100000, eval_iters: 2, log_interval: 1, sample_tokens: 0, device: 'cpu', compile: 'false' },
-      optimizer: { learning_rate: 0.003, min_lr: 0.0003, warmup_iters: 2 },
-    }),
-  );
-  return loadConfig(file, sets).config;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -115,7 +80,7 @@ test('a bad dataset ends with an error event and a non-zero exit', { skip, timeo
 });
 
 test('progress line: iteration of max, loss, tokens/s, ETA, last val loss', async () => {
-  const { TrainProgress, formatDuration } = await import('../../src/cli/train');
+  const { TrainProgress, formatDuration } = await import('../../src/core/progress');
   const p = new TrainProgress();
   p.update({ type: 'start', time: 100, iter: 0, max_iters: 1000, pid: 1, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 });
   p.update({ type: 'train', time: 110, iter: 100, loss: 2.34567, lr: 0.001, dt_ms: 100, tokens_per_s: 12345.6, mfu: null });

@@ -216,9 +216,11 @@ def test_checkpoint_swap_is_atomic(tmp_path, monkeypatch):
     # a crash while the new checkpoint is being written: the old one stays
     monkeypatch.setattr(ckpt, "save_file", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     opt = torch.optim.AdamW(model.parameters())
-    with pytest.raises(OSError):
+    with pytest.raises(TrainerError) as failed:
         ckpt.save_checkpoint(run_dir, model, opt, {"iteration": 2})
+    assert "disk full" in failed.value.message and failed.value.key == str(run_dir.checkpoint)
     assert ckpt.load_model(tmp_path)[1]["iteration"] == 1
+    assert not list(tmp_path.glob("checkpoint.tmp-*"))  # the partial folder is removed
     monkeypatch.undo()
     # a crash between the two renames: checkpoint/ is gone, the previous one is found beside it
     real_rename = os.rename

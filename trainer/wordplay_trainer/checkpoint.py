@@ -122,23 +122,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save_checkpoint(
-    run_dir: RunDir,
-    model: GPT,
-    optimizer: torch.optim.Optimizer | None,
-    state: dict,
-    extra_optimizer_json: dict | None = None,
-) -> Path:
-    """Writes the checkpoint beside, then swaps it in. `state` becomes state.json."""
-    pid = os.getpid()
-    tmp = run_dir.checkpoint_tmp(pid)
+def _write_folder(
+    tmp: Path, model: GPT, optimizer: torch.optim.Optimizer | None, state: dict, extra: dict | None
+) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     save_model(model, str(tmp / MODEL_FILE))
     if optimizer is not None:
         tensors, meta = _split_optimizer(optimizer.state_dict())
-        meta.update(extra_optimizer_json or {})
+        meta.update(extra or {})
         save_file(tensors, str(tmp / OPTIMIZER_FILE))
         (tmp / OPTIMIZER_JSON).write_text(json.dumps(meta), encoding="utf-8")
     state = {**state, "model_args": model_args(model.config)}
@@ -146,6 +139,30 @@ def save_checkpoint(
     for f in tmp.iterdir():
         _fsync_file(f)
     _fsync_dir(tmp)
+
+
+def save_checkpoint(
+    run_dir: RunDir,
+    model: GPT,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict,
+    extra_optimizer_json: dict | None = None,
+) -> Path:
+    """Writes the checkpoint beside, then swaps it in. `state` becomes state.json. A write that
+    fails (a full disk) removes its partial folder, so the space is free for the error event,
+    and raises a TrainerError: the previous checkpoint is untouched."""
+    pid = os.getpid()
+    tmp = run_dir.checkpoint_tmp(pid)
+    try:
+        _write_folder(tmp, model, optimizer, state, extra_optimizer_json)
+    except (OSError, SafetensorError) as e:  # safetensors reports its I/O errors as its own
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise TrainerError(
+            f"could not write a checkpoint into {run_dir.root} ({e}); the previous checkpoint was "
+            "kept. If the disk is full, free some space (or choose a run dir with room), then "
+            "continue with train.init_from=resume",
+            str(run_dir.checkpoint),
+        ) from None
     final = run_dir.checkpoint
     old = run_dir.checkpoint_old(pid)
     if final.exists():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,18 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
 
 
+def _not_json(constant: str):
+    # Python's json reads NaN and Infinity, which JSON (and the extension's parser) refuses
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
 def read_source(source: str) -> tuple[dict, Path, str]:
     """A config file path or a preset name -> (config, base folder for relative paths, name)."""
     path = Path(source)
     if path.is_file():
         try:
-            cfg = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
+            cfg = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_json)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ConfigError([(str(path), f"not valid JSON ({e}); fix the file")]) from None
         if not isinstance(cfg, dict):
             raise ConfigError([(str(path), "must hold a JSON object with the groups data, model, train ...")])
@@ -76,9 +82,11 @@ def _coerce(raw: str, spec: dict, key: str) -> Any:
                 continue
         if t == "number":
             try:
-                return float(raw)
+                number = float(raw)
             except ValueError:
                 continue
+            if math.isfinite(number):  # nan, inf and 1e999 are no settings
+                return number
         if t == "boolean":
             if raw.lower() in ("true", "1", "yes", "on"):
                 return True
@@ -100,7 +108,7 @@ def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
         key = key.strip()
         group, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            problems.append((key or item, f'--set takes group.key=value, got "{item}"'))
+            problems.append((key or "--set", f'--set takes group.key=value, got "{item}"'))
             continue
         gspec = schema["properties"].get(group)
         if gspec is None or gspec.get("type") != "object":
@@ -138,7 +146,8 @@ def _key_of(error: jsonschema.ValidationError) -> tuple[str, str]:
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":
         extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
-        key = ".".join(filter(None, [path, extra[0] if extra else ""]))
+        name = (extra[0] or '""') if extra else ""  # an empty key is still named
+        key = ".".join(filter(None, [path, name]))
         allowed = ", ".join(error.schema.get("properties", {}))
         return key, f"unknown key (allowed here: {allowed})"
     return path or "(config)", error.message
@@ -147,11 +156,34 @@ def _key_of(error: jsonschema.ValidationError) -> tuple[str, str]:
 def validate(cfg: dict) -> None:
     """Schema errors and semantic errors, all at once; raises ConfigError."""
     validator = jsonschema.Draft7Validator(load_schema())
-    problems = [_key_of(e) for e in sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))]
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = [_key_of(e) for e in errors] + _non_finite(cfg, "") + _nul_paths(cfg)
     if not problems:
         problems = semantic_problems(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def _non_finite(value: Any, key: str) -> list[tuple[str, str]]:
+    """NaN and the infinities (a dict built in Python may hold them; JSON cannot): the schema's
+    bounds let them through, since every comparison with NaN is false."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(key or "(config)", f"{value} is not a finite number")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{key}.{i}")]
+    return []
+
+
+def _nul_paths(cfg: dict) -> list[tuple[str, str]]:
+    """A NUL character cannot be in a path (the OS refuses it)."""
+    problems = []
+    for group, key in (("data", "dataset"), ("train", "init_from")):
+        value = cfg[group].get(key) if isinstance(cfg.get(group), dict) else None
+        if isinstance(value, str) and "\x00" in value:
+            problems.append((f"{group}.{key}", "holds a NUL character, which no path can; fix the path"))
+    return problems
 
 
 def semantic_problems(cfg: dict) -> list[tuple[str, str]]:
@@ -190,12 +222,14 @@ def semantic_problems(cfg: dict) -> list[tuple[str, str]]:
 def resolve_paths(cfg: dict, base: Path) -> dict:
     """data.dataset and a local init_from folder, relative to the config file's folder."""
     cfg = copy.deepcopy(cfg)
-    ds = cfg.get("data", {}).get("dataset")
-    if isinstance(ds, str) and ds and not os.path.isabs(ds):
-        cfg["data"]["dataset"] = str((base / ds).resolve())
-    init = cfg.get("train", {}).get("init_from")
-    if isinstance(init, str) and init not in INIT_KEYWORDS and not os.path.isabs(init):
-        cfg["train"]["init_from"] = str((base / init).resolve())
+    # before validation a group may be anything; validation names what is wrong with it
+    data, train = cfg.get("data"), cfg.get("train")
+    ds = data.get("dataset") if isinstance(data, dict) else None
+    if isinstance(ds, str) and ds and "\x00" not in ds and not os.path.isabs(ds):
+        data["dataset"] = str((base / ds).resolve())
+    init = train.get("init_from") if isinstance(train, dict) else None
+    if isinstance(init, str) and init not in INIT_KEYWORDS and "\x00" not in init and not os.path.isabs(init):
+        train["init_from"] = str((base / init).resolve())
     return cfg
 
 

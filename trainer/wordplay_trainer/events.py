@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 
 def _clean(value: Any) -> Any:
-    # JSON has no NaN or infinity: such a number is written as null
+    # JSON has no NaN or infinity: such a number is written as null, at any depth
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
     return value
 
 
@@ -26,11 +31,15 @@ class EventWriter:
         if enabled:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115
+            if not _ends_a_line(path):
+                # a writer killed mid-line (a power cut, a full disk) left it torn: end that
+                # line, so this run's first event is not glued to it (readers skip it)
+                self._file.write("\n")
 
     def emit(self, type: str, **fields: Any) -> dict:
-        event = {"type": type, "time": time.time(), **{k: _clean(v) for k, v in fields.items()}}
+        event = {"type": type, "time": time.time(), **_clean(fields)}
         if self._file is not None:
-            self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
+            self._file.write(json.dumps(event, separators=(",", ":"), allow_nan=False) + "\n")
             self._file.flush()
         return event
 
@@ -40,14 +49,24 @@ class EventWriter:
             self._file = None
 
 
+def _ends_a_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        if f.seek(0, os.SEEK_END) == 0:
+            return True
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
 def read_events(path: Path) -> list[dict]:
-    """Every complete event; a torn last line (a writer killed mid-line) is ignored."""
+    """Every complete event; a torn line (a writer killed mid-line) or garbage is skipped."""
     events = []
     if not path.exists():
         return events
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().split(b"\n"):
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
+            event = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             continue
+        if isinstance(event, dict) and "type" in event:
+            events.append(event)
     return events

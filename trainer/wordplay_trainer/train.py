@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -43,11 +44,15 @@ def log(message: str) -> None:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM; the loop checks it after each step."""
+    """Set by SIGINT/SIGTERM, or when the process named by WORDPLAY_STOP_WITH_PID is gone (the
+    VS Code window that started the run closed or crashed without stopping it). The loop checks
+    it after each step, and every rank agrees through the step's all-reduce."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch_pid: int | None = None) -> None:
         self.signum: int | None = None
         self._previous: dict = {}
+        self._watch_pid = watch_pid
+        self._watched_at = 0.0
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -62,8 +67,24 @@ class StopFlag:
             log("wordplay: stopping after this step; saving a checkpoint ...")
         self.signum = signum
 
+    def _watched_gone(self) -> bool:
+        now = time.monotonic()
+        if self._watch_pid is None or now - self._watched_at < 1.0:
+            return False
+        self._watched_at = now
+        try:
+            os.kill(self._watch_pid, 0)
+            return False
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+
     @property
     def set(self) -> bool:
+        if self.signum is None and self._watched_gone():
+            log(f"wordplay: process {self._watch_pid}, which started this run, is gone; stopping ...")
+            self.signum = signal.SIGTERM
         return self.signum is not None
 
 
@@ -587,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
         root = default_run_dir(config_name(args.config))
     run_dir = RunDir(root)
     events = EventWriter(run_dir.events, enabled=rank == 0)
-    stop = StopFlag()
+    watch = os.environ.get("WORDPLAY_STOP_WITH_PID")
+    stop = StopFlag(int(watch) if watch and watch.isdigit() else None)
     stop.install()
     trainer: Trainer | None = None
     try:
@@ -623,6 +645,13 @@ def main(argv: list[str] | None = None) -> int:
         return fail(events, message, "train.batch_size", trainer)
     except Exception as e:  # noqa: BLE001 - every failure becomes an error event first
         traceback.print_exc()
+        if trainer is not None and trainer.ddp and peer_failure(e):
+            message = (
+                f"another process of this {trainer.world}-process run ended (killed, out of memory, or an "
+                f"error of its own: torchrun's output names it), so this one stopped too ({str(e).splitlines()[0]}); "
+                "continue from the last checkpoint with train.init_from=resume"
+            )
+            return fail(events, message, None, trainer)
         return fail(
             events, f"unexpected {type(e).__name__}: {e} (a bug in wordplay: please report it)", None, trainer
         )
@@ -634,6 +663,16 @@ def main(argv: list[str] | None = None) -> int:
 
             if dist.is_initialized():
                 dist.destroy_process_group()
+
+
+def peer_failure(e: Exception) -> bool:
+    """Whether a collective failed because a peer process went away (gloo and NCCL report it as
+    a RuntimeError naming the lost connection)."""
+    import torch.distributed as dist
+
+    return isinstance(e, dist.DistError) or (
+        isinstance(e, RuntimeError) and re.search(r"gloo|nccl|connection|peer", str(e), re.IGNORECASE) is not None
+    )
 
 
 def fail(events: EventWriter, message: str, key: str | None, trainer: Trainer | None) -> int:

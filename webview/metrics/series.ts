@@ -1,4 +1,5 @@
 // Pure helpers of the dashboard: appending host deltas, smoothing, formatting.
+import { thinSeries } from '../../src/core/thinSeries';
 import type { RunSeries } from '../protocol';
 
 /** Appends a delta's points to a run and takes its newer scalar fields. */
@@ -21,6 +22,7 @@ export function appendSeries(run: RunSeries, delta: RunSeries): void {
   if (delta.nParams !== undefined) run.nParams = delta.nParams;
   if (delta.sample) run.sample = delta.sample;
   if (delta.error !== undefined) run.error = delta.error;
+  thinSeries(run); // a long live run stays light to keep and quick to redraw
 }
 
 /** Exponential moving average with TensorBoard's debiasing (the first points are not pulled

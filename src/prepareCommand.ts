@@ -1,0 +1,86 @@
+// Wordplay: Prepare Dataset: a file or folder of text and a tokenizer, prepared into a dataset
+// folder with a cancellable progress notification; then, if the user wants, it becomes a
+// config's data.dataset (a document edit, so undo works).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { guarded } from './commandGuards';
+import { editConfigText } from './core/configEdit';
+
+export function registerPrepareDataset(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  context.subscriptions.push(vscode.commands.registerCommand('wordplay.prepareDataset', () => guarded(log, () => prepareDataset(log))));
+}
+
+async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFiles: true,
+    canSelectFolders: true,
+    canSelectMany: false,
+    openLabel: 'Prepare',
+    title: 'Wordplay: text to prepare (a file, or a folder of text files)',
+  });
+  if (!picked?.[0]) return;
+  const kind = await vscode.window.showQuickPick(
+    [
+      { label: 'char', detail: 'One token per character: small vocabulary, learns fast on small text (nanoGPT shakespeare_char).' },
+      { label: 'gpt2', detail: "GPT-2's BPE (50,257 tokens): for larger text, and for fine-tuning GPT-2." },
+    ],
+    { title: 'Wordplay: tokenizer' },
+  );
+  if (!kind) return;
+  const input = picked[0].fsPath;
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(input);
+  const suggested = path.join(root, 'data', `${path.parse(input).name}-${kind.label}`);
+  const out = await vscode.window.showInputBox({ title: 'Wordplay: dataset folder', value: suggested, prompt: 'Where to write train.bin, val.bin and meta.json' });
+  if (!out) return;
+  const { prepare } = await import('./core/prepare');
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Wordplay: preparing dataset', cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      let reported = 0;
+      return prepare({
+        input,
+        tokenizer: kind.label as 'char' | 'gpt2',
+        out,
+        force: false,
+        signal: abort.signal,
+        log: (line) => log.info(line),
+        onProgress: (p) => {
+          const percent = (100 * p.bytesDone) / Math.max(p.bytesTotal, 1);
+          progress.report({ increment: percent - reported, message: `${p.phase}, ${p.mbPerSecond.toFixed(1)} MB/s` });
+          reported = percent;
+        },
+      });
+    },
+  );
+  log.info(`Prepared ${result.dir}: ${JSON.stringify(result.meta)}`);
+  const choice = await vscode.window.showInformationMessage(
+    `Wordplay: prepared ${path.basename(result.dir)}: vocab ${result.meta.vocab_size}, ${result.meta.train_tokens.toLocaleString()} train and ${result.meta.val_tokens.toLocaleString()} val tokens.`,
+    'Use in Config',
+  );
+  if (choice === 'Use in Config') await useInConfig(result.dir);
+}
+
+/** Sets data.dataset of a picked *.wordplay.json to the dataset, relative to the config's folder. */
+async function useInConfig(datasetDir: string): Promise<void> {
+  const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
+  if (files.length === 0) {
+    void vscode.window.showInformationMessage('Wordplay: no *.wordplay.json config in the workspace yet: Train GPT saves a preset as one.');
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(
+    files.map((file) => ({ label: vscode.workspace.asRelativePath(file), file })),
+    { title: `Wordplay: use ${path.basename(datasetDir)} as the dataset of` },
+  );
+  if (!picked) return;
+  const document = await vscode.workspace.openTextDocument(picked.file);
+  const relative = path.relative(path.dirname(picked.file.fsPath), datasetDir).split(path.sep).join('/');
+  const edit = new vscode.WorkspaceEdit();
+  for (const e of editConfigText(document.getText(), ['data', 'dataset'], relative)) {
+    edit.replace(picked.file, new vscode.Range(document.positionAt(e.offset), document.positionAt(e.offset + e.length)), e.content);
+  }
+  await vscode.workspace.applyEdit(edit);
+  await document.save();
+  await vscode.window.showTextDocument(document);
+}

@@ -1,0 +1,244 @@
+// Training from the editor: the commands Train GPT, Stop Training, Resume Training and Export
+// Model, and the sessions of the runs this window shows. A run belongs to its run dir, not to
+// the window: on activation (and whenever the runs folder changes) every running run is
+// attached, whether a previous window or the CLI started it. When the window closes, the runs
+// it started stop gracefully unless wordplay.keepTrainingOnClose is set; the trainer also
+// watches this extension host's pid, so a crashed window stops them too.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { guarded, requireTrust } from './commandGuards';
+import { loadConfig, presetNames, presetsDir } from './core/config';
+import { UserError } from './core/errors';
+import { trainerInvocation } from './core/pythonEnv';
+import { defaultRunDir, runPaths } from './core/runDir';
+import { listRuns, summarizeRun, type RunSummary } from './core/runs';
+import { AttachedTrainer, liveTrainer } from './core/supervision';
+import { startTrainer } from './core/trainer';
+import type { MetricsHub } from './metricsView';
+import { runsFolder } from './modelChoice';
+import { trainingEnvironment } from './python';
+import { TrainingSession } from './trainingSession';
+
+/** What a command can be given: a run folder path, a Runs tree item, or nothing (ask). */
+export type RunArgument = string | RunSummary | undefined;
+
+function runDirOf(arg: RunArgument): string | undefined {
+  if (typeof arg === 'string') return arg;
+  return arg?.dir;
+}
+
+function keepTrainingOnClose(): boolean {
+  return vscode.workspace.getConfiguration('wordplay').get<boolean>('keepTrainingOnClose', false);
+}
+
+function workspaceRoot(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new UserError('open a folder first: runs and datasets live in the workspace.');
+  return folder.uri.fsPath;
+}
+
+export class TrainingManager implements vscode.Disposable {
+  private readonly sessions = new Map<string, TrainingSession>();
+  private readonly status = vscode.window.createStatusBarItem('wordplay.training', vscode.StatusBarAlignment.Left, 50);
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires when a run starts, makes progress or ends (the Runs tree listens). */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly metrics: MetricsHub,
+  ) {
+    this.status.name = 'Wordplay training';
+    this.status.command = { title: 'Open Metrics', command: 'wordplay.metrics.focus' };
+  }
+
+  register(context: vscode.ExtensionContext): void {
+    const command = (id: string, run: (arg: RunArgument) => Promise<void>) =>
+      vscode.commands.registerCommand(id, (arg?: RunArgument) => guarded(this.log, () => run(arg)));
+    context.subscriptions.push(
+      this,
+      vscode.commands.registerCommand('wordplay.train', (uri?: vscode.Uri) => guarded(this.log, () => this.train(uri))),
+      command('wordplay.stopTraining', (arg) => this.stop(runDirOf(arg))),
+      command('wordplay.resumeTraining', (arg) => this.resume(runDirOf(arg))),
+      command('wordplay.exportModel', (arg) => this.exportModel(runDirOf(arg))),
+    );
+    this.attachRunning();
+  }
+
+  /** Attaches every running run of the workspace that no session follows yet. */
+  attachRunning(): void {
+    const folder = runsFolder();
+    if (!folder) return;
+    for (const run of listRuns(folder)) {
+      if (run.state !== 'running' || this.sessions.has(run.dir)) continue;
+      const trainer = liveTrainer(run.dir, run.pid);
+      if (!trainer) continue;
+      this.log.info(`Following ${run.name}, running as process ${trainer.pid} (started by another window or the CLI).`);
+      this.follow(new TrainingSession({ runDir: run.dir, trainer: new AttachedTrainer(trainer), ours: false, log: this.log, onProgress: () => this.update() }));
+    }
+  }
+
+  /** Train GPT: a config file (given, or picked from the workspace's and the presets), then start. */
+  async train(uri?: vscode.Uri): Promise<void> {
+    if (!requireTrust('Training')) return;
+    const root = workspaceRoot();
+    const configFile = uri ?? (await this.pickConfig(root));
+    if (!configFile) return;
+    const env = await trainingEnvironment();
+    if (!env) return;
+    if (configFile.scheme !== 'file') throw new UserError(`${configFile.toString()} is not a file on this machine.`);
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === configFile.fsPath);
+    if (document?.isDirty) await document.save();
+    const { config, name } = loadConfig(configFile.fsPath, [], root);
+    const folder = runsFolder() ?? path.join(root, 'runs');
+    await this.start(defaultRunDir(name, folder), config, env, configFile);
+  }
+
+  /** Resume Training: a stopped, failed or finished run continues from its checkpoint. */
+  async resume(runDir?: string): Promise<void> {
+    const dir = runDir ?? (await this.pickRun('Resume which run?', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+    if (!dir) return;
+    const run = summarizeRun(dir);
+    if (!run) throw new UserError(`${dir} is not a run folder (it has no events.jsonl).`);
+    if (run.state === 'running') throw new UserError(`${run.name} is still training.`);
+    if (!fs.existsSync(runPaths(dir).checkpointState)) throw new UserError(`${run.name} has no checkpoint to resume from; train it again instead.`);
+    const saved = loadConfig(runPaths(dir).config).config;
+    const until = await vscode.window.showInputBox({
+      title: `Wordplay: resume ${run.name} from iteration ${run.iter}`,
+      prompt: 'Train until iteration',
+      value: String(run.iter >= saved.train.max_iters ? saved.train.max_iters * 2 : saved.train.max_iters),
+      validateInput: (v) => (/^\d+$/.test(v) && Number(v) > run.iter ? undefined : `a whole number above ${run.iter}`),
+    });
+    if (!until) return;
+    const env = await trainingEnvironment();
+    if (!env) return;
+    const { config } = loadConfig(runPaths(dir).config, ['train.init_from=resume', `train.max_iters=${until}`]);
+    await this.start(dir, config, env);
+  }
+
+  /** Stop Training: the given run, the only one, or one picked among those training. */
+  async stop(runDir?: string): Promise<void> {
+    let session = runDir ? this.sessions.get(path.resolve(runDir)) : undefined;
+    if (!session && !runDir && this.sessions.size === 1) session = [...this.sessions.values()][0];
+    if (!session && !runDir) {
+      const picked = await this.pickRun('Stop which run?', (r) => r.state === 'running');
+      session = picked ? this.sessions.get(picked) : undefined;
+    }
+    if (!session) {
+      if (runDir) throw new UserError(`${path.basename(runDir)} is not training.`);
+      return;
+    }
+    session.stop();
+  }
+
+  /** Export Model: model.onnx + model.json from the run's checkpoint (training does this by
+   *  itself when it ends; this is for a failed export or an older run). */
+  async exportModel(runDir?: string): Promise<void> {
+    const dir = runDir ?? (await this.pickRun('Export which run?', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+    if (!dir) return;
+    const env = await trainingEnvironment();
+    if (!env) return;
+    const inv = trainerInvocation(['export', '--run', dir], env);
+    const code = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Wordplay: exporting ${path.basename(dir)}`, cancellable: true },
+      (_progress, token) =>
+        new Promise<number | null>((resolve, reject) => {
+          const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'] });
+          token.onCancellationRequested(() => child.kill('SIGINT'));
+          const toLog = (chunk: Buffer) => chunk.toString('utf8').split(/\r?\n/).filter(Boolean).forEach((line) => this.log.info(line));
+          child.stdout.on('data', toLog);
+          child.stderr.on('data', toLog);
+          child.on('error', reject);
+          child.on('close', resolve);
+        }),
+    );
+    if (code !== 0) throw new UserError(`exporting ${path.basename(dir)} failed (exit ${code}); the Wordplay log has the trainer's message.`);
+    void vscode.window.showInformationMessage(`Wordplay: exported ${path.basename(dir)}/model.onnx.`);
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    // runs started here stop with the window (checkpoint first) unless asked to keep training
+    if (!keepTrainingOnClose()) for (const session of this.sessions.values()) if (session.ours) session.stop();
+    this.status.dispose();
+    this.changed.dispose();
+  }
+
+  private async start(runDir: string, config: Parameters<typeof startTrainer>[0]['config'], env: NodeJS.ProcessEnv, configFile?: vscode.Uri): Promise<void> {
+    const dir = path.resolve(runDir);
+    if (this.sessions.has(dir)) throw new UserError(`${path.basename(dir)} is already training.`);
+    // without keepTrainingOnClose the trainer stops when this window's process is gone
+    const trainerEnv = keepTrainingOnClose() ? env : { ...env, WORDPLAY_STOP_WITH_PID: String(process.pid) };
+    const trainer = startTrainer({ config, runDir: dir, env: trainerEnv });
+    this.log.info(`Training ${path.basename(dir)} (process ${trainer.pid}) in ${dir}`);
+    const session = new TrainingSession({ runDir: dir, trainer, ours: true, configFile, log: this.log, onProgress: () => this.update() });
+    this.follow(session);
+    this.metrics.showRuns([dir]);
+  }
+
+  private follow(session: TrainingSession): void {
+    this.sessions.set(session.runDir, session);
+    session.showProgress();
+    this.update();
+    void session.ended.then((reason) => {
+      this.sessions.delete(session.runDir);
+      this.update();
+      const run = summarizeRun(session.runDir);
+      this.log.info(`${session.name} ${run?.state ?? reason ?? 'ended'} at iteration ${run?.iter ?? '?'}.`);
+      if (run?.state === 'finished' || run?.state === 'stopped') {
+        const loss = run.bestValLoss === null ? '' : `, best val loss ${run.bestValLoss.toFixed(4)}`;
+        void vscode.window.showInformationMessage(`Wordplay: ${session.name} ${run.state} at iteration ${run.iter}${loss}.`);
+      }
+    });
+  }
+
+  private update(): void {
+    void vscode.commands.executeCommand('setContext', 'wordplay.training', this.sessions.size > 0);
+    const latest = [...this.sessions.values()].pop();
+    if (latest) {
+      const p = latest.progress;
+      const speed = p.tokensPerS === undefined ? '' : ` · ${Math.round(p.tokensPerS).toLocaleString('en-US')} tok/s`;
+      this.status.text = `$(pulse) ${latest.summary()}${speed}`;
+      this.status.tooltip = `Wordplay: training ${latest.name} (click for the metrics)`;
+      this.status.show();
+    } else {
+      this.status.hide();
+    }
+    this.changed.fire();
+  }
+
+  private async pickConfig(root: string): Promise<vscode.Uri | undefined> {
+    const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
+    const active = vscode.window.activeTextEditor?.document.uri;
+    files.sort((a, b) => Number(b.fsPath === active?.fsPath) - Number(a.fsPath === active?.fsPath) || a.fsPath.localeCompare(b.fsPath));
+    type Item = vscode.QuickPickItem & { file?: vscode.Uri; preset?: string };
+    const items: Item[] = [
+      ...files.map((file) => ({ label: path.basename(file.fsPath), description: vscode.workspace.asRelativePath(path.dirname(file.fsPath)), file })),
+      { label: 'Presets', kind: vscode.QuickPickItemKind.Separator },
+      ...presetNames().map((preset) => ({ label: preset, description: 'preset: saved as a config file in the workspace', preset })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: 'Wordplay: Train GPT with which config?', placeHolder: 'A *.wordplay.json config, or a preset' });
+    if (!picked) return undefined;
+    if (picked.file) return picked.file;
+    // a preset becomes a file the user can edit and train again
+    const target = vscode.Uri.file(path.join(root, `${picked.preset}.wordplay.json`));
+    if (!fs.existsSync(target.fsPath)) fs.copyFileSync(path.join(presetsDir, `${picked.preset}.json`), target.fsPath);
+    return target;
+  }
+
+  private async pickRun(title: string, filter: (run: RunSummary) => boolean): Promise<string | undefined> {
+    const folder = runsFolder();
+    const runs = folder ? listRuns(folder).filter(filter) : [];
+    if (runs.length === 0) {
+      void vscode.window.showInformationMessage(`Wordplay: no run to choose from in ${folder ?? 'this workspace'}.`);
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      runs.map((r) => ({ label: r.name, description: `${r.state} · iteration ${r.iter}`, dir: r.dir })),
+      { title: `Wordplay: ${title}` },
+    );
+    return picked?.dir;
+  }
+}

@@ -1,0 +1,171 @@
+// "Complete with wordplay" in a real VS Code, through its UI only: a trained model (a finished
+// run in the workspace's runs/ folder, found by default) continues "ROMEO:" in shakespeare.txt
+// right after the selection, started from the editor's context menu, the palette and the
+// keybinding; one Ctrl+Z takes the whole completion back. The document is read from disk after
+// Ctrl+S, not from the screen (the editor renders only the lines in view).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchVsCode, waitUntil, type VsCode } from './harness';
+import { e2eSetup, trainedModel } from './setup';
+
+const MAX_TOKENS = 60;
+const PROMPT = 'ROMEO:';
+
+let vscode: VsCode;
+let file: string;
+let original: string;
+let vocab: string[];
+/** The lines that hold just "ROMEO:" (1-based): one per scenario, so each starts afresh. */
+let romeoLines: number[];
+
+before(async () => {
+  const { codeServer, vsix, workspace } = await e2eSetup();
+  file = path.join(workspace, 'shakespeare.txt');
+  original = fs.readFileSync(file, 'utf8');
+  romeoLines = original.split('\n').flatMap((line, i) => (line === PROMPT ? [i + 1] : []));
+  // training (seconds of CPU) overlaps code-server's start; the run only has to be there when
+  // the command looks for a model
+  const [run, started] = await Promise.all([
+    trainedModel(workspace),
+    launchVsCode({
+      codeServer,
+      vsix,
+      workspace,
+      settings: {
+        'wordplay.completion.maxTokens': MAX_TOKENS,
+        // a fixed seed: the same prompt must give the same text from every entry point
+        'wordplay.completion.seed': 1,
+        // as in desktop VS Code (the web build saves after a delay by default): the test saves
+        // with Ctrl+S, so what is on disk is what the editor held at that moment
+        'files.autoSave': 'off',
+      },
+    }),
+  ]);
+  vscode = started;
+  vocab = JSON.parse(fs.readFileSync(path.join(run, 'model.json'), 'utf8')).tokenizer.vocab;
+});
+
+after(async () => {
+  await vscode?.close();
+  if (file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+});
+
+const activeTab = (state = '') => vscode.page.locator(`.part.editor .tab.active${state}`);
+const completions = () => vscode.extensionLog().match(/Completed \d+ tokens/g)?.length ?? 0;
+
+/** Waits until the status bar says the cursor is at line:column (1-based) with `selected`
+ *  characters selected. */
+async function cursorAt(line: number, column: number, selected = 0): Promise<void> {
+  const text = `Ln ${line}, Col ${column}${selected ? ` \\(${selected} selected\\)` : ''}`;
+  await vscode.page.locator('.statusbar-item[id="status.editor.selection"]', { hasText: new RegExp(`^\\s*${text}\\s*$`) }).waitFor();
+}
+
+/** Goes to `line` (Go to Line) and selects PROMPT there with Shift+End, as a person would;
+ *  returns the offset of the selection's end. */
+async function selectPrompt(line: number): Promise<number> {
+  if (!(await activeTab().filter({ hasText: 'shakespeare.txt' }).count())) await vscode.quickOpen('shakespeare.txt', 'shakespeare.txt');
+  await vscode.quickOpen(`:${line}`, `Go to line ${line}`);
+  await cursorAt(line, 1);
+  await vscode.page.keyboard.press('Shift+End');
+  await cursorAt(line, PROMPT.length + 1, PROMPT.length);
+  return original.split('\n').slice(0, line).join('\n').length;
+}
+
+/** Waits until the cursor is right after `completion`, inserted after PROMPT on `line`, with
+ *  nothing selected. */
+async function cursorAfter(line: number, completion: string): Promise<void> {
+  const lines = completion.split('\n');
+  const last = [...lines[lines.length - 1]].length;
+  await cursorAt(line + lines.length - 1, 1 + (lines.length === 1 ? PROMPT.length + last : last));
+}
+
+/** Runs the command with `start`, waits until the completion has ended, saves, and returns
+ *  the text on disk. */
+async function completeAndSave(start: () => Promise<void>): Promise<string> {
+  const before = completions();
+  await start();
+  // the first piece makes the document dirty; the log line comes once the last is in
+  await activeTab('.dirty').waitFor();
+  await waitUntil(() => completions() > before, 'the extension logs "Completed ... tokens"');
+  return save();
+}
+
+async function save(): Promise<string> {
+  await activeTab('.dirty').waitFor();
+  await vscode.page.keyboard.press('Control+S');
+  await activeTab(':not(.dirty)').waitFor();
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** The completion's text, after checking the document is the original with it right after
+ *  the selection's end. */
+function inserted(text: string, end: number): string {
+  assert.ok(text.length > original.length, 'the document grew');
+  const added = text.length - original.length;
+  assert.equal(text.slice(0, end), original.slice(0, end), 'the text up to the selection is unchanged');
+  assert.equal(text.slice(end + added), original.slice(end), 'the text after the selection is unchanged');
+  return text.slice(end, end + added);
+}
+
+/** One completion: a character model gives one character per token, all from its vocabulary. */
+function checkCompletion(completion: string): void {
+  assert.equal([...completion].length, MAX_TOKENS, `${MAX_TOKENS} characters: ${JSON.stringify(completion)}`);
+  const unknown = [...completion].filter((ch) => !vocab.includes(ch));
+  assert.deepEqual(unknown, [], 'every character is from the model vocabulary');
+  assert.match(vscode.extensionLog(), new RegExp(`Completed ${MAX_TOKENS} tokens \\(length\\)`));
+}
+
+/** One Ctrl+Z: the whole completion goes, and the prompt on `line` is selected again. */
+async function undoAndSave(line: number): Promise<void> {
+  await vscode.page.keyboard.press('Control+Z');
+  assert.equal(await save(), original, 'one undo removes the whole completion');
+  await cursorAt(line, PROMPT.length + 1, PROMPT.length);
+}
+
+/**
+ * The scenario on the "ROMEO:" at `line`: select it, run the command with `run`, check that the
+ * completion went right after the selection and the cursor after it, then one Ctrl+Z. Returns
+ * the completion. Screenshots are named `completion-<shot>-...`.
+ */
+async function completeRomeo(line: number, how: string, shot: string, run: () => Promise<void>): Promise<string> {
+  const end = await vscode.step(`select ROMEO: on line ${line}`, () => selectPrompt(line));
+  await vscode.screenshot(`completion-${shot}-1-selected`);
+  const text = await vscode.step(`complete ${how}`, () => completeAndSave(run));
+  await vscode.screenshot(`completion-${shot}-3-completed`);
+  const completion = await vscode.step('check the document', async () => {
+    const added = inserted(text, end);
+    checkCompletion(added);
+    await cursorAfter(line, added);
+    return added;
+  });
+  await vscode.step('undo', () => undoAndSave(line));
+  await vscode.screenshot(`completion-${shot}-4-undone`);
+  return completion;
+}
+
+let fromMenu: string;
+
+test('Complete with wordplay from the editor context menu continues the selection; one undo removes it', async () => {
+  fromMenu = await completeRomeo(romeoLines[0], 'from the context menu', '1-menu', async () => {
+    // right-click inside the selection: a click outside it would move the cursor there
+    const box = await vscode.page.locator('.part.editor .monaco-editor .view-overlays .selected-text').first().boundingBox();
+    assert.ok(box, 'the selection is drawn');
+    await vscode.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: 'right' });
+    const item = vscode.page.locator('.monaco-menu .action-item', { hasText: 'Complete with wordplay' });
+    await item.waitFor();
+    await vscode.screenshot('completion-1-menu-2-context-menu');
+    await item.click();
+  });
+});
+
+test('Complete with wordplay from the palette: the same prompt and seed give the same text', async () => {
+  const completion = await completeRomeo(romeoLines[1], 'from the palette', '2-palette', () => vscode.runCommand('Wordplay: Complete with wordplay'));
+  assert.equal(completion, fromMenu);
+});
+
+test('Complete with wordplay from its keybinding (Ctrl+Alt+Enter)', async () => {
+  const completion = await completeRomeo(romeoLines[2], 'with Ctrl+Alt+Enter', '3-keybinding', () => vscode.page.keyboard.press('Control+Alt+Enter'));
+  assert.equal(completion, fromMenu);
+});

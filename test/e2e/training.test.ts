@@ -1,0 +1,190 @@
+// Training in a real VS Code, through its UI only: Train GPT with a tiny config shows its
+// progress notification, the Metrics view's chart gets points (read inside the webview), the
+// Runs tree shows the run finished; a second run stopped midway shows as stopped with its
+// checkpoint and no process left; the config editor's form edits the file on disk and shows an
+// invalid value's error; in an untrusted workspace Train GPT is refused with the reason.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import type { Frame } from 'playwright-core';
+import { packageRoot } from '../../src/core/paths';
+import { groupAlive, processAlive } from '../../src/core/processes';
+import { runPaths } from '../../src/core/runDir';
+import { readProcessRecord } from '../../src/core/supervision';
+import { launchVsCode, waitUntil, type VsCode } from './harness';
+import { e2eSetup, type E2eSetup } from './setup';
+
+// evaluated inside the webviews' pages, which the Node types do not describe
+declare const window: { wordplayCharts?: Record<string, { data: { datasets: { data: unknown[] }[] } }> };
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+
+let setup: E2eSetup;
+let vscode: VsCode;
+
+/** Two configs beside a char dataset prepared from ../shared/data: tiny (150 iterations, to
+ *  finish) and long (to be stopped). */
+async function workspaceFixture(workspace: string): Promise<void> {
+  const cli = path.join(packageRoot, 'dist', 'cli.js');
+  await promisify(execFile)(process.execPath, [cli, 'prepare', '--input', path.join(workspace, 'shakespeare.txt'), '--tokenizer', 'char', '--out', path.join(workspace, 'data', 'shakespeare-char')]);
+  const config = (maxIters: number) => ({
+    data: { dataset: 'data/shakespeare-char' },
+    model: { n_layer: 2, n_head: 2, n_embd: 64, block_size: 64 },
+    train: { batch_size: 8, max_iters: maxIters, eval_interval: 50, eval_iters: 5, log_interval: 5, device: 'cpu', compile: 'false', sample_tokens: 0 },
+    optimizer: { learning_rate: 0.003, min_lr: 0.0003, warmup_iters: 10, lr_decay_iters: maxIters },
+  });
+  fs.writeFileSync(path.join(workspace, 'tiny.wordplay.json'), `${JSON.stringify(config(150), null, 2)}\n`);
+  fs.writeFileSync(path.join(workspace, 'long.wordplay.json'), `${JSON.stringify(config(100_000), null, 2)}\n`);
+}
+
+before(async () => {
+  setup = await e2eSetup();
+  await workspaceFixture(setup.workspace);
+  vscode = await launchVsCode({ ...setup, settings: { 'workbench.view.alwaysShowHeaderActions': true } });
+});
+
+after(async () => {
+  await vscode?.close();
+  // no run of this test may outlive it
+  for (const dir of runDirs()) {
+    const record = readProcessRecord(dir);
+    if (record && groupAlive(record.pid)) process.kill(-record.pid, 'SIGKILL');
+  }
+});
+
+function runDirs(): string[] {
+  const runs = path.join(setup.workspace, 'runs');
+  return fs.existsSync(runs) ? fs.readdirSync(runs).map((name) => path.join(runs, name)) : [];
+}
+
+async function newRun(configName: string): Promise<string> {
+  let dir: string | undefined;
+  await waitUntil(() => Boolean((dir = runDirs().find((d) => d.endsWith(`-${configName}`)))), `a run folder for ${configName}`, 60_000);
+  return dir!;
+}
+
+/** Train GPT from the palette, the config picked by name in its quick pick. */
+async function train(configFile: string): Promise<string> {
+  await vscode.runCommand('Wordplay: Train GPT');
+  const row = vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: configFile }).first();
+  await row.waitFor();
+  await row.click();
+  return newRun(configFile.replace('.wordplay.json', ''));
+}
+
+/** The row of a run in the Runs view, once it shows `state` (e.g. "finished", or a pattern
+ *  of its description "running · 12/100000"). */
+function runRow(runDir: string, state: string | RegExp) {
+  return vscode.page.locator('.pane', { has: vscode.page.locator('.pane-header', { hasText: 'Runs' }) }).locator('.monaco-list-row', { hasText: path.basename(runDir) }).filter({ hasText: state });
+}
+
+/** The frame of the webview whose page has `selector` (code-server nests each in two iframes). */
+async function webviewFrame(selector: string): Promise<Frame> {
+  let found: Frame | undefined;
+  await waitUntil(
+    async () => {
+      for (const frame of vscode.page.frames()) {
+        if (await frame.locator(selector).count().catch(() => 0)) found = frame;
+      }
+      return found !== undefined;
+    },
+    `a webview showing ${selector}`,
+    60_000,
+  );
+  return found!;
+}
+
+/** How many webviews chart loss points (the sidebar view, the panel). */
+async function chartFrames(): Promise<number> {
+  let count = 0;
+  for (const frame of vscode.page.frames()) {
+    const points = await frame.evaluate(() => window.wordplayCharts?.loss?.data.datasets[0]?.data.length ?? 0).catch(() => 0);
+    if (points > 0) count += 1;
+  }
+  return count;
+}
+
+test('Train GPT: progress notification, chart points, finished in the Runs tree', { timeout: 240_000 }, async () => {
+  const runDir = await vscode.step('Train GPT with tiny.wordplay.json', () => train('tiny.wordplay.json'));
+  await vscode.step('the progress notification appears', async () => {
+    await waitUntil(async () => (await vscode.notifications()).some((n) => n.includes(`training ${path.basename(runDir)}`)), 'the training notification', 60_000);
+    await vscode.screenshot('10-training-progress');
+  });
+  await vscode.step('the Metrics view charts the run', async () => {
+    await vscode.runCommand('Wordplay: Focus on Metrics View');
+    const frame = await webviewFrame('[data-chart="loss"]');
+    await frame.waitForFunction(() => (window.wordplayCharts?.loss?.data.datasets[0]?.data.length ?? 0) > 0, undefined, { timeout: 90_000 });
+    await vscode.screenshot('11-metrics-view');
+  });
+  await vscode.step('the Runs tree shows the run finished', async () => {
+    await runRow(runDir, 'finished').waitFor({ timeout: 120_000 });
+    await vscode.screenshot('12-runs-finished');
+  });
+  await vscode.step('Open Metrics shows the run in a panel', async () => {
+    await vscode.runCommand('Wordplay: Open Metrics');
+    // its quick pick has the runs shown now ticked: OK keeps them
+    const ok = vscode.page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' });
+    await ok.waitFor();
+    await ok.click();
+    await vscode.page.locator('.part.editor .tab', { hasText: 'Wordplay Metrics' }).waitFor();
+    await waitUntil(async () => (await chartFrames()) >= 2, 'the panel to chart the run beside the view', 60_000);
+    await vscode.screenshot('12-metrics-panel');
+  });
+  assert.ok(fs.existsSync(runPaths(runDir).onnx), 'the finished run exported model.onnx');
+});
+
+test('Stop Training midway: stopped, checkpoint saved, no trainer process left', { timeout: 240_000 }, async () => {
+  const runDir = await vscode.step('Train GPT with long.wordplay.json', () => train('long.wordplay.json'));
+  // midway: ten iterations or more
+  await vscode.step('the run trains', () => runRow(runDir, /running · [1-9]\d+\//).waitFor({ timeout: 90_000 }));
+  const record = readProcessRecord(runDir);
+  assert.ok(record, 'process.json names the trainer');
+  await vscode.step('Stop Training', async () => {
+    await vscode.runCommand('Wordplay: Stop Training');
+    await runRow(runDir, 'stopped').waitFor({ timeout: 90_000 });
+    await vscode.screenshot('13-run-stopped');
+  });
+  assert.ok(fs.existsSync(runPaths(runDir).checkpointState), 'the stop saved a checkpoint');
+  await waitUntil(() => !groupAlive(record.pid), 'the trainer group to be gone', 30_000);
+  assert.equal(processAlive(record.pid), false);
+});
+
+test('the config editor edits the file and shows an invalid value', { timeout: 120_000 }, async () => {
+  const file = path.join(setup.workspace, 'tiny.wordplay.json');
+  await vscode.step('Open Config Editor on tiny.wordplay.json', async () => {
+    await vscode.quickOpen('tiny.wordplay.json', 'tiny.wordplay.json');
+  });
+  const frame = await vscode.step('the form renders', () => webviewFrame('[data-field="model.n_layer"]'));
+  await vscode.step('change n_layer and save', async () => {
+    await frame.locator('#f-model-n_layer input').fill('3');
+    await vscode.page.locator('.part.editor .tab.active.dirty').waitFor();
+    await vscode.page.keyboard.press('Control+S');
+    await waitUntil(() => JSON.parse(fs.readFileSync(file, 'utf8')).model.n_layer === 3, 'n_layer 3 on disk');
+    await vscode.screenshot('14-config-editor');
+  });
+  await vscode.step('an invalid value shows its error', async () => {
+    await frame.locator('#f-train-batch_size input').fill('0');
+    await frame.waitForFunction(() => document.querySelector('#f-train-batch_size-error')?.textContent?.includes('at least 1'));
+    await vscode.screenshot('15-config-editor-error');
+  });
+});
+
+test('in an untrusted workspace Train GPT is refused with the reason', { timeout: 120_000 }, async () => {
+  const untrusted = await launchVsCode({
+    ...setup,
+    trusted: false,
+    settings: { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' },
+  });
+  try {
+    await untrusted.step('Train GPT in Restricted Mode', async () => {
+      await untrusted.runCommand('Wordplay: Train GPT');
+      await waitUntil(async () => (await untrusted.notifications()).some((n) => n.includes('needs a trusted workspace')), 'the refusal', 30_000);
+      await untrusted.screenshot('16-untrusted-refused');
+    });
+    assert.equal(runDirs().filter((d) => !fs.existsSync(runPaths(d).events)).length, 0, 'no new run was started');
+  } finally {
+    await untrusted.close();
+  }
+});

@@ -1,0 +1,32 @@
+// A run's summary follows its growing events.jsonl: appended events are read on from where the
+// last summary stopped, and a file that shrank (a new run in the same folder) is read afresh.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { summarizeRun } from '../../src/core/runs';
+import { tempDir } from './helpers';
+
+const line = (event: object) => `${JSON.stringify({ time: 1, ...event })}\n`;
+const start = (maxIters: number) => line({ type: 'start', iter: 0, max_iters: maxIters, pid: 999_999_999, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 });
+
+test('the summary reads on as events are appended, and afresh when the file is replaced', () => {
+  const dir = tempDir('wordplay-runs-');
+  const events = path.join(dir, 'events.jsonl');
+  fs.writeFileSync(events, start(100) + line({ type: 'eval', iter: 10, train_loss: 2, val_loss: 2.5 }));
+  let run = summarizeRun(dir)!;
+  assert.deepEqual([run.iter, run.maxIters, run.bestValLoss, run.state], [10, 100, 2.5, 'failed']);
+
+  fs.appendFileSync(events, line({ type: 'eval', iter: 20, train_loss: 1.9, val_loss: 2.1 }) + '{"type": "done", "rea');
+  run = summarizeRun(dir)!;
+  assert.deepEqual([run.iter, run.bestValLoss, run.state], [20, 2.1, 'failed'], 'a torn line waits for its end');
+  fs.appendFileSync(events, 'son": "stopped", "iter": 20, "time": 2}\n');
+  assert.equal(summarizeRun(dir)!.state, 'stopped');
+
+  fs.writeFileSync(events, start(50));
+  run = summarizeRun(dir)!;
+  assert.deepEqual([run.iter, run.maxIters, run.bestValLoss], [0, 50, null]);
+
+  fs.rmSync(events);
+  assert.equal(summarizeRun(dir), undefined);
+});
