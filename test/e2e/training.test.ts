@@ -13,6 +13,7 @@ import type { Frame } from 'playwright-core';
 import { packageRoot } from '../../src/core/paths';
 import { groupAlive, processAlive } from '../../src/core/processes';
 import { runPaths } from '../../src/core/runDir';
+import { summarizeRun } from '../../src/core/runs';
 import { readProcessRecord } from '../../src/core/supervision';
 import { launchVsCode, waitUntil, type VsCode } from './harness';
 import { e2eSetup, type E2eSetup } from './setup';
@@ -24,8 +25,8 @@ declare const document: { querySelector(selector: string): { textContent: string
 let setup: E2eSetup;
 let vscode: VsCode;
 
-/** Two configs beside a char dataset prepared from ../shared/data: tiny (150 iterations, to
- *  finish) and long (to be stopped). */
+/** Configs beside a char dataset prepared from ../shared/data: tiny (150 iterations, to
+ *  finish), and long, crash and keep (100,000 iterations: to be stopped or cut off). */
 async function workspaceFixture(workspace: string): Promise<void> {
   const cli = path.join(packageRoot, 'dist', 'cli.js');
   await promisify(execFile)(process.execPath, [cli, 'prepare', '--input', path.join(workspace, 'shakespeare.txt'), '--tokenizer', 'char', '--out', path.join(workspace, 'data', 'shakespeare-char')]);
@@ -36,7 +37,7 @@ async function workspaceFixture(workspace: string): Promise<void> {
     optimizer: { learning_rate: 0.003, min_lr: 0.0003, warmup_iters: 10, lr_decay_iters: maxIters },
   });
   fs.writeFileSync(path.join(workspace, 'tiny.wordplay.json'), `${JSON.stringify(config(150), null, 2)}\n`);
-  fs.writeFileSync(path.join(workspace, 'long.wordplay.json'), `${JSON.stringify(config(100_000), null, 2)}\n`);
+  for (const name of ['long', 'crash', 'keep']) fs.writeFileSync(path.join(workspace, `${name}.wordplay.json`), `${JSON.stringify(config(100_000), null, 2)}\n`);
 }
 
 before(async () => {
@@ -149,6 +150,57 @@ test('Stop Training midway: stopped, checkpoint saved, no trainer process left',
   assert.ok(fs.existsSync(runPaths(runDir).checkpointState), 'the stop saved a checkpoint');
   await waitUntil(() => !groupAlive(record.pid), 'the trainer group to be gone', 30_000);
   assert.equal(processAlive(record.pid), false);
+});
+
+/** The extension host that started a run: the trainer was told to stop when it is gone. */
+function extensionHostOf(runDir: string): number {
+  const trainer = readProcessRecord(runDir)!.pid;
+  const environ = fs.readFileSync(`/proc/${trainer}/environ`, 'utf8').split('\0');
+  return Number(environ.find((v) => v.startsWith('WORDPLAY_STOP_WITH_PID='))!.split('=')[1]);
+}
+
+/** A new window on the same workspace: the page reloaded, so a new extension host. */
+async function reloadWindow(): Promise<void> {
+  await vscode.page.reload();
+  await vscode.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  await vscode.runCommand('Wordplay: Focus on Runs View');
+}
+
+test('the extension host killed mid-run: the run stops cleanly, and with keepTrainingOnClose trains on and a new window follows it', { timeout: 300_000 }, async () => {
+  const crashed = await vscode.step('Train GPT with crash.wordplay.json', () => train('crash.wordplay.json'));
+  await vscode.step('it trains', () => runRow(crashed, /running · [1-9]\d+\//).waitFor({ timeout: 90_000 }));
+  const crashedGroup = readProcessRecord(crashed)!.pid;
+  await vscode.step('kill the extension host: the trainer stops by itself, checkpoint first', async () => {
+    process.kill(extensionHostOf(crashed), 'SIGKILL');
+    await waitUntil(() => summarizeRun(crashed)?.state === 'stopped', 'the run to stop', 60_000);
+    await waitUntil(() => !groupAlive(crashedGroup), 'no trainer process left', 30_000);
+    assert.ok(fs.existsSync(runPaths(crashed).checkpointState));
+  });
+  await vscode.step('a new window shows it stopped', async () => {
+    await reloadWindow();
+    await runRow(crashed, 'stopped').waitFor({ timeout: 60_000 });
+  });
+
+  fs.mkdirSync(path.join(setup.workspace, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(setup.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'wordplay.keepTrainingOnClose': true }));
+  const kept = await vscode.step('Train GPT with keep.wordplay.json (keepTrainingOnClose on)', () => train('keep.wordplay.json'));
+  await vscode.step('it trains', () => runRow(kept, /running · [1-9]\d+\//).waitFor({ timeout: 90_000 }));
+  const keptGroup = readProcessRecord(kept)!.pid;
+  assert.equal(fs.readFileSync(`/proc/${keptGroup}/environ`, 'utf8').includes('WORDPLAY_STOP_WITH_PID='), false, 'not tied to the window');
+  await vscode.step('the window goes: the run trains on, and a new window follows and stops it', async () => {
+    await vscode.page.goto('about:blank');
+    const before = summarizeRun(kept)!.iter;
+    await waitUntil(() => summarizeRun(kept)!.iter >= before + 10, 'progress with no window open', 60_000);
+    await vscode.page.goBack();
+    await vscode.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await vscode.runCommand('Wordplay: Focus on Runs View');
+    await runRow(kept, 'running').waitFor({ timeout: 60_000 });
+    await waitUntil(async () => (await vscode.notifications()).some((n) => n.includes(`training ${path.basename(kept)}`)), 'the reattached progress notification', 30_000);
+    await vscode.screenshot('17-reattached');
+    await vscode.runCommand('Wordplay: Stop Training');
+    await runRow(kept, 'stopped').waitFor({ timeout: 90_000 });
+  });
+  await waitUntil(() => !groupAlive(keptGroup), 'no trainer process left', 30_000);
 });
 
 test('the config editor edits the file and shows an invalid value', { timeout: 120_000 }, async () => {
