@@ -23,6 +23,8 @@ const steps = [
   ['ruff', python, ['-m', 'ruff', 'check', 'trainer']],
   ['ruff format', python, ['-m', 'ruff', 'format', '--check', 'trainer']],
   ['unit tests (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('unit')], pythonEnv],
+  // the load test runs 15 s here to keep CI short; `npm run test:faults` runs it for 60 s
+  ['fault injection and load (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('faults')], { WORDPLAY_LOAD_SECONDS: '15', ...pythonEnv }],
   ['end-to-end tests (code-server in Chromium)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('e2e')], pythonEnv],
   ['trainer tests (pytest)', python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], pythonEnv],
 ];

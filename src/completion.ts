@@ -56,7 +56,11 @@ export class CompletionController implements vscode.Disposable {
   }
 
   async complete(editor: vscode.TextEditor | undefined): Promise<void> {
-    if (!editor) return;
+    const requested = performance.now();
+    if (!editor) {
+      void vscode.window.showInformationMessage('Wordplay: open a text file and select the text to continue (or put the cursor after it), then run Complete with wordplay.');
+      return;
+    }
     if (this.running) return; // one completion at a time; Esc cancels the current one
     if (!languageEnabled(editor.document.languageId)) {
       void vscode.window.showInformationMessage(`Wordplay: completion is off for ${editor.document.languageId} (setting wordplay.completion.languages).`);
@@ -82,6 +86,8 @@ export class CompletionController implements vscode.Disposable {
     });
     const started = performance.now();
     let summary: GenerationSummary | undefined;
+    /** From the command to the first text in the document: what the person waits. */
+    let firstTextMs: number | undefined;
     try {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Wordplay: completing (Esc to stop)', cancellable: true },
@@ -115,6 +121,7 @@ export class CompletionController implements vscode.Disposable {
               try {
                 const at = document.positionAt(offset);
                 const applied = await editor.edit((edit) => edit.insert(at, text), stops);
+                firstTextMs ??= performance.now() - requested;
                 const seconds = (performance.now() - started) / 1000;
                 this.status.text = `$(sparkle) wordplay ${(tokens / seconds).toFixed(0)} tok/s`;
                 progress.report({ message: `${tokens} tokens` });
@@ -142,7 +149,7 @@ export class CompletionController implements vscode.Disposable {
     }
     if (summary) {
       this.log.info(
-        `Completed ${summary.tokens} tokens (${summary.reason}) in ${((performance.now() - started) / 1000).toFixed(2)} s: first token ${summary.firstTokenMs.toFixed(0)} ms, ${summary.tokensPerSecond.toFixed(0)} tokens/s, seed ${summary.seed}`,
+        `Completed ${summary.tokens} tokens (${summary.reason}) in ${((performance.now() - started) / 1000).toFixed(2)} s: first text ${firstTextMs?.toFixed(0) ?? '-'} ms after the command (model loading included), first token ${summary.firstTokenMs.toFixed(0)} ms after the prompt, ${summary.tokensPerSecond.toFixed(0)} tokens/s, seed ${summary.seed}`,
       );
     }
   }

@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerPython(context, log);
   registerShakespeare(context, log);
   registerPrepareDataset(context, log);
-  const training = new TrainingManager(log, metrics);
+  const training = new TrainingManager(log, metrics, context.workspaceState);
   training.register(context);
   registerRunsTree(context, log, training, metrics);
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded } from './commandGuards';
 import { editConfigText } from './core/configEdit';
+import type { PrepareOptions, PrepareResult } from './core/prepare';
 
 export function registerPrepareDataset(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
   context.subscriptions.push(vscode.commands.registerCommand('wordplay.prepareDataset', () => guarded(log, () => prepareDataset(log))));
@@ -32,34 +33,38 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
   const suggested = path.join(root, 'data', `${path.parse(input).name}-${kind.label}`);
   const out = await vscode.window.showInputBox({ title: 'Wordplay: dataset folder', value: suggested, prompt: 'Where to write train.bin, val.bin and meta.json' });
   if (!out) return;
-  const { prepare } = await import('./core/prepare');
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Wordplay: preparing dataset', cancellable: true },
-    async (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      let reported = 0;
-      return prepare({
-        input,
-        tokenizer: kind.label as 'char' | 'gpt2',
-        out,
-        force: false,
-        signal: abort.signal,
-        log: (line) => log.info(line),
-        onProgress: (p) => {
-          const percent = (100 * p.bytesDone) / Math.max(p.bytesTotal, 1);
-          progress.report({ increment: percent - reported, message: `${p.phase}, ${p.mbPerSecond.toFixed(1)} MB/s` });
-          reported = percent;
-        },
-      });
-    },
-  );
+  const result = await prepareWithProgress({ input, tokenizer: kind.label as 'char' | 'gpt2', out, force: false }, 'Wordplay: preparing dataset', log);
   log.info(`Prepared ${result.dir}: ${JSON.stringify(result.meta)}`);
   const choice = await vscode.window.showInformationMessage(
     `Wordplay: prepared ${path.basename(result.dir)}: vocab ${result.meta.vocab_size}, ${result.meta.train_tokens.toLocaleString()} train and ${result.meta.val_tokens.toLocaleString()} val tokens.`,
     'Use in Config',
   );
   if (choice === 'Use in Config') await useInConfig(result.dir);
+}
+
+/** Runs prepare under a cancellable progress notification (percent, phase, MB/s), its log
+ *  lines into the Wordplay log. Prepare is loaded on first use, not at activation. */
+export async function prepareWithProgress(
+  options: Omit<PrepareOptions, 'signal' | 'log' | 'onProgress'>,
+  title: string,
+  log: vscode.LogOutputChannel,
+): Promise<PrepareResult> {
+  const { prepare } = await import('./core/prepare');
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    let reported = 0;
+    return prepare({
+      ...options,
+      signal: abort.signal,
+      log: (line) => log.info(line),
+      onProgress: (p) => {
+        const percent = (100 * p.bytesDone) / Math.max(p.bytesTotal, 1);
+        progress.report({ increment: percent - reported, message: `${p.phase}, ${p.mbPerSecond.toFixed(1)} MB/s` });
+        reported = percent;
+      },
+    });
+  });
 }
 
 /** Sets data.dataset of a picked *.wordplay.json to the dataset, relative to the config's folder. */

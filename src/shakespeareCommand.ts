@@ -9,6 +9,7 @@ import { guarded } from './commandGuards';
 import { UserError } from './core/errors';
 import type { DatasetMeta } from './core/dataset';
 import { preparedShakespeareChar } from './core/shakespeare';
+import { prepareWithProgress } from './prepareCommand';
 
 const SHAKESPEARE_DATASET = path.join('data', 'shakespeare-char');
 
@@ -36,30 +37,7 @@ async function prepareShakespeare(log: vscode.LogOutputChannel): Promise<void> {
   if (fs.existsSync(out)) {
     throw new UserError(`${out} already exists and is not tiny Shakespeare prepared with the char tokenizer. Move or rename it, then prepare again.`);
   }
-  const { prepare } = await import('./core/prepare');
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Wordplay: preparing tiny Shakespeare', cancellable: true },
-    async (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      let reported = 0;
-      return prepare({
-        input: 'shakespeare',
-        tokenizer: 'char',
-        out,
-        signal: abort.signal,
-        log: (line) => {
-          log.info(line);
-          progress.report({ message: line });
-        },
-        onProgress: (p) => {
-          const percent = (100 * p.bytesDone) / Math.max(p.bytesTotal, 1);
-          progress.report({ increment: percent - reported, message: p.phase });
-          reported = percent;
-        },
-      });
-    },
-  );
+  const result = await prepareWithProgress({ input: 'shakespeare', tokenizer: 'char', out }, 'Wordplay: preparing tiny Shakespeare', log);
   log.info(`Prepared ${result.dir}: ${JSON.stringify(result.meta)}`);
   void vscode.window.showInformationMessage(`Wordplay: prepared ${SHAKESPEARE_DATASET} (${summary(result.meta)}).`);
 }

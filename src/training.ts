@@ -9,17 +9,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded, requireTrust } from './commandGuards';
-import { loadConfig, presetNames, presetsDir } from './core/config';
+import { loadConfig, presetNames, presetsDir, type RunConfig } from './core/config';
 import { UserError } from './core/errors';
 import { trainerInvocation } from './core/pythonEnv';
 import { defaultRunDir, runPaths } from './core/runDir';
 import { listRuns, summarizeRun, type RunSummary } from './core/runs';
 import { AttachedTrainer, liveTrainer } from './core/supervision';
 import { startTrainer } from './core/trainer';
+import { boundsProblems, checkBounds } from './core/workspaceBounds';
 import type { MetricsHub } from './metricsView';
 import { runsFolder } from './modelChoice';
 import { trainingEnvironment } from './python';
 import { TrainingSession } from './trainingSession';
+
+/** Folders outside the workspace the user chose to allow, per workspace. */
+const ALLOWED_KEY = 'wordplay.allowedFolders';
 
 /** What a command can be given: a run folder path, a Runs tree item, or nothing (ask). */
 export type RunArgument = string | RunSummary | undefined;
@@ -49,6 +53,7 @@ export class TrainingManager implements vscode.Disposable {
   constructor(
     private readonly log: vscode.LogOutputChannel,
     private readonly metrics: MetricsHub,
+    private readonly state: vscode.Memento,
   ) {
     this.status.name = 'Wordplay training';
     this.status.command = { title: 'Open Metrics', command: 'wordplay.metrics.focus' };
@@ -77,6 +82,7 @@ export class TrainingManager implements vscode.Disposable {
       if (!trainer) continue;
       this.log.info(`Following ${run.name}, running as process ${trainer.pid} (started by another window or the CLI).`);
       this.follow(new TrainingSession({ runDir: run.dir, trainer: new AttachedTrainer(trainer), ours: false, log: this.log, onProgress: () => this.update() }));
+      if (this.metrics.runDirs.length === 0) this.metrics.showRuns([run.dir]);
     }
   }
 
@@ -166,9 +172,39 @@ export class TrainingManager implements vscode.Disposable {
     this.changed.dispose();
   }
 
-  private async start(runDir: string, config: Parameters<typeof startTrainer>[0]['config'], env: NodeJS.ProcessEnv, configFile?: vscode.Uri): Promise<void> {
+  /** A config's folders must lie in the workspace, or in folders the user chose in a dialog:
+   *  a config from a stranger must not make the trainer read or write elsewhere. */
+  private async allowFolders(config: RunConfig, runDir: string): Promise<boolean> {
+    const bounds = { roots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath), allowed: this.state.get<string[]>(ALLOWED_KEY, []) };
+    const problems = boundsProblems(config, runDir, bounds);
+    if (problems.length === 0) return true;
+    const choice = await vscode.window.showWarningMessage(
+      'Wordplay: this run would use folders outside the workspace.',
+      { modal: true, detail: `${problems.map((p) => `${p.key}: ${p.message}`).join('\n')}\n\nChoose those folders to allow them for this workspace.` },
+      'Choose Folders…',
+    );
+    if (choice !== 'Choose Folders…') return false;
+    const folderOf: Record<string, string> = { 'run dir': runDir, 'data.dataset': config.data.dataset, 'train.init_from': config.train.init_from };
+    for (const problem of problems) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        defaultUri: vscode.Uri.file(folderOf[problem.key]),
+        openLabel: 'Allow',
+        title: `Wordplay: allow the folder for ${problem.key}`,
+      });
+      if (!picked?.[0]) return false;
+      bounds.allowed.push(picked[0].fsPath);
+    }
+    await this.state.update(ALLOWED_KEY, bounds.allowed);
+    checkBounds(config, runDir, bounds);
+    return true;
+  }
+
+  private async start(runDir: string, config: RunConfig, env: NodeJS.ProcessEnv, configFile?: vscode.Uri): Promise<void> {
     const dir = path.resolve(runDir);
     if (this.sessions.has(dir)) throw new UserError(`${path.basename(dir)} is already training.`);
+    if (!(await this.allowFolders(config, dir))) return;
     // without keepTrainingOnClose the trainer stops when this window's process is gone
     const trainerEnv = keepTrainingOnClose() ? env : { ...env, WORDPLAY_STOP_WITH_PID: String(process.pid) };
     const trainer = startTrainer({ config, runDir: dir, env: trainerEnv });

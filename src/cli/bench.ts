@@ -1,10 +1,10 @@
 import { UserError } from '../core/errors';
 import type { Subcommand } from './args';
-import { benchActivation } from './benchActivation';
-import { benchFirstCompletion } from './benchFirstCompletion';
-import { benchGeneration } from './benchGeneration';
-import { benchPrepare } from './benchPrepare';
-import { benchTraining } from './benchTraining';
+import { benchActivation, benchActivationUsage } from './benchActivation';
+import { benchFirstCompletion, benchFirstCompletionUsage } from './benchFirstCompletion';
+import { benchGeneration, benchGenerationUsage } from './benchGeneration';
+import { benchPrepare, benchPrepareUsage } from './benchPrepare';
+import { benchTraining, benchTrainingUsage } from './benchTraining';
 
 const benches: Record<string, (args: string[]) => Promise<number>> = {
   prepare: benchPrepare,
@@ -14,7 +14,7 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   'first-completion': benchFirstCompletion,
 };
 
-const usage = `Usage: wordplay bench <prepare | training | generation | activation | first-completion> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion> [options]
 
   prepare           prepare's MB/s, char and GPT-2, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
@@ -22,7 +22,9 @@ const usage = `Usage: wordplay bench <prepare | training | generation | activati
   activation        the extension's code loading + activate(), in fresh processes
   first-completion  a session's first completion to its first token, onnxruntime loading included
 
-Each prints JSON on its last line; "wordplay bench <name> --help" gives its options.`;
+Each prints JSON on its last line. Their options:`;
+
+const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage].join('\n\n');
 
 export const bench: Subcommand = {
   summary: 'measure prepare, training, generation, activation or first-completion speed',

@@ -22,8 +22,8 @@ export const benchFirstCompletionUsage = `Usage: wordplay bench first-completion
 The time from asking for a completion to its first token, in --runs fresh processes, with
 onnxruntime-node loaded by the first request as in the editor. Without --model, a model of the
 shakespeare-char-cpu preset's shape is exported (fp32 and int8) and both are measured. The last
-line is JSON: medians of ort_require_ms, session_ms (session + model.json), first_token_ms (prompt
-to first token) and total_ms, per model.
+line is JSON: per model file, medians of ort_require_ms, session_ms (session + model.json),
+first_token_ms (prompt to first token) and total_ms.
   --once  one measurement in this process (what each fresh process runs)`;
 
 const PRESET = 'shakespeare-char-cpu';
@@ -105,10 +105,6 @@ function measure(model: string, prompt: string, runs: number): Record<string, nu
 }
 
 export async function benchFirstCompletion(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(benchFirstCompletionUsage);
-    return 0;
-  }
   const opts = parseOptions(args, { model: { type: 'string' }, runs: { type: 'string' }, prompt: { type: 'string' }, once: { type: 'boolean' } }, benchFirstCompletionUsage);
   const prompt = opts.prompt ?? 'ROMEO:';
   if (opts.once) {
@@ -121,14 +117,14 @@ export async function benchFirstCompletion(args: string[]): Promise<number> {
   const result: Record<string, unknown> = { prompt, runs, cpus: os.cpus().length, ort_threads: process.env.WORDPLAY_ORT_THREADS ?? 'default' };
   if (opts.model) {
     result.model = opts.model;
-    result.fp32 = measure(path.resolve(opts.model), prompt, runs);
+    result[path.basename(opts.model)] = measure(path.resolve(opts.model), prompt, runs);
   } else {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-first-completion-'));
     try {
       console.error(`exporting a freshly initialised model of the ${PRESET} preset's shape (fp32 and int8) ...`);
       result.model = { preset: PRESET, ...(await exportPresetModel(work)), vocab: VOCAB.length };
-      result.fp32 = measure(path.join(work, 'model.onnx'), prompt, runs);
-      result.int8 = measure(path.join(work, 'model.int8.onnx'), prompt, runs);
+      result['model.onnx'] = measure(path.join(work, 'model.onnx'), prompt, runs);
+      result['model.int8.onnx'] = measure(path.join(work, 'model.int8.onnx'), prompt, runs);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }

@@ -12,7 +12,7 @@ import { clearModelCache, complete, loadGenerationModel, type GenerationModel } 
 import { trainerInvocation } from '../core/pythonEnv';
 import { numberOption, parseOptions } from './args';
 
-const usage = `Usage: wordplay bench generation [--json] [--runs 3] [--tokens 500] [--threads N] [--no-int8]
+export const benchGenerationUsage = `Usage: wordplay bench generation [--json] [--runs 3] [--tokens 500] [--threads N] [--no-int8]
 
 Generation speed with the KV cache (model.onnx, fp32, and its int8 copy) against recomputing
 the context every step, medians over --runs. The last line is JSON: tokens_per_s,
@@ -68,14 +68,10 @@ async function measure(model: GenerationModel, prompt: string, tokens: number, c
 }
 
 export async function benchGeneration(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(usage);
-    return 0;
-  }
   const opts = parseOptions(
     args,
     { json: { type: 'boolean' }, runs: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' }, 'no-int8': { type: 'boolean' } },
-    usage,
+    benchGenerationUsage,
   );
   const runs = numberOption(opts.runs, 'runs', 3);
   const tokens = numberOption(opts.tokens, 'tokens', 500);

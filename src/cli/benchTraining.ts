@@ -6,16 +6,12 @@ import { UserError } from '../core/errors';
 import { trainerInvocation } from '../core/pythonEnv';
 import { parseOptions } from './args';
 
-const usage = `Usage: wordplay bench training --config <preset|file> [--iters N] [--warmup N] [--set group.key=value ...]
+export const benchTrainingUsage = `Usage: wordplay bench training --config <preset|file> [--iters N] [--warmup N] [--set group.key=value ...]
 
 Training tokens/s and MFU (medians after warm-up) for a config; random tokens stand in for a
 missing dataset. The same as: python -m wordplay_trainer bench --config <preset> [--iters N]`;
 
 export async function benchTraining(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(usage);
-    return 0;
-  }
   const opts = parseOptions(
     args,
     {
@@ -24,7 +20,7 @@ export async function benchTraining(args: string[]): Promise<number> {
       warmup: { type: 'string' },
       set: { type: 'string', multiple: true },
     },
-    usage,
+    benchTrainingUsage,
   );
   const pyArgs = ['bench', '--config', opts.config ?? 'shakespeare-char-cpu'];
   if (opts.iters) pyArgs.push('--iters', opts.iters);

@@ -1,6 +1,7 @@
 // events.jsonl (schemas/events.schema.json): typed events, a parser that ignores a torn last
-// line, and a follower that tails the growing file. The extension follows this file, not the
-// trainer's stdout, so it can reattach to a run after a reload or to one started elsewhere.
+// line and any line the schema does not allow, and a follower that tails the growing file. The
+// extension follows this file, not the trainer's stdout, so it can reattach to a run after a
+// reload or to one started elsewhere.
 import * as fs from 'node:fs';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { schemaPath } from './paths';
@@ -79,7 +80,8 @@ function parseLine(line: string): RunEvent | undefined {
   return undefined;
 }
 
-/** Every complete event of an events.jsonl text; a torn last line is ignored. */
+/** Every complete event of an events.jsonl text; a torn last line, garbage and lines that are
+ *  not events of the schema are ignored. */
 export function parseEvents(text: string): RunEvent[] {
   return text.split('\n').map(parseLine).filter((e): e is RunEvent => e !== undefined);
 }

@@ -18,6 +18,7 @@ export interface Tokenizer {
   readonly endOfText: number | undefined;
   /** Ids of text; throws a UserError naming characters a char vocabulary lacks. */
   encode(text: string): number[];
+  /** The text of ids; an id outside the vocabulary decodes to nothing. */
   decode(ids: number[]): string;
   /** Decodes a stream of ids piece by piece; a character split across tokens comes out whole. */
   streamDecoder(): StreamDecoder;
@@ -187,7 +188,8 @@ export class CharTokenizer implements Tokenizer {
 const END_OF_TEXT = '<|endoftext|>';
 
 /** GPT-2 BPE. Encoding is tiktoken's encode_ordinary: "<|endoftext|>" inside a text is plain
- *  text; only prepare puts the real token between documents. */
+ *  text; only prepare puts the real token between documents. A lone surrogate (a JavaScript
+ *  string that is not Unicode) is encoded as U+FFFD, as TextEncoder writes it. */
 export class Gpt2Tokenizer implements Tokenizer {
   readonly spec: TokenizerSpec = { type: 'gpt2' };
   readonly vocabSize = 50257;

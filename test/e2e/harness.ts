@@ -101,15 +101,33 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
   const serverLog = fs.createWriteStream(path.join(logsDir, 'code-server.log'));
   server.stdout!.pipe(serverLog);
   server.stderr!.pipe(serverLog);
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, server, 60_000);
+  const stopServer = async () => {
+    // code-server and its extension host run in the group we started it in
+    try {
+      process.kill(-server.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await new Promise((resolve) => (server.exitCode === null && server.signalCode === null ? server.once('exit', resolve) : resolve(undefined)));
+  };
 
-  const browser: Browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.workspace)}`);
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  let browser: Browser | undefined;
+  let page: Page;
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, server, 60_000);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.workspace)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  } catch (err) {
+    // nothing may outlive a launch that failed half-way
+    await browser?.close();
+    await stopServer();
+    throw err;
+  }
   fs.mkdirSync(screenshotsDir, { recursive: true });
 
   const palette = page.locator('.quick-input-widget input');
@@ -179,13 +197,7 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
     notifications,
     async close() {
       await browser.close();
-      // code-server and its extension host run in the group we started it in
-      try {
-        process.kill(-server.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await new Promise((resolve) => (server.exitCode === null && server.signalCode === null ? server.once('exit', resolve) : resolve(undefined)));
+      await stopServer();
       // keep the logs (next to code-server's) for a failing test; the rest is ~50 MB a run
       const hostLogs = path.join(userData, 'logs');
       if (fs.existsSync(hostLogs)) fs.cpSync(hostLogs, path.join(logsDir, 'vscode'), { recursive: true });

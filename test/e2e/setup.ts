@@ -20,6 +20,8 @@ export async function e2eSetup(): Promise<E2eSetup> {
   const vsix = path.join(packageRoot, 'out', `wordplay-linux-x64-${version}.vsix`);
   execFileSync(process.execPath, [path.join(packageRoot, 'scripts', 'package.mjs'), 'linux-x64'], { cwd: packageRoot, stdio: ['ignore', 'ignore', 'inherit'] });
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-workspace-'));
+  // after() closes code-server first; the folder goes when the test file's process ends
+  process.on('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
   fs.copyFileSync(path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'), path.join(workspace, 'shakespeare.txt'));
   return { codeServer, vsix, workspace };
 }

@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runPaths } from '../../src/core/runDir';
-import { startTrainer } from '../../src/core/trainer';
+import { startTrainer, type TrainerProcess } from '../../src/core/trainer';
 import { tempDir } from '../unit/helpers';
-import { checkEventLines, configFor, loadableCheckpoint, partialCheckpoints, shakespeareDataset, skipWithoutTorch, trainerEnv } from './faultHelpers';
+import { checkEventLines, configFor, killIfRunning, loadableCheckpoint, partialCheckpoints, shakespeareDataset, skipWithoutTorch, trainerEnv } from './faultHelpers';
 
 // big enough that a checkpoint (weights + AdamW state, ~1.3 MB) cannot hide in the slack left
 const model = {
@@ -34,10 +34,14 @@ test('a full disk during a checkpoint write: an error event, the previous checkp
     t.skip(`cannot mount a small tmpfs to fill (${failure}); this needs root`);
     return;
   }
+  let current: TrainerProcess | undefined;
   try {
     const dataset = await shakespeareDataset(dir);
     const runDir = path.join(disk, 'run');
-    const train = (sets: string[]) => startTrainer({ config: configFor(dir, dataset, model, sets), runDir, env: trainerEnv }).done;
+    const train = (sets: string[]) => {
+      current = startTrainer({ config: configFor(dir, dataset, model, sets), runDir, env: trainerEnv });
+      return current.done;
+    };
 
     const first = await train([]);
     assert.equal(first.exitCode, 0, JSON.stringify(first.error));
@@ -67,6 +71,7 @@ test('a full disk during a checkpoint write: an error event, the previous checkp
     assert.equal(resumed.events.find((e) => e.type === 'start')?.iter, 4);
     assert.equal(loadableCheckpoint(runDir)?.iteration, 8);
   } finally {
+    killIfRunning(current);
     spawnSync('umount', ['-l', disk]);
   }
 });

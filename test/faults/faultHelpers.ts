@@ -8,6 +8,7 @@ import { loadConfig, type RunConfig } from '../../src/core/config';
 import { prepare } from '../../src/core/prepare';
 import { resolvePython } from '../../src/core/pythonEnv';
 import { runPaths } from '../../src/core/runDir';
+import type { TrainerProcess } from '../../src/core/trainer';
 import { SHAKESPEARE } from '../unit/helpers';
 
 export const FAULT_SEED = Number(process.env.WORDPLAY_FAULT_SEED ?? 20_250_611);
@@ -92,6 +93,12 @@ export function checkEventLines(file: string, from = 0): number {
   const whole = lines.filter((line) => line !== '');
   for (const line of whole) assert.doesNotThrow(() => JSON.parse(line), `a broken line in the middle of ${file}: ${line}`);
   return whole.length;
+}
+
+/** Kills a trainer's process group if the trainer has not ended (for `finally`: once it has,
+ *  its group id may already belong to someone else). */
+export function killIfRunning(trainer: TrainerProcess | undefined): void {
+  if (trainer && trainer.child.exitCode === null && trainer.child.signalCode === null) trainer.kill();
 }
 
 /** The files a checkpoint write had left half-done when it was cut off. */

@@ -10,7 +10,7 @@ import type { RunEvent } from '../../src/core/events';
 import { groupAlive, processAlive } from '../../src/core/processes';
 import { startTrainer } from '../../src/core/trainer';
 import { tempDir } from '../unit/helpers';
-import { configFor, shakespeareDataset, skipWithoutTorch, trainerEnv, waitFor } from './faultHelpers';
+import { configFor, killIfRunning, shakespeareDataset, skipWithoutTorch, trainerEnv, waitFor } from './faultHelpers';
 
 const tiny = {
   model: { n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, dropout: 0 },
@@ -60,6 +60,6 @@ test('a killed rank of a 2-process gloo run: every rank exits, the failure is re
     assert.equal(processAlive(torchrun), false);
     assert.equal(groupAlive(torchrun), false, 'a process of the run is still there');
   } finally {
-    trainer.kill();
+    killIfRunning(trainer);
   }
 });

@@ -80,6 +80,26 @@ test('cancelling stops the stream within one token and releases the model', asyn
   await again.return(undefined as never);
 });
 
+test('pieces that arrive while an edit is in flight go in together with the next edit', async () => {
+  const { doc, insert } = fakeDocument('');
+  async function* fast() {
+    for (let i = 0; i < 40; i++) {
+      yield String(i % 10);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  // a slow editor: each edit takes 30 ms, while the pieces come every tick
+  const slow = async (o: number, t: string, s: { undoStopBefore: boolean; undoStopAfter: boolean }) => {
+    await new Promise((r) => setTimeout(r, 30));
+    return insert(o, t, s);
+  };
+  const inserted = await streamInsert(fast(), 0, slow);
+  const expected = Array.from({ length: 40 }, (_, i) => String(i % 10)).join('');
+  assert.equal(inserted, expected);
+  assert.equal(doc.text, expected);
+  assert.ok(doc.edits.length < 10, `${doc.edits.length} edits for 40 pieces`);
+});
+
 test('an editor that refuses an edit ends the stream', async () => {
   let calls = 0;
   const inserted = await streamInsert(generate(modelDir, { prompt: 'to be', maxTokens: 50, seed: 2 }), 0, async () => ++calls < 2);

@@ -44,7 +44,16 @@ def trained_run(tmp_path, dataset) -> tuple[Path, Path]:
 
 def resume(cfg: Path, run_dir: Path) -> int:
     return train_mod.main(
-        ["--config", str(cfg), "--run-dir", str(run_dir), "--set", "train.init_from=resume", "--set", "train.max_iters=8"]
+        [
+            "--config",
+            str(cfg),
+            "--run-dir",
+            str(run_dir),
+            "--set",
+            "train.init_from=resume",
+            "--set",
+            "train.max_iters=8",
+        ]
     )
 
 

@@ -647,9 +647,9 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         if trainer is not None and trainer.ddp and peer_failure(e):
             message = (
-                f"another process of this {trainer.world}-process run ended (killed, out of memory, or an "
-                f"error of its own: torchrun's output names it), so this one stopped too ({str(e).splitlines()[0]}); "
-                "continue from the last checkpoint with train.init_from=resume"
+                f"another process of this {trainer.world}-process run ended (killed, out of memory, or "
+                "an error of its own: torchrun's output names it), so this one stopped too "
+                f"({str(e).splitlines()[0]}); continue from the last checkpoint with train.init_from=resume"
             )
             return fail(events, message, None, trainer)
         return fail(
@@ -670,9 +670,8 @@ def peer_failure(e: Exception) -> bool:
     a RuntimeError naming the lost connection)."""
     import torch.distributed as dist
 
-    return isinstance(e, dist.DistError) or (
-        isinstance(e, RuntimeError) and re.search(r"gloo|nccl|connection|peer", str(e), re.IGNORECASE) is not None
-    )
+    lost = re.search(r"gloo|nccl|connection|peer", str(e), re.IGNORECASE) is not None
+    return isinstance(e, dist.DistError) or (isinstance(e, RuntimeError) and lost)
 
 
 def fail(events: EventWriter, message: str, key: str | None, trainer: Trainer | None) -> int:
