@@ -45,6 +45,9 @@ export const train: Subcommand = {
     const trainer = startTrainer({
       config,
       runDir,
+      // the trainer has its own process group: closing the terminal (which ends this process)
+      // must still stop it, gracefully
+      env: { ...process.env, WORDPLAY_STOP_WITH_PID: String(process.pid) },
       onEvent(event) {
         if (!tty) return; // the trainer's own lines are the plain progress
         if (event.type === 'eval') print(`eval ${event.iter}: train loss ${event.train_loss.toFixed(4)}, val loss ${event.val_loss.toFixed(4)}`);
