@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EventFollower } from './core/events';
+import { EventFollower, readEvents } from './core/events';
 import { metricsCsv, RunMetrics } from './core/metrics';
 import { runPaths } from './core/runDir';
 import { listRuns } from './core/runs';
@@ -192,7 +192,7 @@ export class MetricsHub implements vscode.Disposable {
         await this.pickRuns();
         return;
       case 'metrics/exportCsv': {
-        const runs = [...this.runs.values()].map((f) => f.metrics.series);
+        const runs = [...this.runs.keys()].map((dir) => ({ name: path.basename(dir), events: readEvents(runPaths(dir).events) }));
         if (!runs.length) {
           void vscode.window.showInformationMessage('Wordplay: no runs shown, nothing to export.');
           return;

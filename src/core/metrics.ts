@@ -1,6 +1,6 @@
 // The dashboard's data on the host: a run's events.jsonl folded into columns (what the webview
 // charts), kept for replays (thinned beyond MAX_POINTS, see thinSeries.ts) and as deltas for
-// live appends, and written out as CSV.
+// live appends; and the CSV export, written from the events themselves.
 import * as path from 'node:path';
 import type { RunSeries } from '../../webview/protocol';
 import type { RunEvent } from './events';
@@ -95,17 +95,14 @@ const csvCell = (v: string | number | null | undefined) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-/** Every metric of the runs, one row per event: run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss. */
-export function metricsCsv(runs: RunSeries[]): string {
+/** Every metric of the runs, read from their events (not the thinned series the charts keep),
+ *  one row per train or eval event in file order: run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss. */
+export function metricsCsv(runs: { name: string; events: RunEvent[] }[]): string {
   const rows = ['run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss'];
-  for (const r of runs) {
-    const t = r.train;
-    for (let i = 0; i < t.iter.length; i++) {
-      rows.push([r.name, 'train', t.iter[i], t.loss[i], t.lr[i], t.tokensPerS[i], t.mfu[i], '', ''].map(csvCell).join(','));
-    }
-    const e = r.eval;
-    for (let i = 0; i < e.iter.length; i++) {
-      rows.push([r.name, 'eval', e.iter[i], '', '', '', '', e.trainLoss[i], e.valLoss[i]].map(csvCell).join(','));
+  for (const { name, events } of runs) {
+    for (const e of events) {
+      if (e.type === 'train') rows.push([name, 'train', e.iter, e.loss, e.lr, e.tokens_per_s, e.mfu, '', ''].map(csvCell).join(','));
+      if (e.type === 'eval') rows.push([name, 'eval', e.iter, '', '', '', '', e.train_loss, e.val_loss].map(csvCell).join(','));
     }
   }
   return rows.join('\n') + '\n';

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { editConfigText } from '../../src/core/configEdit';
 import { parseNvidiaSmi } from '../../src/core/deviceDetect';
 import { estimate, flopsPerToken, formatBytes, formatDuration, paramCount, resolveDtype, type DeviceInfo, type EstimateInput } from '../../src/core/estimate';
+import type { RunEvent } from '../../src/core/events';
 import { metricsCsv, RunMetrics } from '../../src/core/metrics';
 import { configEditorMessageProblem, metricsMessageProblem } from '../../webview/protocol';
 import { applyEdits } from 'jsonc-parser';
@@ -98,22 +99,24 @@ test('the protocol validators refuse malformed messages', () => {
 
 test('run metrics: events to columns, deltas, CSV', () => {
   const m = new RunMetrics('/runs/a');
-  m.add([
+  const events: RunEvent[] = [
     { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 1, device: 'cpu', dtype: 'float32', n_params: 10, tokens_per_iter: 64 },
     { type: 'train', time: 2, iter: 0, loss: 4.2, lr: 0, dt_ms: 5, tokens_per_s: 1000, mfu: null },
     { type: 'eval', time: 3, iter: 0, train_loss: 4.1, val_loss: 4.3 },
-  ]);
+  ];
+  m.add(events);
   const first = m.takeDelta()!;
   assert.equal(first.status, 'running');
   assert.deepEqual(first.train.loss, [4.2]);
   assert.equal(m.takeDelta(), undefined);
-  m.add([{ type: 'train', time: 4, iter: 10, loss: 3.9, lr: 1e-4, dt_ms: 5, tokens_per_s: 1100, mfu: 0.1 }, { type: 'done', time: 5, reason: 'finished', iter: 10 }]);
+  const more: RunEvent[] = [{ type: 'train', time: 4, iter: 10, loss: 3.9, lr: 1e-4, dt_ms: 5, tokens_per_s: 1100, mfu: 0.1 }, { type: 'done', time: 5, reason: 'finished', iter: 10 }];
+  m.add(more);
   const second = m.takeDelta()!;
   assert.deepEqual(second.train.iter, [10]);
   assert.equal(second.status, 'finished');
   assert.deepEqual(m.series.train.iter, [0, 10]);
   assert.equal(
-    metricsCsv([m.series]),
-    'run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss\na,train,0,4.2,0,1000,,,\na,train,10,3.9,0.0001,1100,0.1,,\na,eval,0,,,,,4.1,4.3\n',
+    metricsCsv([{ name: 'a', events: [...events, ...more] }]),
+    'run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss\na,train,0,4.2,0,1000,,,\na,eval,0,,,,,4.1,4.3\na,train,10,3.9,0.0001,1100,0.1,,\n',
   );
 });
