@@ -19,7 +19,9 @@ import { launchVsCode, waitUntil, type VsCode } from './harness';
 import { e2eSetup, type E2eSetup } from './setup';
 
 // evaluated inside the webviews' pages, which the Node types do not describe
-declare const window: { wordplayCharts?: Record<string, { data: { datasets: { data: unknown[] }[] } }> };
+declare const window: {
+  wordplayCharts?: Record<string, { data: { datasets: { data: unknown[] }[] }; options: { scales: { x: { ticks: { color: unknown } } } } }>;
+};
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 
 let setup: E2eSetup;
@@ -132,6 +134,21 @@ test('Train GPT: progress notification, chart points, finished in the Runs tree'
     await vscode.page.locator('.part.editor .tab', { hasText: 'Wordplay Metrics' }).waitFor();
     await waitUntil(async () => (await chartFrames()) >= 2, 'the panel to chart the run beside the view', 60_000);
     await vscode.screenshot('12-metrics-panel');
+  });
+  await vscode.step('a dark theme redraws the charts in its colours', async () => {
+    const frame = await webviewFrame('[data-chart="loss"]');
+    const tickColour = () => frame.evaluate(() => String(window.wordplayCharts?.loss?.options.scales.x.ticks.color));
+    const light = await tickColour();
+    // Ctrl+K Ctrl+T: the colour theme picker
+    await vscode.page.keyboard.press('Control+K');
+    await vscode.page.keyboard.press('Control+T');
+    const input = vscode.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('Dark Modern');
+    await vscode.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'Dark Modern' }).waitFor();
+    await vscode.page.keyboard.press('Enter');
+    await waitUntil(async () => (await tickColour()) !== light, 'the charts to take the dark theme', 30_000);
+    await vscode.screenshot('12-metrics-panel-dark');
   });
   assert.ok(fs.existsSync(runPaths(runDir).onnx), 'the finished run exported model.onnx');
 });
