@@ -164,7 +164,7 @@ async function setupPython(): Promise<void> {
             log.info(message);
             progress.report({ message });
           },
-          log: (line) => log.trace(line),
+          log: (line) => log.info(line),
         },
         { signal: abort.signal },
       );

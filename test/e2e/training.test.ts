@@ -28,7 +28,8 @@ let setup: E2eSetup;
 let vscode: VsCode;
 
 /** Configs beside a char dataset prepared from ../shared/data: tiny (150 iterations, to
- *  finish), and long, crash and keep (100,000 iterations: to be stopped or cut off). */
+ *  finish), long, crash and keep (100,000 iterations: to be stopped or cut off), and broken
+ *  (its dataset was never prepared). */
 async function workspaceFixture(workspace: string): Promise<void> {
   const cli = path.join(packageRoot, 'dist', 'cli.js');
   await promisify(execFile)(process.execPath, [cli, 'prepare', '--input', path.join(workspace, 'shakespeare.txt'), '--tokenizer', 'char', '--out', path.join(workspace, 'data', 'shakespeare-char')]);
@@ -40,6 +41,7 @@ async function workspaceFixture(workspace: string): Promise<void> {
   });
   fs.writeFileSync(path.join(workspace, 'tiny.wordplay.json'), `${JSON.stringify(config(150), null, 2)}\n`);
   for (const name of ['long', 'crash', 'keep']) fs.writeFileSync(path.join(workspace, `${name}.wordplay.json`), `${JSON.stringify(config(100_000), null, 2)}\n`);
+  fs.writeFileSync(path.join(workspace, 'broken.wordplay.json'), `${JSON.stringify({ ...config(150), data: { dataset: 'data/not-prepared' } }, null, 2)}\n`);
 }
 
 before(async () => {
@@ -167,6 +169,20 @@ test('Stop Training midway: stopped, checkpoint saved, no trainer process left',
   assert.ok(fs.existsSync(runPaths(runDir).checkpointState), 'the stop saved a checkpoint');
   await waitUntil(() => !groupAlive(record.pid), 'the trainer group to be gone', 30_000);
   assert.equal(processAlive(record.pid), false);
+});
+
+test("a trainer's error event becomes an error notification, and the run shows failed", { timeout: 120_000 }, async () => {
+  const runDir = await vscode.step('Train GPT with broken.wordplay.json', () => train('broken.wordplay.json'));
+  await vscode.step('the error notification names the key and offers the logs and the config', async () => {
+    const toast = vscode.page.locator('.notifications-toasts .notification-toast', { hasText: `training ${path.basename(runDir)} failed` });
+    await toast.waitFor({ timeout: 60_000 });
+    const text = await toast.innerText();
+    assert.match(text, /data\.dataset|not-prepared/);
+    assert.match(text, /Show Logs/);
+    assert.match(text, /Open Config/);
+    await runRow(runDir, 'failed').waitFor({ timeout: 30_000 });
+    await vscode.screenshot('13-run-failed');
+  });
 });
 
 /** The extension host that started a run: the trainer was told to stop when it is gone. */
