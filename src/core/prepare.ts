@@ -49,6 +49,7 @@ const READ_CHUNK = 1 << 22;
 export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const cwd = options.cwd ?? process.cwd();
   const out = path.resolve(cwd, options.out);
+  restoreInterruptedSwap(out);
   checkOutput(out, options.force ?? false);
   const files = options.input === 'shakespeare' ? [await shakespearePath(process.env, options.log)] : resolveInputs(options.input, cwd);
 
@@ -101,6 +102,22 @@ function checkOutput(out: string, force: boolean): void {
   if (entries === null || (entries.length > 0 && !entries.includes(datasetFiles.meta))) {
     throw new UserError(`${out} exists and is not a wordplay dataset, so --force will not replace it. Choose another --out.`);
   }
+}
+
+/** A --force prepare killed between its two renames (see replaceDir) leaves the old dataset
+ *  aside as `.<name>.tmp-<pid>-<x>-old` and no `out`: put the old one back before anything
+ *  else, so nothing is lost. */
+function restoreInterruptedSwap(out: string): void {
+  if (fs.existsSync(out)) return;
+  const prefix = `.${path.basename(out)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(out));
+  } catch {
+    return;
+  }
+  const aside = names.find((n) => n.startsWith(prefix) && n.endsWith('-old') && !processAlive(Number(n.slice(prefix.length).split('-')[0])));
+  if (aside) fs.renameSync(path.join(path.dirname(out), aside), out);
 }
 
 /** A fresh temporary folder beside out (same filesystem, so the final rename is atomic);

@@ -164,3 +164,15 @@ test('the temporary folder of a killed prepare is cleaned up by the next one', a
   assert.equal(fs.existsSync(stale), false);
   assert.deepEqual(fs.readdirSync(dir), ['ds']);
 });
+
+test('a --force prepare killed between its renames leaves the old dataset aside: the next prepare puts it back', async () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'ds');
+  await prepare({ input: SHAKESPEARE, tokenizer: 'char', out });
+  const meta = fs.readFileSync(path.join(out, 'meta.json'), 'utf8');
+  // what replaceDir leaves when killed after its first rename: out aside, the new one not yet in place
+  fs.renameSync(out, path.join(dir, '.ds.tmp-999999999-abc-old'));
+  await assert.rejects(prepare({ input: SHAKESPEARE, tokenizer: 'gpt2', out }), /already exists/);
+  assert.equal(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'), meta, 'the old dataset is back');
+  assert.deepEqual(fs.readdirSync(dir), ['ds']);
+});
