@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded, requireTrust } from './commandGuards';
 import { loadConfig, presetNames, presetsDir, type RunConfig } from './core/config';
+import { datasetFiles } from './core/dataset';
 import { UserError } from './core/errors';
 import { trainerInvocation } from './core/pythonEnv';
 import { defaultRunDir, runPaths } from './core/runDir';
@@ -98,8 +99,25 @@ export class TrainingManager implements vscode.Disposable {
     const document = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === configFile.fsPath);
     if (document?.isDirty) await document.save();
     const { config, name } = loadConfig(configFile.fsPath, [], root);
+    if (!(await this.datasetReady(config.data.dataset, configFile))) return;
     const folder = runsFolder() ?? path.join(root, 'runs');
     await this.start(defaultRunDir(name, folder), config, env, configFile);
+  }
+
+  /** An unprepared dataset is the commonest first mistake: say so before a run folder is made,
+   *  with the command that fixes it. */
+  private async datasetReady(dataset: string, configFile: vscode.Uri): Promise<boolean> {
+    if (fs.existsSync(path.join(dataset, datasetFiles.meta))) return true;
+    const shakespeare = path.basename(dataset) === 'shakespeare-char';
+    const prepare = shakespeare ? 'Prepare Tiny Shakespeare' : 'Prepare Dataset';
+    const choice = await vscode.window.showWarningMessage(
+      `Wordplay: ${vscode.workspace.asRelativePath(configFile)} trains on ${dataset}, which is not a prepared dataset yet (no ${datasetFiles.meta}).`,
+      prepare,
+      'Open Config',
+    );
+    if (choice === prepare) await vscode.commands.executeCommand(shakespeare ? 'wordplay.prepareShakespeare' : 'wordplay.prepareDataset');
+    if (choice === 'Open Config') await vscode.window.showTextDocument(configFile);
+    return false;
   }
 
   /** Resume Training: a stopped, failed or finished run continues from its checkpoint. */

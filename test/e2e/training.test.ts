@@ -28,8 +28,8 @@ let setup: E2eSetup;
 let vscode: VsCode;
 
 /** Configs beside a char dataset prepared from ../shared/data: tiny (150 iterations, to
- *  finish), long, crash and keep (100,000 iterations: to be stopped or cut off), and broken
- *  (its dataset was never prepared). */
+ *  finish), long, crash and keep (100,000 iterations: to be stopped or cut off), unprepared
+ *  (its dataset folder does not exist) and broken (its dataset lost train.bin). */
 async function workspaceFixture(workspace: string): Promise<void> {
   const cli = path.join(packageRoot, 'dist', 'cli.js');
   await promisify(execFile)(process.execPath, [cli, 'prepare', '--input', path.join(workspace, 'shakespeare.txt'), '--tokenizer', 'char', '--out', path.join(workspace, 'data', 'shakespeare-char')]);
@@ -41,7 +41,12 @@ async function workspaceFixture(workspace: string): Promise<void> {
   });
   fs.writeFileSync(path.join(workspace, 'tiny.wordplay.json'), `${JSON.stringify(config(150), null, 2)}\n`);
   for (const name of ['long', 'crash', 'keep']) fs.writeFileSync(path.join(workspace, `${name}.wordplay.json`), `${JSON.stringify(config(100_000), null, 2)}\n`);
-  fs.writeFileSync(path.join(workspace, 'broken.wordplay.json'), `${JSON.stringify({ ...config(150), data: { dataset: 'data/not-prepared' } }, null, 2)}\n`);
+  fs.writeFileSync(path.join(workspace, 'unprepared.wordplay.json'), `${JSON.stringify({ ...config(150), data: { dataset: 'data/not-prepared' } }, null, 2)}\n`);
+  // a dataset whose train.bin went missing: only the trainer finds out
+  const broken = path.join(workspace, 'data', 'broken');
+  fs.cpSync(path.join(workspace, 'data', 'shakespeare-char'), broken, { recursive: true });
+  fs.rmSync(path.join(broken, 'train.bin'));
+  fs.writeFileSync(path.join(workspace, 'broken.wordplay.json'), `${JSON.stringify({ ...config(150), data: { dataset: 'data/broken' } }, null, 2)}\n`);
 }
 
 before(async () => {
@@ -171,13 +176,27 @@ test('Stop Training midway: stopped, checkpoint saved, no trainer process left',
   assert.equal(processAlive(record.pid), false);
 });
 
+test('Train GPT on a dataset not prepared yet says so, offers to prepare it, and starts nothing', { timeout: 60_000 }, async () => {
+  const before = runDirs().length;
+  await vscode.step('Train GPT with unprepared.wordplay.json', async () => {
+    await vscode.runCommand('Wordplay: Train GPT');
+    const row = vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: 'unprepared.wordplay.json' }).first();
+    await row.waitFor();
+    await row.click();
+    const toast = vscode.page.locator('.notifications-toasts .notification-toast', { hasText: 'not a prepared dataset yet' });
+    await toast.waitFor({ timeout: 60_000 });
+    assert.match(await toast.innerText(), /Prepare Dataset/);
+  });
+  assert.equal(runDirs().length, before, 'no run folder was made');
+});
+
 test("a trainer's error event becomes an error notification, and the run shows failed", { timeout: 120_000 }, async () => {
   const runDir = await vscode.step('Train GPT with broken.wordplay.json', () => train('broken.wordplay.json'));
   await vscode.step('the error notification names the key and offers the logs and the config', async () => {
     const toast = vscode.page.locator('.notifications-toasts .notification-toast', { hasText: `training ${path.basename(runDir)} failed` });
     await toast.waitFor({ timeout: 60_000 });
     const text = await toast.innerText();
-    assert.match(text, /data\.dataset|not-prepared/);
+    assert.match(text, /train\.bin/);
     assert.match(text, /Show Logs/);
     assert.match(text, /Open Config/);
     await runRow(runDir, 'failed').waitFor({ timeout: 30_000 });
