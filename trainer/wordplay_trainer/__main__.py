@@ -1,6 +1,7 @@
 """`python -m wordplay_trainer <command>`: the trainer's entry points. Each command's module
 is imported only when it runs, so `probe` answers even where PyTorch is missing."""
 
+import os
 import sys
 
 COMMANDS = {
@@ -21,4 +22,13 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # A torchrun worker ends here, without the interpreter's teardown: gloo's threads can
+        # still hold tensors then, and finalising them aborts the process (SIGABRT, "terminate
+        # called without an active exception"; pytorch/pytorch#179291), which turns a finished
+        # run into a failed one. Everything the run wrote is closed by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
