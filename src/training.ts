@@ -1,9 +1,9 @@
 // Training from the editor: the commands Train GPT, Stop Training, Resume Training and Export
 // Model, and the sessions of the runs this window shows. A run belongs to its run dir, not to
 // the window: on activation (and whenever the runs folder changes) every running run is
-// attached, whether a previous window or the CLI started it. When the window closes, the runs
-// it started stop gracefully unless wordplay.keepTrainingOnClose is set; the trainer also
-// watches this extension host's pid, so a crashed window stops them too.
+// attached, whether a previous window or the CLI started it. The runs a window starts are tied
+// to its extension host (unless wordplay.keepTrainingOnClose): when it ends, by a close or a
+// crash, they stop gracefully after a grace period, unless a reloaded window takes them over.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ import { UserError } from './core/errors';
 import { trainerInvocation } from './core/pythonEnv';
 import { defaultRunDir, runPaths } from './core/runDir';
 import { listRuns, summarizeRun, type RunSummary } from './core/runs';
-import { AttachedTrainer, liveTrainer } from './core/supervision';
+import { AttachedTrainer, liveTrainer, takeOverRun } from './core/supervision';
 import { startTrainer } from './core/trainer';
 import { boundsProblems, checkBounds } from './core/workspaceBounds';
 import type { MetricsHub } from './metricsView';
@@ -81,7 +81,9 @@ export class TrainingManager implements vscode.Disposable {
       if (run.state !== 'running' || this.sessions.has(run.dir)) continue;
       const trainer = liveTrainer(run.dir, run.pid);
       if (!trainer) continue;
-      this.log.info(`Following ${run.name}, running as process ${trainer.pid} (started by another window or the CLI).`);
+      // a run whose window went away (a reload) stays alive with this one
+      const tookOver = takeOverRun(run.dir, process.pid);
+      this.log.info(`Following ${run.name}, running as process ${trainer.pid}${tookOver ? '; this window took it over from the one that started it' : ''}.`);
       this.follow(new TrainingSession({ runDir: run.dir, trainer: new AttachedTrainer(trainer), ours: false, log: this.log, onProgress: () => this.update() }));
       if (this.metrics.runDirs.length === 0) this.metrics.showRuns([run.dir]);
     }
@@ -184,8 +186,9 @@ export class TrainingManager implements vscode.Disposable {
   }
 
   dispose(): void {
-    // runs started here stop with the window (checkpoint first) unless asked to keep training
-    if (!keepTrainingOnClose()) for (const session of this.sessions.values()) if (session.ours) session.stop();
+    // Nothing is stopped here: VS Code cannot tell a reload from a close. A run started without
+    // keepTrainingOnClose watches this extension host's pid and stops gracefully once it is gone,
+    // unless the next window takes it over first (see supervision.ts).
     this.status.dispose();
     this.changed.dispose();
   }

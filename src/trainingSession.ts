@@ -18,7 +18,7 @@ const POLL_MS = 250;
 export interface SessionOptions {
   runDir: string;
   trainer: TrainerProcess | AttachedTrainer;
-  /** Started by this window (so it stops with it unless wordplay.keepTrainingOnClose). */
+  /** Started by this window just now; otherwise attached, and its events so far are read first. */
   ours: boolean;
   /** The config file the run came from, for the error notification's Open Config. */
   configFile?: vscode.Uri;
@@ -54,10 +54,6 @@ export class TrainingSession {
       if (rest) options.log.info(`[${this.name}] ${rest}`);
       return this.lastDone;
     });
-  }
-
-  get ours(): boolean {
-    return this.options.ours;
   }
 
   get pid(): number | undefined {

@@ -11,6 +11,8 @@ export const runFiles = {
   process: 'process.json',
   /** The trainer's stdout and stderr: a file, so the trainer outlives the process that started it. */
   log: 'train.log',
+  /** The window that took over a run whose starter is gone (see supervision.ts). */
+  watcher: 'watcher.json',
 } as const;
 
 export interface RunPaths {
@@ -25,6 +27,7 @@ export interface RunPaths {
   modelJson: string;
   process: string;
   log: string;
+  watcher: string;
 }
 
 export function runPaths(root: string): RunPaths {
@@ -41,6 +44,7 @@ export function runPaths(root: string): RunPaths {
     modelJson: path.join(r, runFiles.modelJson),
     process: path.join(r, runFiles.process),
     log: path.join(r, runFiles.log),
+    watcher: path.join(r, runFiles.watcher),
   };
 }
 

@@ -2,6 +2,11 @@
 // reloaded VS Code window, or a window beside a terminal where `wordplay train` runs. Whoever
 // spawns the trainer records its process group in the run dir (process.json); a run started
 // some other way is found by the pid of its `start` event.
+//
+// A run can be tied to a watcher process (WORDPLAY_STOP_WITH_PID: the window or terminal that
+// started it): once the watcher is gone the trainer stops after a grace period, unless a window
+// takes the run over by recording itself in watcher.json. That is how a run survives a window
+// reload (the old extension host ends, the new one takes over) but not a closed window.
 import * as fs from 'node:fs';
 import { commandLine, groupAlive, processAlive, signalProcess } from './processes';
 import { runPaths } from './runDir';
@@ -11,13 +16,18 @@ export interface ProcessRecord {
   pid: number;
   /** When it was spawned (ms since the epoch). */
   started: number;
+  /** The process the run stops with (its WORDPLAY_STOP_WITH_PID), or null. */
+  watcher: number | null;
 }
 
-export function writeProcessRecord(runDir: string, pid: number): void {
-  const file = runPaths(runDir).process;
+function writeJsonAtomic(file: string, value: unknown): void {
   const temp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(temp, `${JSON.stringify({ pid, started: Date.now() } satisfies ProcessRecord)}\n`);
+  fs.writeFileSync(temp, `${JSON.stringify(value)}\n`);
   fs.renameSync(temp, file);
+}
+
+export function writeProcessRecord(runDir: string, pid: number, watcher: number | null = null): void {
+  writeJsonAtomic(runPaths(runDir).process, { pid, started: Date.now(), watcher } satisfies ProcessRecord);
 }
 
 export function readProcessRecord(runDir: string): ProcessRecord | undefined {
@@ -93,4 +103,24 @@ export class AttachedTrainer {
   kill(): void {
     signalProcess(this.trainer.pid, 'SIGKILL', this.trainer.group);
   }
+}
+
+/** The run's watcher now: the window that took it over, else the process that started it. */
+export function currentWatcher(runDir: string): number | null {
+  try {
+    const pid = JSON.parse(fs.readFileSync(runPaths(runDir).watcher, 'utf8'))?.pid;
+    if (Number.isInteger(pid) && pid > 0) return pid;
+  } catch {
+    // not taken over
+  }
+  return readProcessRecord(runDir)?.watcher ?? null;
+}
+
+/** Takes over a run whose watcher is gone (the window before a reload), so it keeps training
+ *  while `pid` lives. A run tied to nobody, or to a live watcher, is left alone. */
+export function takeOverRun(runDir: string, pid: number): boolean {
+  const watcher = currentWatcher(runDir);
+  if (watcher === null || processAlive(watcher)) return false;
+  writeJsonAtomic(runPaths(runDir).watcher, { pid });
+  return true;
 }

@@ -93,6 +93,8 @@ export class TrainerProcess {
         options.onEvent?.(event);
       }
     };
+    // a watcher.json left by an earlier run in this folder (before a resume) is not this run's
+    fs.rmSync(this.paths.watcher, { force: true });
     const log = fs.openSync(this.paths.log, 'a');
     try {
       this.child = spawn(cmd.command, cmd.args, {
@@ -104,7 +106,8 @@ export class TrainerProcess {
     } finally {
       fs.closeSync(log);
     }
-    if (this.child.pid !== undefined) writeProcessRecord(this.paths.root, this.child.pid);
+    const watcher = Number(cmd.env.WORDPLAY_STOP_WITH_PID);
+    if (this.child.pid !== undefined) writeProcessRecord(this.paths.root, this.child.pid, Number.isInteger(watcher) && watcher > 0 ? watcher : null);
     const timer = setInterval(drain, options.pollMs ?? 200);
     this.done = new Promise<TrainerResult>((resolve, reject) => {
       this.child.on('error', (err) => {

@@ -14,7 +14,7 @@ import { packageRoot } from '../../src/core/paths';
 import { groupAlive, processAlive } from '../../src/core/processes';
 import { runPaths } from '../../src/core/runDir';
 import { summarizeRun } from '../../src/core/runs';
-import { readProcessRecord } from '../../src/core/supervision';
+import { currentWatcher, readProcessRecord } from '../../src/core/supervision';
 import { launchVsCode, waitUntil, type VsCode } from './harness';
 import { e2eSetup, type E2eSetup } from './setup';
 
@@ -218,18 +218,30 @@ async function reloadWindow(): Promise<void> {
   await vscode.runCommand('Wordplay: Focus on Runs View');
 }
 
-test('the extension host killed mid-run: the run stops cleanly, and with keepTrainingOnClose trains on and a new window follows it', { timeout: 300_000 }, async () => {
+test('the extension host ends mid-run: a reloaded window takes the run over; with no window it stops cleanly; with keepTrainingOnClose it trains on and a new window follows it', { timeout: 300_000 }, async () => {
   const crashed = await vscode.step('Train GPT with crash.wordplay.json', () => train('crash.wordplay.json'));
   await vscode.step('it trains', () => runRow(crashed, /running · [1-9]\d+\//).waitFor({ timeout: 90_000 }));
   const crashedGroup = readProcessRecord(crashed)!.pid;
-  await vscode.step('kill the extension host: the trainer stops by itself, checkpoint first', async () => {
+  const trainLog = () => fs.readFileSync(runPaths(crashed).log, 'utf8');
+  await vscode.step('kill the extension host and reload: the new window takes the run over', async () => {
     process.kill(extensionHostOf(crashed), 'SIGKILL');
-    await waitUntil(() => summarizeRun(crashed)?.state === 'stopped', 'the run to stop', 60_000);
+    await reloadWindow();
+    await waitUntil(() => /took the run over; training on/.test(trainLog()), 'the trainer to see the new window', 60_000);
+    await runRow(crashed, 'running').waitFor({ timeout: 30_000 });
+  });
+  await vscode.step('no window left: the trainer stops by itself after its grace period, checkpoint first', async () => {
+    const host = currentWatcher(crashed)!;
+    await vscode.page.goto('about:blank');
+    process.kill(host, 'SIGKILL');
+    await waitUntil(() => summarizeRun(crashed)?.state === 'stopped', 'the run to stop', 90_000);
     await waitUntil(() => !groupAlive(crashedGroup), 'no trainer process left', 30_000);
     assert.ok(fs.existsSync(runPaths(crashed).checkpointState));
+    assert.match(trainLog(), /no window took the run over/);
   });
   await vscode.step('a new window shows it stopped', async () => {
-    await reloadWindow();
+    await vscode.page.goBack();
+    await vscode.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await vscode.runCommand('Wordplay: Focus on Runs View');
     await runRow(crashed, 'stopped').waitFor({ timeout: 60_000 });
   });
 

@@ -11,7 +11,7 @@ import { packageRoot } from '../../src/core/paths';
 import { groupAlive, processAlive } from '../../src/core/processes';
 import { runPaths } from '../../src/core/runDir';
 import { summarizeRun, type RunSummary } from '../../src/core/runs';
-import { AttachedTrainer, liveTrainer, writeProcessRecord } from '../../src/core/supervision';
+import { AttachedTrainer, liveTrainer, readProcessRecord, takeOverRun, writeProcessRecord } from '../../src/core/supervision';
 import { startTrainer } from '../../src/core/trainer';
 import { tempDir } from './helpers';
 import { skipWithoutTorch as skip, tinyConfig, tinyDataset } from './trainerFixtures';
@@ -80,7 +80,10 @@ test('a run outlives a killed window; the next one finds it by process.json and 
 
 test('told to stop with its window, the trainer checkpoints and stops when the window dies', { skip, timeout: 180_000 }, async () => {
   const { configFile, runDir } = workspace();
-  const host = spawn(process.execPath, [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir, 'stop-with-host'], { env, stdio: 'ignore' });
+  const host = spawn(process.execPath, [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir, 'stop-with-host'], {
+    env: { ...env, WORDPLAY_STOP_GRACE_S: '0' },
+    stdio: 'ignore',
+  });
   try {
     const running = await until('the run to train', runningPast(runDir, 3));
     const leader = JSON.parse(fs.readFileSync(runPaths(runDir).process, 'utf8')).pid;
@@ -91,6 +94,37 @@ test('told to stop with its window, the trainer checkpoints and stops when the w
     assert.match(fs.readFileSync(runPaths(runDir).log, 'utf8'), /which started this run, is gone/);
   } finally {
     host.kill('SIGKILL');
+  }
+});
+
+test('a window that takes over a run whose window died keeps it training past the grace period', { skip, timeout: 180_000 }, async () => {
+  const { configFile, runDir } = workspace();
+  const host = spawn(process.execPath, [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir, 'stop-with-host'], {
+    env: { ...env, WORDPLAY_STOP_GRACE_S: '1' },
+    stdio: 'ignore',
+  });
+  try {
+    const running = await until('the run to train', runningPast(runDir, 3));
+    assert.equal(takeOverRun(runDir, process.pid), false, 'its window is alive: nothing to take over');
+    host.kill('SIGKILL');
+    await exited(host);
+    const log = () => fs.readFileSync(runPaths(runDir).log, 'utf8');
+    await until('the trainer to notice', () => /which started this run, is gone/.test(log()));
+    assert.equal(takeOverRun(runDir, process.pid), true);
+    await until('the trainer to see the new window', () => new RegExp(`process ${process.pid} took the run over`).test(log()));
+    const iter = summarizeRun(runDir)!.iter;
+    await until('more training', runningPast(runDir, iter + 5));
+    assert.doesNotMatch(log(), /no window took the run over/);
+    const found = liveTrainer(runDir, running.pid)!;
+    const attached = new AttachedTrainer(found);
+    attached.stop(60_000);
+    await attached.done;
+    await until('the done event', () => summarizeRun(runDir)?.state !== 'running');
+    assertStoppedWithCheckpoint(runDir, found.pid, running.pid!);
+  } finally {
+    host.kill('SIGKILL');
+    const record = readProcessRecord(runDir);
+    if (record && groupAlive(record.pid)) process.kill(-record.pid, 'SIGKILL');
   }
 });
 

@@ -34,6 +34,11 @@ class RunDir:
         return sorted(self.root.glob("checkpoint.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
 
     @property
+    def watcher(self) -> Path:
+        """watcher.json: the window that took over a run whose starter is gone (see StopFlag)."""
+        return self.root / "watcher.json"
+
+    @property
     def onnx(self) -> Path:
         return self.root / "model.onnx"
 

@@ -44,15 +44,24 @@ def log(message: str) -> None:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM, or when the process named by WORDPLAY_STOP_WITH_PID is gone (the
-    VS Code window that started the run closed or crashed without stopping it). The loop checks
-    it after each step, and every rank agrees through the step's all-reduce."""
+    """Set by SIGINT/SIGTERM, or when the run's watcher is gone for longer than a grace period.
 
-    def __init__(self, watch_pid: int | None = None) -> None:
+    The watcher is the process named by WORDPLAY_STOP_WITH_PID (the VS Code window or the
+    terminal's `wordplay train` that started the run), or the one a later window recorded in the
+    run dir's watcher.json when it took the run over. The grace period (WORDPLAY_STOP_GRACE_S)
+    lets a reloaded window take over before the run stops. The loop checks the flag after each
+    step, and every rank agrees through the step's all-reduce."""
+
+    def __init__(
+        self, watch_pid: int | None = None, watcher_file: Path | None = None, grace_s: float = 15.0
+    ) -> None:
         self.signum: int | None = None
         self._previous: dict = {}
         self._watch_pid = watch_pid
-        self._watched_at = 0.0
+        self._watcher_file = watcher_file
+        self._grace_s = grace_s
+        self._checked_at = 0.0
+        self._orphaned_at: float | None = None
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -67,23 +76,47 @@ class StopFlag:
             log("wordplay: stopping after this step; saving a checkpoint ...")
         self.signum = signum
 
-    def _watched_gone(self) -> bool:
+    def _watcher(self) -> int | None:
+        """The pid a window recorded when it took the run over, else the one that started it."""
+        if self._watcher_file is not None:
+            try:
+                pid = json.loads(self._watcher_file.read_text())["pid"]
+                if isinstance(pid, int) and pid > 0:
+                    return pid
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        return self._watch_pid
+
+    def _watcher_gone_long_enough(self) -> bool:
         now = time.monotonic()
-        if self._watch_pid is None or now - self._watched_at < 1.0:
+        if self._watch_pid is None or now - self._checked_at < 1.0:
             return False
-        self._watched_at = now
+        self._checked_at = now
+        watcher = self._watcher()
         try:
-            os.kill(self._watch_pid, 0)
-            return False
+            os.kill(watcher, 0)
+            alive = True
         except ProcessLookupError:
-            return True
+            alive = False
         except PermissionError:
+            alive = True
+        if alive:
+            if self._orphaned_at is not None:
+                log(f"wordplay: process {watcher} took the run over; training on")
+            self._orphaned_at = None
             return False
+        if self._orphaned_at is None:
+            self._orphaned_at = now
+            log(
+                f"wordplay: process {watcher}, which started this run, is gone; stopping in "
+                f"{self._grace_s:g} s unless a VS Code window takes the run over ..."
+            )
+        return now - self._orphaned_at >= self._grace_s
 
     @property
     def set(self) -> bool:
-        if self.signum is None and self._watched_gone():
-            log(f"wordplay: process {self._watch_pid}, which started this run, is gone; stopping ...")
+        if self.signum is None and self._watcher_gone_long_enough():
+            log("wordplay: no window took the run over; stopping after this step ...")
             self.signum = signal.SIGTERM
         return self.signum is not None
 
@@ -608,8 +641,13 @@ def main(argv: list[str] | None = None) -> int:
         root = default_run_dir(config_name(args.config))
     run_dir = RunDir(root)
     events = EventWriter(run_dir.events, enabled=rank == 0)
-    watch = os.environ.get("WORDPLAY_STOP_WITH_PID")
-    stop = StopFlag(int(watch) if watch and watch.isdigit() else None)
+    watch = os.environ.get("WORDPLAY_STOP_WITH_PID", "")
+    grace = os.environ.get("WORDPLAY_STOP_GRACE_S", "")
+    stop = StopFlag(
+        int(watch) if watch.isdigit() else None,
+        run_dir.watcher,
+        float(grace) if grace.replace(".", "", 1).isdigit() else 15.0,
+    )
     stop.install()
     trainer: Trainer | None = None
     try:
