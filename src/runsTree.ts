@@ -9,7 +9,7 @@ import { UserError } from './core/errors';
 import { listRuns, summarizeRun, type RunSummary } from './core/runs';
 import type { MetricsHub } from './metricsView';
 import { runsFolder, useForCompletion } from './modelChoice';
-import type { RunArgument, TrainingManager } from './training';
+import { runDirOf, type RunArgument, type TrainingManager } from './training';
 
 const ICONS: Record<RunSummary['state'], vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
@@ -58,14 +58,15 @@ class RunsProvider implements vscode.TreeDataProvider<RunSummary> {
   }
 }
 
-function runDirOf(arg: RunArgument): string {
-  const dir = typeof arg === 'string' ? arg : arg?.dir;
+/** The run a tree command acts on; the Runs view always gives one. */
+function requireRunDir(arg: RunArgument): string {
+  const dir = runDirOf(arg);
   if (!dir) throw new UserError('choose a run in the Runs view first.');
   return dir;
 }
 
 async function deleteRun(arg: RunArgument): Promise<void> {
-  const dir = runDirOf(arg);
+  const dir = requireRunDir(arg);
   const run = summarizeRun(dir);
   if (run?.state === 'running') throw new UserError(`${path.basename(dir)} is still training: stop it first.`);
   const answer = await vscode.window.showWarningMessage(
@@ -107,12 +108,12 @@ export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.L
     }),
     vscode.commands.registerCommand('wordplay.refreshRuns', () => onFiles()),
     withRun('wordplay.useForCompletion', async (arg) => {
-      const dir = runDirOf(arg);
+      const dir = requireRunDir(arg);
       await useForCompletion(context.workspaceState, dir);
       void vscode.window.showInformationMessage(`Wordplay: completing with ${path.basename(dir)}.`);
     }),
     withRun('wordplay.revealRun', async (arg) => {
-      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(runDirOf(arg)));
+      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(requireRunDir(arg)));
     }),
     withRun('wordplay.deleteRun', async (arg) => {
       await deleteRun(arg);

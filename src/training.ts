@@ -29,9 +29,9 @@ const ALLOWED_KEY = 'wordplay.allowedFolders';
 /** What a command can be given: a run folder path, a Runs tree item, or nothing (ask). */
 export type RunArgument = string | RunSummary | undefined;
 
-function runDirOf(arg: RunArgument): string | undefined {
-  if (typeof arg === 'string') return arg;
-  return arg?.dir;
+/** The run folder an argument names, if any. */
+export function runDirOf(arg: RunArgument): string | undefined {
+  return typeof arg === 'string' ? arg : arg?.dir;
 }
 
 function keepTrainingOnClose(): boolean {

@@ -41,6 +41,13 @@ const runningPast = (runDir: string, iter: number) => () => {
   return s?.state === 'running' && s.iter >= iter ? s : undefined;
 };
 
+/** A stand-in window that starts the trainer; with graceSeconds, the run stops with it after that grace. */
+function startHost(configFile: string, runDir: string, stopWithHost?: { graceSeconds: number }): ChildProcess {
+  const args = [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir, ...(stopWithHost ? ['stop-with-host'] : [])];
+  const hostEnv = stopWithHost ? { ...env, WORDPLAY_STOP_GRACE_S: String(stopWithHost.graceSeconds) } : env;
+  return spawn(process.execPath, args, { env: hostEnv, stdio: 'ignore' });
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
@@ -57,7 +64,7 @@ function assertStoppedWithCheckpoint(runDir: string, leader: number, rank0: numb
 
 test('a run outlives a killed window; the next one finds it by process.json and stops it', { skip, timeout: 180_000 }, async () => {
   const { configFile, runDir } = workspace();
-  const host = spawn(process.execPath, [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir], { env, stdio: 'ignore' });
+  const host = startHost(configFile, runDir);
   try {
     const before = await until('the run to train', runningPast(runDir, 3));
     host.kill('SIGKILL');
@@ -80,10 +87,7 @@ test('a run outlives a killed window; the next one finds it by process.json and 
 
 test('told to stop with its window, the trainer checkpoints and stops when the window dies', { skip, timeout: 180_000 }, async () => {
   const { configFile, runDir } = workspace();
-  const host = spawn(process.execPath, [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir, 'stop-with-host'], {
-    env: { ...env, WORDPLAY_STOP_GRACE_S: '0' },
-    stdio: 'ignore',
-  });
+  const host = startHost(configFile, runDir, { graceSeconds: 0 });
   try {
     const running = await until('the run to train', runningPast(runDir, 3));
     const leader = JSON.parse(fs.readFileSync(runPaths(runDir).process, 'utf8')).pid;
@@ -99,10 +103,7 @@ test('told to stop with its window, the trainer checkpoints and stops when the w
 
 test('a window that takes over a run whose window died keeps it training past the grace period', { skip, timeout: 180_000 }, async () => {
   const { configFile, runDir } = workspace();
-  const host = spawn(process.execPath, [...tsx, path.join(packageRoot, 'test/unit/hostStandIn.ts'), configFile, runDir, 'stop-with-host'], {
-    env: { ...env, WORDPLAY_STOP_GRACE_S: '1' },
-    stdio: 'ignore',
-  });
+  const host = startHost(configFile, runDir, { graceSeconds: 1 });
   try {
     const running = await until('the run to train', runningPast(runDir, 3));
     assert.equal(takeOverRun(runDir, process.pid), false, 'its window is alive: nothing to take over');
