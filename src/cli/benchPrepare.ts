@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { prepare } from '../core/prepare';
-import { shakespearePath } from '../core/shakespeare';
+import { shakespeareText } from '../core/shakespeare';
 import { numberOption, parseOptions } from './args';
 
 export const benchPrepareUsage = `Usage: wordplay bench prepare [--mb 100] [--runs 3]`;
@@ -17,7 +17,7 @@ export async function benchPrepare(args: string[]): Promise<number> {
   const runs = numberOption(opts.runs, 'runs', 3);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-prepare-'));
   try {
-    const source = fs.readFileSync(await shakespearePath());
+    const source = shakespeareText();
     const corpus = path.join(work, 'corpus.txt');
     const fd = fs.openSync(corpus, 'w');
     for (let written = 0; written < targetBytes; written += source.length) fs.writeSync(fd, source);

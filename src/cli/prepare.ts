@@ -7,7 +7,7 @@ const usage = `Usage: wordplay prepare --input <file | folder | glob | shakespea
 
 Tokenizes text into a dataset folder: train.bin and val.bin (the first 90% and last 10% of
 the text, as nanoGPT splits it), tokenizer.json and meta.json. "shakespeare" is nanoGPT's
-tiny Shakespeare, downloaded once into the cache (WORDPLAY_CACHE_DIR sets the folder).
+tiny Shakespeare, shipped with wordplay (no network needed).
 --force replaces an existing dataset at --out.`;
 
 export const prepare: Subcommand = {

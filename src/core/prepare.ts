@@ -51,7 +51,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const out = path.resolve(cwd, options.out);
   restoreInterruptedSwap(out);
   checkOutput(out, options.force ?? false);
-  const files = options.input === 'shakespeare' ? [await shakespearePath(process.env, options.log)] : resolveInputs(options.input, cwd);
+  const files = options.input === 'shakespeare' ? [shakespearePath(process.env, options.log)] : resolveInputs(options.input, cwd);
 
   const bytesTotal = 2 * files.reduce((sum, f) => sum + fs.statSync(f).size, 0);
   const progress = new ProgressMeter(bytesTotal, options.onProgress);

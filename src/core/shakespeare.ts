@@ -1,48 +1,53 @@
-// Tiny Shakespeare, nanoGPT's first dataset: not shipped, fetched once and verified by hash.
+// Tiny Shakespeare, nanoGPT's first dataset, shipped with the package (corpus/, gzip) so that
+// the demo, the walkthrough and `--input shakespeare` need no network. Its provenance and the
+// sha256 of its text live in corpus/tinyshakespeare.json, which the Python tests read too; the
+// text is checked against that hash on every read.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { datasetFiles, readDatasetMeta, type DatasetMeta } from './dataset';
 import { UserError } from './errors';
 import { cacheDir, packageRoot } from './paths';
 
-export const SHAKESPEARE_URL = 'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt';
-export const SHAKESPEARE_SHA256 = '86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed';
+const corpusDir = path.join(packageRoot, 'corpus');
+const corpus: { file: string; sha256: string } = JSON.parse(fs.readFileSync(path.join(corpusDir, 'tinyshakespeare.json'), 'utf8'));
+
+const shipped = path.join(corpusDir, corpus.file);
+
+export const SHAKESPEARE_SHA256 = corpus.sha256;
+
+const sha256 = (bytes: Buffer): string => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** The text, decompressed from the shipped copy and verified. */
+export function shakespeareText(): Buffer {
+  let text: Buffer;
+  try {
+    text = zlib.gunzipSync(fs.readFileSync(shipped));
+  } catch (err) {
+    throw new UserError(`the shipped tiny Shakespeare (${shipped}) cannot be read: ${(err as Error).message}. Reinstall wordplay, or restore the file with git.`);
+  }
+  const digest = sha256(text);
+  if (digest !== SHAKESPEARE_SHA256) {
+    throw new UserError(`the shipped tiny Shakespeare (${shipped}) is damaged: its text has sha256 ${digest}, not ${SHAKESPEARE_SHA256}. Reinstall wordplay, or restore the file with git.`);
+  }
+  return text;
+}
 
 export function shakespeareCachePath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheDir(env), 'tinyshakespeare', 'input.txt');
 }
 
-function sha256(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** The path of a verified copy: the cache, else the copy a development checkout keeps beside
- *  the clone (shared/data/tinyshakespeare), else a download into the cache. */
-export async function shakespearePath(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = () => {}): Promise<string> {
+/** The path of a verified plain-text copy in the cache (prepare reads files), written from the
+ *  shipped copy when missing or not matching the hash; replaced atomically, never torn. */
+export function shakespearePath(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = () => {}): string {
   const cached = shakespeareCachePath(env);
-  if (fs.existsSync(cached) && sha256(cached) === SHAKESPEARE_SHA256) return cached;
-  const beside = path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
-  if (fs.existsSync(beside) && sha256(beside) === SHAKESPEARE_SHA256) return beside;
-
-  log(`Downloading tiny Shakespeare from ${SHAKESPEARE_URL}`);
-  let body: Buffer;
-  try {
-    const response = await fetch(SHAKESPEARE_URL, { signal: AbortSignal.timeout(60_000) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    body = Buffer.from(await response.arrayBuffer());
-  } catch (err) {
-    throw new UserError(
-      `could not download tiny Shakespeare (${(err as Error).message}). Offline? Put nanoGPT's input.txt at ${cached}, or pass its path to --input.`,
-    );
-  }
-  const digest = crypto.createHash('sha256').update(body).digest('hex');
-  if (digest !== SHAKESPEARE_SHA256) {
-    throw new UserError(`the downloaded tiny Shakespeare has sha256 ${digest}, not ${SHAKESPEARE_SHA256}; nothing was kept. Try again later.`);
-  }
+  if (fs.existsSync(cached) && sha256(fs.readFileSync(cached)) === SHAKESPEARE_SHA256) return cached;
+  log(`Decompressing tiny Shakespeare from ${shipped} into ${cached}`);
+  const text = shakespeareText();
   fs.mkdirSync(path.dirname(cached), { recursive: true });
   const tmp = `${cached}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, body);
+  fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, cached);
   return cached;
 }

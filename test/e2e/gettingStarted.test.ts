@@ -16,16 +16,13 @@ let vscode: VsCode;
 
 before(async () => {
   const { codeServer, vsix, workspace } = await e2eSetup();
-  // The extension host inherits this environment: a cache of its own holding tiny Shakespeare
-  // (the installed extension has no ../shared beside it, and there is no network) and the
-  // managed Python environment `npm test` set up, so the interpreter comes from there.
+  // The extension host inherits this environment: an empty cache of its own, so tiny
+  // Shakespeare can only come from the corpus inside the installed VSIX (there is no network),
+  // and the managed Python environment `npm test` set up, so the interpreter comes from there.
   const python = managedEnv();
   assert.ok(isManagedEnvReady(), `the managed Python environment is not set up at ${python.dir}: run \`node dist/cli.js setup\``);
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-cache-'));
   fs.symlinkSync(python.dir, path.join(cache, path.basename(python.dir)));
-  const shakespeare = shakespeareCachePath({ WORDPLAY_CACHE_DIR: cache });
-  fs.mkdirSync(path.dirname(shakespeare), { recursive: true });
-  fs.copyFileSync(path.join(workspace, 'shakespeare.txt'), shakespeare);
   process.env.WORDPLAY_CACHE_DIR = cache;
   delete process.env.WORDPLAY_PYTHON;
   vscode = await launchVsCode({ codeServer, vsix, workspace });
@@ -58,6 +55,9 @@ test('the walkthrough lists its steps, and its Prepare button writes tiny Shakes
   const meta = JSON.parse(fs.readFileSync(path.join(vscode.workspace, 'data', 'shakespeare-char', 'meta.json'), 'utf8'));
   assert.equal(meta.tokenizer, 'char');
   assert.equal(meta.characters, 1_115_394);
+  // from the compressed corpus inside the installed VSIX, into the empty cache: no network
+  assert.match(vscode.extensionLog(), /Decompressing tiny Shakespeare from \S*\/extensions\/wordplay\.wordplay-[^/]+\/corpus\/tinyshakespeare\.txt\.gz into /);
+  assert.ok(fs.existsSync(shakespeareCachePath()), `no decompressed copy at ${shakespeareCachePath()}`);
 
   await vscode.step('press it again: the dataset is kept', async () => {
     await page.getByRole('button', { name: 'Prepare Tiny Shakespeare', exact: true }).click();

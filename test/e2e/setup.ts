@@ -1,11 +1,12 @@
 // What every end-to-end test needs, made once: code-server and Chromium installed, the VSIX
-// packaged, and a workspace fixture whose text comes from ../shared/data.
+// packaged, and a workspace fixture holding the project's own tiny Shakespeare.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../src/core/paths';
+import { shakespeareText } from '../../src/core/shakespeare';
 
 export interface E2eSetup {
   codeServer: string;
@@ -22,7 +23,7 @@ export async function e2eSetup(): Promise<E2eSetup> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-workspace-'));
   // after() closes code-server first; the folder goes when the test file's process ends
   process.on('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
-  fs.copyFileSync(path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'), path.join(workspace, 'shakespeare.txt'));
+  fs.writeFileSync(path.join(workspace, 'shakespeare.txt'), shakespeareText());
   return { codeServer, vsix, workspace };
 }
 
@@ -50,7 +51,7 @@ async function trainTinyModel(): Promise<string> {
   const cli = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(packageRoot, 'dist', 'cli.js'), ...args], { cwd: work });
   const dataset = path.join(work, 'shakespeare-char');
   const runDir = path.join(work, 'run');
-  await cli('prepare', '--input', path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'), '--tokenizer', 'char', '--out', dataset);
+  await cli('prepare', '--input', 'shakespeare', '--tokenizer', 'char', '--out', dataset);
   const set = {
     'data.dataset': dataset,
     'model.n_layer': 1,

@@ -27,7 +27,7 @@ declare const document: { querySelector(selector: string): { textContent: string
 let setup: E2eSetup;
 let vscode: VsCode;
 
-/** Configs beside a char dataset prepared from ../shared/data: tiny (150 iterations, to
+/** Configs beside a char dataset prepared from the shipped tiny Shakespeare: tiny (150 iterations, to
  *  finish), long, crash and keep (100,000 iterations: to be stopped or cut off), unprepared
  *  (its dataset folder does not exist) and broken (its dataset lost train.bin). */
 async function workspaceFixture(workspace: string): Promise<void> {

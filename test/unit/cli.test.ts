@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { packageRoot } from '../../src/core/paths';
+import { shakespeareCachePath } from '../../src/core/shakespeare';
 import { SHAKESPEARE, tempDir } from './helpers';
 
 const cli = path.join(packageRoot, 'dist', 'cli.js');
@@ -19,14 +20,22 @@ test('wordplay prepare writes the dataset contract and reports its counts', () =
   assert.deepEqual(fs.readdirSync(out).sort(), ['meta.json', 'tokenizer.json', 'train.bin', 'val.bin']);
 });
 
-test('wordplay prepare --input shakespeare uses a verified cached copy', () => {
+test('wordplay prepare --input shakespeare works offline from the shipped corpus, and replaces a damaged cached copy', () => {
   const cache = tempDir();
-  fs.mkdirSync(path.join(cache, 'tinyshakespeare'));
-  fs.copyFileSync(SHAKESPEARE, path.join(cache, 'tinyshakespeare', 'input.txt'));
-  const out = path.join(tempDir(), 'ds');
-  const result = wordplay(['prepare', '--input', 'shakespeare', '--tokenizer', 'gpt2', '--out', out], { WORDPLAY_CACHE_DIR: cache });
-  assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /301,966 train and 36,059 val tokens/);
+  const cached = shakespeareCachePath({ WORDPLAY_CACHE_DIR: cache });
+  const prepareShakespeare = (out: string) =>
+    wordplay(['prepare', '--input', 'shakespeare', '--tokenizer', 'gpt2', '--out', path.join(tempDir(), out)], { WORDPLAY_CACHE_DIR: cache });
+
+  const first = prepareShakespeare('ds');
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /301,966 train and 36,059 val tokens/);
+  assert.deepEqual(fs.readFileSync(cached), fs.readFileSync(SHAKESPEARE));
+
+  fs.writeFileSync(cached, 'First Citizen:\nnot the whole play\n');
+  const again = prepareShakespeare('ds2');
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /301,966 train and 36,059 val tokens/);
+  assert.deepEqual(fs.readFileSync(cached), fs.readFileSync(SHAKESPEARE));
 });
 
 test('wordplay prepare refuses a binary input with a message, a non-zero exit and nothing written', () => {

@@ -1,12 +1,22 @@
-// Shared by the unit tests: temporary folders and the test corpus from ../shared.
+// Shared by the unit tests: temporary folders and the test corpus, the project's own tiny
+// Shakespeare (corpus/) decompressed once per test process.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
-import { packageRoot } from '../../src/core/paths';
+import { shakespeareText } from '../../src/core/shakespeare';
 
-/** nanoGPT's tiny Shakespeare, read from the shared folder beside the clone (never copied in). */
-export const SHAKESPEARE = path.resolve(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
+/** nanoGPT's tiny Shakespeare as a plain text file: the shipped copy, verified and decompressed
+ *  into a temporary folder that goes when the test process ends. */
+export const SHAKESPEARE = decompressedShakespeare();
+
+function decompressedShakespeare(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-test-corpus-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'input.txt');
+  fs.writeFileSync(file, shakespeareText());
+  return file;
+}
 
 /** A fresh temporary folder, removed when the test file ends. */
 export function tempDir(prefix = 'wordplay-test-'): string {

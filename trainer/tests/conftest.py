@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 TRAINER_DIR = Path(__file__).resolve().parents[1]
-SHAKESPEARE = TRAINER_DIR.parent.parent / "shared" / "data" / "tinyshakespeare" / "input.txt"
+CORPUS_DIR = TRAINER_DIR.parent / "corpus"
 if str(TRAINER_DIR) not in sys.path:
     sys.path.insert(0, str(TRAINER_DIR))
 
@@ -23,6 +24,16 @@ TEXT = (
     "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
     "First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n\n"
 ) * 40
+
+
+def shakespeare_text() -> str:
+    """The project's own tiny Shakespeare (corpus/), decompressed and checked against the sha256
+    that corpus/tinyshakespeare.json records for it (the file TypeScript reads too)."""
+    corpus = json.loads((CORPUS_DIR / "tinyshakespeare.json").read_text())
+    text = gzip.decompress((CORPUS_DIR / corpus["file"]).read_bytes())
+    digest = hashlib.sha256(text).hexdigest()
+    assert digest == corpus["sha256"], f"{corpus['file']} is damaged: sha256 {digest}, not {corpus['sha256']}"
+    return text.decode("utf-8")
 
 
 def write_char_dataset(text: str, out: Path) -> Path:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import TEXT, write_char_dataset
+from conftest import TEXT, shakespeare_text, write_char_dataset
 
 from wordplay_trainer.data import Batches, Dataset
 from wordplay_trainer.errors import TrainerError
@@ -16,6 +16,13 @@ def test_split_and_memmap(dataset):
     assert isinstance(ds.splits["train"], np.memmap)
     assert ds.tokens("train") == int(len(TEXT) * 0.9)
     assert ds.vocab_size == len(set(TEXT))
+
+
+def test_tiny_shakespeare_gives_nanogpts_counts(tmp_path):
+    # nanoGPT's shakespeare_char/prepare.py: 65 characters, 1,003,854 train and 111,540 val tokens;
+    # the same counts `wordplay prepare` reports, so this fixture builds datasets as it does
+    ds = Dataset(write_char_dataset(shakespeare_text(), tmp_path / "shakespeare-char"))
+    assert (ds.vocab_size, ds.tokens("train"), ds.tokens("val")) == (65, 1_003_854, 111_540)
 
 
 def test_batch_is_shifted_window(dataset):
