@@ -40,12 +40,15 @@ function run(command, args, { env, onChild } = {}) {
   });
 }
 
-/** `wordplay <args>`; its result is the JSON object on the last line of its stdout. */
-async function wordplayJson(args) {
-  const { code, stdout } = await run(process.execPath, [cliPath, ...args]);
-  if (code !== 0) throw new Error(`wordplay ${args.join(' ')} exited with ${code}`);
+/** `node <args>`; its result is the JSON object on the last line of its stdout. */
+async function nodeJson(args, what) {
+  const { code, stdout } = await run(process.execPath, args);
+  if (code !== 0) throw new Error(`${what} exited with ${code}`);
   return JSON.parse(stdout.trim().split('\n').pop());
 }
+
+/** `wordplay <args>`, printing JSON on its last line. */
+const wordplayJson = (args) => nodeJson([cliPath, ...args], `wordplay ${args.join(' ')}`);
 
 // --- the time to a validation loss -------------------------------------------------------
 
@@ -265,6 +268,49 @@ const benchmarks = [
         goal: '≤ 300 ms (#7)',
         value: (r) => `${firstCompletionValue(r['model.int8.onnx'])}, median of ${r.runs}`,
         met: (r) => r['model.int8.onnx'].total_ms <= 300,
+      },
+    ],
+  },
+  {
+    name: 'dashboard',
+    command: 'node --import tsx bench/dashboard.ts --seconds 60 --runs 5',
+    measure: () => nodeJson(['--import', 'tsx', 'bench/dashboard.ts', '--seconds', '60', '--runs', '5'], 'bench/dashboard.ts'),
+    rows: [
+      {
+        figure: 'metrics dashboard under 2,000 events/s for 60 s (the load test’s scenario): frames per second in the page',
+        goal: '> 10 (#21, from the load test)',
+        value: (r) => `${fixed(r.load.fps)} frames/s (${int(r.load.frames)} frames in ${r.load.seconds} s, headless Chromium)`,
+        met: (r) => r.load.fps > 10,
+      },
+      {
+        figure: 'the same: frame time, 95th percentile',
+        goal: '< 100 ms (#21, from the load test)',
+        value: (r) => `${fixed(r.load.p95_frame_ms)} ms (median ${fixed(r.load.p50_frame_ms)}, slowest ${fixed(r.load.max_frame_ms)})`,
+        met: (r) => r.load.p95_frame_ms < 100,
+      },
+      {
+        figure: 'metrics page: a run of 100,000 points, from metrics/reset to the first draw',
+        goal: '< 15 s (#21, from the webview test)',
+        value: (r) => `${fixed(r.first_draw.median_ms / 1000, 2)} s (median of ${r.first_draw.runs}; slowest ${fixed(r.first_draw.max_ms / 1000, 2)})`,
+        met: (r) => r.first_draw.median_ms < 15_000,
+      },
+    ],
+  },
+  {
+    name: 'stop',
+    args: ['bench', 'stop', '--runs', '3'],
+    rows: [
+      {
+        figure: 'graceful stop of `shakespeare-char-cpu` training, SIGINT (Stop Training, Ctrl-C): signal to exit, checkpoint and export included',
+        goal: '< 15 s (#21, from the trainer’s stop test)',
+        value: (r) => `${fixed(r.sigint_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigint_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigint_max_exit_ms / 1000, 2)})`,
+        met: (r) => r.sigint_exit_ms < 15_000,
+      },
+      {
+        figure: 'the same, SIGTERM',
+        goal: '< 15 s (#21, from the trainer’s stop test)',
+        value: (r) => `${fixed(r.sigterm_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigterm_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigterm_max_exit_ms / 1000, 2)})`,
+        met: (r) => r.sigterm_exit_ms < 15_000,
       },
     ],
   },

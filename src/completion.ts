@@ -4,7 +4,9 @@ import * as vscode from 'vscode';
 import { completionTarget, streamInsert } from './core/completionTarget';
 import { UserError } from './core/errors';
 import type { GenerateOptions, GenerationSummary } from './core/generate';
-import { completionModel, selectCompletionModel } from './modelChoice';
+import type { NoModel } from './core/defaultModel';
+import { completionModel } from './modelChoice';
+import { input, nothingDone } from './prompts';
 
 /** Settings under wordplay.completion, as the engine takes them. */
 export function generationSettings(): Omit<GenerateOptions, 'prompt'> {
@@ -25,13 +27,15 @@ export function languageEnabled(languageId: string): boolean {
   return languages.includes('*') || languages.includes(languageId);
 }
 
-/** The model to use, or undefined after telling the user there is none yet. */
+/** The commands that give a model, by their titles. */
+const FIXES: Record<NoModel['fix'], string> = { 'Train GPT': 'wordplay.train', 'Stop Training': 'wordplay.stopTraining', 'Export Model': 'wordplay.exportModel' };
+
+/** The model to use, or undefined after saying why there is none, with the command that gives one. */
 export async function requireModel(state: vscode.Memento): Promise<string | undefined> {
-  const model = completionModel(state);
-  if (model) return model;
-  const action = await vscode.window.showInformationMessage('Wordplay: there is no trained model in this workspace yet.', 'Train GPT', 'Select Model');
-  if (action === 'Train GPT') await vscode.commands.executeCommand('wordplay.train');
-  if (action === 'Select Model') return selectCompletionModel(state);
+  const found = completionModel(state);
+  if ('model' in found) return found.model;
+  const action = await vscode.window.showInformationMessage(`Wordplay: ${found.why}`, found.fix);
+  if (action) await vscode.commands.executeCommand(FIXES[action]);
   return undefined;
 }
 
@@ -61,7 +65,10 @@ export class CompletionController implements vscode.Disposable {
       void vscode.window.showInformationMessage('Wordplay: open a text file and select the text to continue (or put the cursor after it), then run Complete with wordplay.');
       return;
     }
-    if (this.running) return; // one completion at a time; Esc cancels the current one
+    if (this.running) {
+      nothingDone('Complete with wordplay', 'a completion is still running (Esc stops it)');
+      return;
+    }
     if (!languageEnabled(editor.document.languageId)) {
       void vscode.window.showInformationMessage(`Wordplay: completion is off for ${editor.document.languageId} (setting wordplay.completion.languages).`);
       return;
@@ -149,7 +156,7 @@ export class CompletionController implements vscode.Disposable {
     }
     if (summary) {
       this.log.info(
-        `Completed ${summary.tokens} tokens (${summary.reason}) in ${((performance.now() - started) / 1000).toFixed(2)} s: first text ${firstTextMs?.toFixed(0) ?? '-'} ms after the command (model loading included), first token ${summary.firstTokenMs.toFixed(0)} ms after the prompt, ${summary.tokensPerSecond.toFixed(0)} tokens/s, seed ${summary.seed}`,
+        `Completed ${summary.tokens} tokens (${summary.reason}) in ${((performance.now() - started) / 1000).toFixed(2)} s: first text ${firstTextMs?.toFixed(0) ?? '-'} ms after the command (model loading included), first token ${summary.firstTokenMs.toFixed(0)} ms after the prompt, ${summary.tokensPerSecond.toFixed(0)} tokens/s, seed ${summary.seed}, model ${model}`,
       );
     }
   }
@@ -158,14 +165,14 @@ export class CompletionController implements vscode.Disposable {
   async sample(): Promise<void> {
     const model = await requireModel(this.state);
     if (!model) return;
-    const prompt = await vscode.window.showInputBox({ title: 'Wordplay: sample — prompt', value: '\n', prompt: 'Text the samples start from (a newline by default)' });
+    const prompt = await input('Sample', 'no samples were written', { title: 'Wordplay: sample — prompt', value: '\n', prompt: 'Text the samples start from (a newline by default)' });
     if (prompt === undefined) return;
-    const count = await vscode.window.showInputBox({
+    const count = await input('Sample', 'no samples were written', {
       title: 'Wordplay: sample — how many',
       value: '3',
       validateInput: (v) => (/^[1-9]\d?$/.test(v) ? undefined : 'A number from 1 to 99'),
     });
-    if (!count) return;
+    if (count === undefined) return;
     const { complete } = await import('./core/generate');
     const samples = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Wordplay: sampling', cancellable: true },
@@ -200,8 +207,9 @@ export class WordplayInlineCompletions implements vscode.InlineCompletionItemPro
   ): Promise<vscode.InlineCompletionItem[]> {
     const inline = vscode.workspace.getConfiguration('wordplay.inlineCompletions');
     if (!inline.get<boolean>('enabled', false) || !languageEnabled(document.languageId)) return [];
-    const model = completionModel(this.state);
-    if (!model) return [];
+    const found = completionModel(this.state);
+    if (!('model' in found)) return [];
+    const model = found.model;
     // debounce: a keystroke within the delay cancels this request before any work
     await new Promise((resolve) => setTimeout(resolve, inline.get<number>('debounceMs', 300)));
     if (token.isCancellationRequested) return [];

@@ -9,6 +9,7 @@ import { configTextProblem, editConfigText } from './core/configEdit';
 import { detectDevice } from './core/deviceDetect';
 import { GPT2_SHAPES, GPT2_VOCAB } from './core/estimate';
 import { schemaPath } from './core/paths';
+import { pick } from './prompts';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { configEditorMessageProblem, type ConfigDocumentState, type ConfigEditorToHost, type HostToConfigEditor, type SchemaNode } from '../webview/protocol';
 
@@ -149,7 +150,9 @@ async function openConfigEditor(uri?: vscode.Uri): Promise<void> {
     const picked =
       files.length === 1
         ? { uri: files[0] }
-        : await vscode.window.showQuickPick(
+        : await pick(
+            'Open Config Editor',
+            'no config was opened',
             files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
             { title: 'Wordplay: config to open' },
           );

@@ -7,6 +7,7 @@ import { registerConfigEditor } from './configEditor';
 import { registerMetrics, type MetricsHub } from './metricsView';
 import { selectCompletionModel } from './modelChoice';
 import { registerPrepareDataset } from './prepareCommand';
+import { registerPrompts } from './prompts';
 import { registerPython } from './python';
 import { registerRunsTree } from './runsTree';
 import { registerShakespeare } from './shakespeareCommand';
@@ -18,6 +19,7 @@ export let metrics: MetricsHub;
 
 export function activate(context: vscode.ExtensionContext): void {
   log = vscode.window.createOutputChannel('Wordplay', { log: true });
+  registerPrompts(log);
   context.subscriptions.push(
     log,
     vscode.commands.registerCommand('wordplay.showLogs', () => log.show()),

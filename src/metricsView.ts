@@ -1,35 +1,29 @@
-// The metrics dashboard on the host: follows events.jsonl of the shown runs (not the trainer's
-// stdout, so it reattaches after a reload or to a run started in a terminal), buffers every
-// metric, and feeds the webviews: the sidebar view wordplay.metrics and the Open Metrics panel.
+// The metrics dashboard in VS Code: the sidebar view wordplay.metrics and the Open Metrics panel,
+// fed by a MetricsFeed (src/core/metricsFeed.ts: follows events.jsonl of the shown runs, buffers
+// every metric, posts what is new), with the choice of runs kept in the workspace state.
 // Webviews are not kept alive when hidden (no retainContextWhenHidden): a view that becomes
 // visible again reloads, posts `ready`, and gets the whole buffer replayed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EventFollower, readEvents } from './core/events';
-import { metricsCsv, RunMetrics } from './core/metrics';
+import { readEvents } from './core/events';
+import { metricsCsv } from './core/metrics';
+import { MetricsFeed } from './core/metricsFeed';
 import { runPaths } from './core/runDir';
 import { listRuns } from './core/runs';
 import { runsFolder } from './modelChoice';
-import type { Tokenizer } from './core/tokenizer';
+import { pickMany } from './prompts';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { metricsMessageProblem, type HostToMetrics, type MetricsState, type MetricsToHost } from '../webview/protocol';
 
 export const METRICS_VIEW_ID = 'wordplay.metrics';
 export const METRICS_PANEL_TYPE = 'wordplay.metricsPanel';
 const SELECTION_KEY = 'wordplay.metrics.runs';
-const POLL_MS = 500;
 
 interface Client {
   webview: vscode.Webview;
   /** Loaded and listening (set by its `ready`, cleared when it is hidden and so unloaded). */
   ready: boolean;
-}
-
-interface Followed {
-  follower: EventFollower;
-  metrics: RunMetrics;
-  tokenizer?: Promise<Tokenizer | undefined>;
 }
 
 /** The workspace's run folders, newest first. */
@@ -39,120 +33,40 @@ function workspaceRunDirs(): string[] {
 }
 
 export class MetricsHub implements vscode.Disposable {
-  private readonly runs = new Map<string, Followed>();
+  private readonly feed: MetricsFeed;
   private readonly clients = new Set<Client>();
-  private timer: ReturnType<typeof setInterval> | undefined;
   private panel: vscode.WebviewPanel | undefined;
-  private polling = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    this.feed = new MetricsFeed({
+      post: (message) => this.broadcast(message),
+      warn: (message) => this.log.warn(`metrics: ${message}`),
+      error: (message) => this.log.error(`metrics: ${message}`),
+    });
     const saved = context.workspaceState.get<string[]>(SELECTION_KEY, []);
     this.setRuns(saved.filter((dir) => fs.existsSync(dir)));
   }
 
   /** The runs shown, in order (the first gets the first theme colour). */
   get runDirs(): string[] {
-    return [...this.runs.keys()];
+    return this.feed.runDirs;
   }
 
   /** Shows these runs in every dashboard (the Runs tree and Train GPT call this). */
   showRuns(runDirs: string[]): void {
     this.setRuns(runDirs);
-    this.broadcastReset();
+    this.feed.postReset();
   }
 
   private setRuns(runDirs: string[]): void {
-    const wanted = [...new Set(runDirs.map((d) => path.resolve(d)))];
-    for (const dir of [...this.runs.keys()]) if (!wanted.includes(dir)) this.runs.delete(dir);
-    const next = new Map<string, Followed>();
-    for (const dir of wanted) {
-      next.set(dir, this.runs.get(dir) ?? { follower: new EventFollower(runPaths(dir).events), metrics: new RunMetrics(dir) });
-    }
-    this.runs.clear();
-    for (const [dir, f] of next) this.runs.set(dir, f);
-    void this.context.workspaceState.update(SELECTION_KEY, wanted);
-    this.poll(true);
-    if (wanted.length && !this.timer) this.timer = setInterval(() => this.poll(false), POLL_MS);
-    if (!wanted.length && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  /** Reads what the runs appended; sends it to loaded webviews (unless `quiet`). */
-  private poll(quiet: boolean): void {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      for (const followed of this.runs.values()) {
-        const events = followed.follower.poll();
-        if (!events.length) continue;
-        const hadSample = followed.metrics.sampleTokens;
-        followed.metrics.add(events);
-        if (followed.metrics.sampleTokens !== hadSample) this.decodeSample(followed);
-      }
-      if (quiet) return;
-      const deltas = [...this.runs.values()].map((f) => f.metrics.takeDelta()).filter((d) => d !== undefined);
-      if (deltas.length) this.broadcast({ type: 'metrics/append', runs: deltas });
-    } catch (err) {
-      this.log.error(`metrics: ${String(err)}`);
-    } finally {
-      this.polling = false;
-    }
-  }
-
-  private decodeSample(followed: Followed): void {
-    followed.tokenizer ??= this.loadTokenizer(followed.metrics.dir);
-    const sample = followed.metrics.sampleTokens!;
-    void followed.tokenizer.then((tokenizer) => {
-      let text: string;
-      try {
-        text = tokenizer ? tokenizer.decode(sample.tokens) : `(token ids; the run's tokenizer was not found) ${sample.tokens.join(' ')}`;
-      } catch (err) {
-        text = `(could not decode the sample: ${String(err)})`;
-      }
-      if (followed.metrics.sampleTokens === sample) followed.metrics.setSample({ iter: sample.iter, text });
-    });
-  }
-
-  /** The run's tokenizer: its dataset's tokenizer.json (config.json names the dataset), else model.json's. */
-  private async loadTokenizer(dir: string): Promise<Tokenizer | undefined> {
-    const { parseTokenizerSpec, tokenizerFromSpec } = await import('./core/tokenizer');
-    const paths = runPaths(dir);
-    const candidates: [string, (v: unknown) => unknown][] = [];
-    try {
-      const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as { data?: { dataset?: string } };
-      if (config.data?.dataset) candidates.push([path.join(path.resolve(dir, config.data.dataset), 'tokenizer.json'), (v) => v]);
-    } catch {
-      // no config.json yet
-    }
-    candidates.push([paths.modelJson, (v) => (v as { tokenizer?: unknown }).tokenizer]);
-    for (const [file, pick] of candidates) {
-      try {
-        return tokenizerFromSpec(parseTokenizerSpec(pick(JSON.parse(fs.readFileSync(file, 'utf8'))), file));
-      } catch {
-        // try the next
-      }
-    }
-    this.log.warn(`metrics: no tokenizer found for ${dir}; samples are shown as token ids`);
-    return undefined;
-  }
-
-  private snapshot(): HostToMetrics {
-    return { type: 'metrics/reset', runs: [...this.runs.values()].map((f) => f.metrics.series) };
+    void this.context.workspaceState.update(SELECTION_KEY, this.feed.follow(runDirs));
   }
 
   private broadcast(message: HostToMetrics): void {
     for (const client of this.clients) if (client.ready) void client.webview.postMessage(message);
-  }
-
-  private broadcastReset(): void {
-    // deltas already folded into the series: drop them so they are not appended twice
-    for (const f of this.runs.values()) f.metrics.takeDelta();
-    this.broadcast(this.snapshot());
   }
 
   /** Connects a webview (view or panel): its messages, its lifecycle. */
@@ -184,15 +98,15 @@ export class MetricsHub implements vscode.Disposable {
   private async handle(message: MetricsToHost, client: Client): Promise<void> {
     switch (message.type) {
       case 'ready':
-        this.poll(true);
+        this.feed.poll(true);
         client.ready = true;
-        await client.webview.postMessage(this.snapshot());
+        await client.webview.postMessage(this.feed.snapshot());
         return;
       case 'metrics/pickRuns':
         await this.pickRuns();
         return;
       case 'metrics/exportCsv': {
-        const runs = [...this.runs.keys()].map((dir) => ({ name: path.basename(dir), events: readEvents(runPaths(dir).events) }));
+        const runs = this.runDirs.map((dir) => ({ name: path.basename(dir), events: readEvents(runPaths(dir).events) }));
         if (!runs.length) {
           void vscode.window.showInformationMessage('Wordplay: no runs shown, nothing to export.');
           return;
@@ -223,7 +137,7 @@ export class MetricsHub implements vscode.Disposable {
   }
 
   private defaultUri(file: string): vscode.Uri | undefined {
-    const base = this.runs.size === 1 ? [...this.runs.keys()][0] : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const base = this.runDirs.length === 1 ? this.runDirs[0] : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     return base ? vscode.Uri.file(path.join(base, file)) : undefined;
   }
 
@@ -243,7 +157,7 @@ export class MetricsHub implements vscode.Disposable {
       picked: shown.has(dir),
       dir,
     }));
-    const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Wordplay: runs to show in the metrics dashboard' });
+    const picked = await pickMany('Open Metrics', 'the runs shown stay as they were', items, { title: 'Wordplay: runs to show in the metrics dashboard' });
     if (!picked) return false;
     this.showRuns(picked.map((p) => p.dir));
     return true;
@@ -263,7 +177,7 @@ export class MetricsHub implements vscode.Disposable {
   adoptPanel(panel: vscode.WebviewPanel, restored?: MetricsState): void {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'wordplay.svg');
-    if (restored?.runs?.length && this.runs.size === 0) this.setRuns(restored.runs.filter((d) => typeof d === 'string' && fs.existsSync(d)));
+    if (restored?.runs?.length && this.runDirs.length === 0) this.setRuns(restored.runs.filter((d) => typeof d === 'string' && fs.existsSync(d)));
     const attachment = this.attach(panel.webview, 'Wordplay Metrics', (listener) => panel.onDidChangeViewState((e) => listener(e.webviewPanel.visible)));
     panel.onDidDispose(() => {
       attachment.dispose();
@@ -272,7 +186,7 @@ export class MetricsHub implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.feed.dispose();
     this.clients.clear();
   }
 }

@@ -1,8 +1,11 @@
 // Which model "Complete with wordplay" uses: the setting wordplay.completion.model when set,
-// else the run chosen with "Select Completion Model", else the newest finished run.
+// else the run chosen with "Select Completion Model", else the newest run with an exported
+// model (src/core/defaultModel.ts), which also says why there is none.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, newestFinishedModel, type RunSummary } from './core/runs';
+import { defaultModel, type NoModel } from './core/defaultModel';
+import { listRuns, type RunSummary } from './core/runs';
+import { pick } from './prompts';
 
 const CHOSEN_KEY = 'wordplay.completionModel';
 
@@ -13,17 +16,18 @@ export function runsFolder(): string | undefined {
   return path.resolve(folder.uri.fsPath, configured);
 }
 
-/** A run folder or model.onnx path, or undefined when there is no model yet. */
-export function completionModel(state: vscode.Memento): string | undefined {
+/** A run folder or model.onnx path to complete with, or why there is none. */
+export function completionModel(state: vscode.Memento): { model: string } | NoModel {
   const setting = vscode.workspace.getConfiguration('wordplay.completion').get<string>('model', '').trim();
   if (setting) {
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
-    return path.resolve(root, setting);
+    return { model: path.resolve(root, setting) };
   }
   const chosen = state.get<string>(CHOSEN_KEY);
-  if (chosen) return chosen;
+  if (chosen) return { model: chosen };
   const folder = runsFolder();
-  return folder ? newestFinishedModel(folder)?.dir : undefined;
+  const found = defaultModel(folder ? listRuns(folder) : []);
+  return found.run ? { model: found.run.dir } : { why: found.why, fix: found.fix };
 }
 
 function describe(run: RunSummary): vscode.QuickPickItem & { run: RunSummary } {
@@ -51,9 +55,9 @@ export async function selectCompletionModel(state: vscode.Memento): Promise<stri
   }
   const current = completionModel(state);
   const items = runs.map(describe);
-  const picked = await vscode.window.showQuickPick(items, {
+  const picked = await pick('Select Completion Model', 'the model stays as it was', items, {
     title: 'Wordplay: model for completion',
-    placeHolder: current ? `Now: ${path.basename(current)}` : 'Newest finished run by default',
+    placeHolder: 'model' in current ? `Now: ${path.basename(current.model)}` : 'Newest run with an exported model by default',
   });
   if (!picked) return undefined;
   await state.update(CHOSEN_KEY, picked.run.dir);

@@ -6,21 +6,26 @@ import * as vscode from 'vscode';
 import { guarded } from './commandGuards';
 import { editConfigText } from './core/configEdit';
 import type { PrepareOptions, PrepareResult } from './core/prepare';
+import { chooseFile, input, pick } from './prompts';
+
+const COMMAND = 'Prepare Dataset';
+const NOTHING_PREPARED = 'no dataset was prepared';
 
 export function registerPrepareDataset(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
   context.subscriptions.push(vscode.commands.registerCommand('wordplay.prepareDataset', () => guarded(log, () => prepareDataset(log))));
 }
 
 async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
-  const picked = await vscode.window.showOpenDialog({
+  const picked = await chooseFile(COMMAND, NOTHING_PREPARED, {
     canSelectFiles: true,
     canSelectFolders: true,
-    canSelectMany: false,
     openLabel: 'Prepare',
     title: 'Wordplay: text to prepare (a file, or a folder of text files)',
   });
-  if (!picked?.[0]) return;
-  const kind = await vscode.window.showQuickPick(
+  if (!picked) return;
+  const kind = await pick(
+    COMMAND,
+    NOTHING_PREPARED,
     [
       { label: 'char', detail: 'One token per character: small vocabulary, learns fast on small text (nanoGPT shakespeare_char).' },
       { label: 'gpt2', detail: "GPT-2's BPE (50,257 tokens): for larger text, and for fine-tuning GPT-2." },
@@ -28,12 +33,17 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
     { title: 'Wordplay: tokenizer' },
   );
   if (!kind) return;
-  const input = picked[0].fsPath;
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(input);
-  const suggested = path.join(root, 'data', `${path.parse(input).name}-${kind.label}`);
-  const out = await vscode.window.showInputBox({ title: 'Wordplay: dataset folder', value: suggested, prompt: 'Where to write train.bin, val.bin and meta.json' });
-  if (!out) return;
-  const result = await prepareWithProgress({ input, tokenizer: kind.label as 'char' | 'gpt2', out, force: false }, 'Wordplay: preparing dataset', log);
+  const text = picked.fsPath;
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(text);
+  const suggested = path.join(root, 'data', `${path.parse(text).name}-${kind.label}`);
+  const out = await input(COMMAND, NOTHING_PREPARED, {
+    title: 'Wordplay: dataset folder',
+    value: suggested,
+    prompt: 'Where to write train.bin, val.bin and meta.json',
+    validateInput: (v) => (v.trim() ? undefined : 'a folder path'),
+  });
+  if (out === undefined) return;
+  const result = await prepareWithProgress({ input: text, tokenizer: kind.label as 'char' | 'gpt2', out, force: false }, 'Wordplay: preparing dataset', log);
   log.info(`Prepared ${result.dir}: ${JSON.stringify(result.meta)}`);
   const choice = await vscode.window.showInformationMessage(
     `Wordplay: prepared ${path.basename(result.dir)}: vocab ${result.meta.vocab_size}, ${result.meta.train_tokens.toLocaleString()} train and ${result.meta.val_tokens.toLocaleString()} val tokens.`,
@@ -74,7 +84,9 @@ async function useInConfig(datasetDir: string): Promise<void> {
     void vscode.window.showInformationMessage('Wordplay: no *.wordplay.json config in the workspace yet: Train GPT saves a preset as one.');
     return;
   }
-  const picked = await vscode.window.showQuickPick(
+  const picked = await pick(
+    'Use in Config',
+    'no config was changed',
     files.map((file) => ({ label: vscode.workspace.asRelativePath(file), file })),
     { title: `Wordplay: use ${path.basename(datasetDir)} as the dataset of` },
   );

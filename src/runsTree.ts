@@ -1,14 +1,17 @@
 // The Runs tree in the wordplay sidebar: each run under the workspace's runs folder with its
-// state, iteration and best val loss, and the actions that fit its state (the menus in
+// state, where it is (iteration and ETA, worded as everywhere: core/progress.ts) and best val
+// loss, and the actions that fit its state (the menus in
 // package.json match on contextValue "run.<state>[.model]"). Selecting runs shows them in the
 // metrics dashboard, several at once to compare.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded } from './commandGuards';
 import { UserError } from './core/errors';
+import { positionText } from './core/progress';
 import { listRuns, summarizeRun, type RunSummary } from './core/runs';
 import type { MetricsHub } from './metricsView';
 import { runsFolder, useForCompletion } from './modelChoice';
+import { nothingDone } from './prompts';
 import { runDirOf, type RunArgument, type TrainingManager } from './training';
 
 const ICONS: Record<RunSummary['state'], vscode.ThemeIcon> = {
@@ -20,7 +23,7 @@ const ICONS: Record<RunSummary['state'], vscode.ThemeIcon> = {
 
 function runItem(run: RunSummary): vscode.TreeItem {
   const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
-  const iteration = `${run.iter}${run.maxIters ? `/${run.maxIters}` : ''}`;
+  const iteration = positionText(run);
   const loss = run.bestValLoss === null ? '' : ` · val ${run.bestValLoss.toFixed(3)}`;
   item.description = `${run.state} · ${iteration}${loss}`;
   item.iconPath = ICONS[run.state];
@@ -74,7 +77,10 @@ async function deleteRun(arg: RunArgument): Promise<void> {
     { modal: true, detail: `${dir}\n\nIts checkpoint, metrics and model go to the trash where the system has one.` },
     'Delete',
   );
-  if (answer !== 'Delete') return;
+  if (answer !== 'Delete') {
+    nothingDone('Delete Run', `${path.basename(dir)} was kept`);
+    return;
+  }
   const uri = vscode.Uri.file(dir);
   try {
     await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: true });

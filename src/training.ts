@@ -4,6 +4,8 @@
 // attached, whether a previous window or the CLI started it. The runs a window starts are tied
 // to its extension host (unless wordplay.keepTrainingOnClose): when it ends, by a close or a
 // crash, they stop gracefully after a grace period, unless a reloaded window takes them over.
+// Train GPT and Resume Training show their notification the moment the run is asked for, and the
+// Python check and the run report into it.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,14 +16,20 @@ import { datasetFiles } from './core/dataset';
 import { UserError } from './core/errors';
 import { trainerInvocation } from './core/pythonEnv';
 import { defaultRunDir, runPaths } from './core/runDir';
+import { positionText } from './core/progress';
 import { listRuns, summarizeRun, type RunSummary } from './core/runs';
 import { AttachedTrainer, liveTrainer, takeOverRun } from './core/supervision';
 import { startTrainer } from './core/trainer';
 import { boundsProblems, checkBounds } from './core/workspaceBounds';
 import type { MetricsHub } from './metricsView';
 import { runsFolder } from './modelChoice';
+import { ProgressNotification } from './progressNotification';
+import { chooseFile, input, nothingDone, pick } from './prompts';
 import { trainingEnvironment } from './python';
 import { TrainingSession } from './trainingSession';
+
+/** What the notification says while the interpreter is checked (seconds, the first time). */
+const CHECKING_PYTHON = 'checking the Python environment…';
 
 /** Folders outside the workspace the user chose to allow, per workspace. */
 const ALLOWED_KEY = 'wordplay.allowedFolders';
@@ -95,15 +103,34 @@ export class TrainingManager implements vscode.Disposable {
     const root = workspaceRoot();
     const configFile = uri ?? (await this.pickConfig(root));
     if (!configFile) return;
-    const env = await trainingEnvironment();
-    if (!env) return;
     if (configFile.scheme !== 'file') throw new UserError(`${configFile.toString()} is not a file on this machine.`);
     const document = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === configFile.fsPath);
     if (document?.isDirty) await document.save();
     const { config, name } = loadConfig(configFile.fsPath, [], root);
     if (!(await this.datasetReady(config.data.dataset, configFile))) return;
     const folder = runsFolder() ?? path.join(root, 'runs');
-    await this.start(defaultRunDir(name, folder), config, env, configFile);
+    await this.checkAndStart('Train GPT', defaultRunDir(name, folder), config, configFile);
+  }
+
+  /** Opens the run's notification at once, checks the Python it will train with (saying so in
+   *  the notification), and starts the run, which reports into the same notification. */
+  private async checkAndStart(command: string, runDir: string, config: RunConfig, configFile?: vscode.Uri): Promise<void> {
+    const notification = new ProgressNotification(`Wordplay: training ${path.basename(runDir)}`, CHECKING_PYTHON);
+    let started = false;
+    try {
+      const env = await trainingEnvironment();
+      // without an environment, trainingEnvironment said why
+      if (!env) return;
+      if (notification.cancelled) {
+        nothingDone(command, 'Cancel was pressed before the run started');
+        return;
+      }
+      notification.report('starting the trainer…');
+      started = await this.start(runDir, config, env, configFile, notification);
+      if (!started) nothingDone(command, 'the folders outside the workspace were not allowed');
+    } finally {
+      if (!started) notification.close();
+    }
   }
 
   /** An unprepared dataset is the commonest first mistake: say so before a run folder is made,
@@ -124,53 +151,53 @@ export class TrainingManager implements vscode.Disposable {
 
   /** Resume Training: a stopped, failed or finished run continues from its checkpoint. */
   async resume(runDir?: string): Promise<void> {
-    const dir = runDir ?? (await this.pickRun('Resume which run?', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+    const dir = runDir ?? (await this.pickRun('Resume Training', 'Resume which run?', 'no run was resumed', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
     if (!dir) return;
     const run = summarizeRun(dir);
     if (!run) throw new UserError(`${dir} is not a run folder (it has no events.jsonl).`);
     if (run.state === 'running') throw new UserError(`${run.name} is still training.`);
     if (!fs.existsSync(runPaths(dir).checkpointState)) throw new UserError(`${run.name} has no checkpoint to resume from; train it again instead.`);
     const saved = loadConfig(runPaths(dir).config).config;
-    const until = await vscode.window.showInputBox({
+    const until = await input('Resume Training', `${run.name} was not resumed`, {
       title: `Wordplay: resume ${run.name} from iteration ${run.iter}`,
       prompt: 'Train until iteration',
       value: String(run.iter >= saved.train.max_iters ? saved.train.max_iters * 2 : saved.train.max_iters),
       validateInput: (v) => (/^\d+$/.test(v) && Number(v) > run.iter ? undefined : `a whole number above ${run.iter}`),
     });
-    if (!until) return;
-    const env = await trainingEnvironment();
-    if (!env) return;
+    if (until === undefined) return;
     const { config } = loadConfig(runPaths(dir).config, ['train.init_from=resume', `train.max_iters=${until}`]);
-    await this.start(dir, config, env);
+    await this.checkAndStart('Resume Training', dir, config);
   }
 
   /** Stop Training: the given run, the only one, or one picked among those training. */
   async stop(runDir?: string): Promise<void> {
-    let session = runDir ? this.sessions.get(path.resolve(runDir)) : undefined;
-    if (!session && !runDir && this.sessions.size === 1) session = [...this.sessions.values()][0];
-    if (!session && !runDir) {
-      const picked = await this.pickRun('Stop which run?', (r) => r.state === 'running');
-      session = picked ? this.sessions.get(picked) : undefined;
-    }
-    if (!session) {
-      if (runDir) throw new UserError(`${path.basename(runDir)} is not training.`);
-      return;
-    }
+    let dir = runDir === undefined ? undefined : path.resolve(runDir);
+    if (!dir && this.sessions.size === 1) dir = [...this.sessions.keys()][0];
+    dir ??= await this.pickRun('Stop Training', 'Stop which run?', 'no run was stopped', (r) => r.state === 'running');
+    if (!dir) return;
+    // a run started elsewhere a moment ago may not be followed yet
+    if (!this.sessions.has(dir)) this.attachRunning();
+    const session = this.sessions.get(dir);
+    if (!session) throw new UserError(`${path.basename(dir)} is not training.`);
     session.stop();
   }
 
   /** Export Model: model.onnx + model.json from the run's checkpoint (training does this by
    *  itself when it ends; this is for a failed export or an older run). */
   async exportModel(runDir?: string): Promise<void> {
-    const dir = runDir ?? (await this.pickRun('Export which run?', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+    const dir = runDir ?? (await this.pickRun('Export Model', 'Export which run?', 'no model was exported', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
     if (!dir) return;
-    const env = await trainingEnvironment();
-    if (!env) return;
-    const inv = trainerInvocation(['export', '--run', dir], env);
     const code = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Wordplay: exporting ${path.basename(dir)}`, cancellable: true },
-      (_progress, token) =>
-        new Promise<number | null>((resolve, reject) => {
+      async (progress, token) => {
+        progress.report({ message: CHECKING_PYTHON });
+        const env = await trainingEnvironment();
+        // without an environment, trainingEnvironment said why
+        if (!env) return undefined;
+        if (token.isCancellationRequested) return 'cancelled';
+        progress.report({ message: 'writing model.onnx…' });
+        const inv = trainerInvocation(['export', '--run', dir], env);
+        return new Promise<number | null>((resolve, reject) => {
           const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'] });
           token.onCancellationRequested(() => child.kill('SIGINT'));
           const toLog = (chunk: Buffer) => chunk.toString('utf8').split(/\r?\n/).filter(Boolean).forEach((line) => this.log.info(line));
@@ -178,8 +205,14 @@ export class TrainingManager implements vscode.Disposable {
           child.stderr.on('data', toLog);
           child.on('error', reject);
           child.on('close', resolve);
-        }),
+        });
+      },
     );
+    if (code === undefined) return;
+    if (code === 'cancelled') {
+      nothingDone('Export Model', 'Cancel was pressed before the export started');
+      return;
+    }
     if (code !== 0) throw new UserError(`exporting ${path.basename(dir)} failed (exit ${code}); the Wordplay log has the trainer's message.`);
     void vscode.window.showInformationMessage(`Wordplay: exported ${path.basename(dir)}/model.onnx.`);
     this.changed.fire();
@@ -207,37 +240,38 @@ export class TrainingManager implements vscode.Disposable {
     if (choice !== 'Choose Folders…') return false;
     const folderOf: Record<string, string> = { 'run dir': runDir, 'data.dataset': config.data.dataset, 'train.init_from': config.train.init_from };
     for (const problem of problems) {
-      const picked = await vscode.window.showOpenDialog({
+      const picked = await chooseFile('Train GPT', `no folder was allowed for ${problem.key}`, {
         canSelectFolders: true,
         canSelectFiles: false,
         defaultUri: vscode.Uri.file(folderOf[problem.key]),
         openLabel: 'Allow',
         title: `Wordplay: allow the folder for ${problem.key}`,
       });
-      if (!picked?.[0]) return false;
-      bounds.allowed.push(picked[0].fsPath);
+      if (!picked) return false;
+      bounds.allowed.push(picked.fsPath);
     }
     await this.state.update(ALLOWED_KEY, bounds.allowed);
     checkBounds(config, runDir, bounds);
     return true;
   }
 
-  private async start(runDir: string, config: RunConfig, env: NodeJS.ProcessEnv, configFile?: vscode.Uri): Promise<void> {
+  /** Starts the trainer; false when the user did not allow the folders it would use. */
+  private async start(runDir: string, config: RunConfig, env: NodeJS.ProcessEnv, configFile: vscode.Uri | undefined, notification: ProgressNotification): Promise<boolean> {
     const dir = path.resolve(runDir);
     if (this.sessions.has(dir)) throw new UserError(`${path.basename(dir)} is already training.`);
-    if (!(await this.allowFolders(config, dir))) return;
+    if (!(await this.allowFolders(config, dir))) return false;
     // without keepTrainingOnClose the trainer stops when this window's process is gone
     const trainerEnv = keepTrainingOnClose() ? env : { ...env, WORDPLAY_STOP_WITH_PID: String(process.pid) };
     const trainer = startTrainer({ config, runDir: dir, env: trainerEnv });
     this.log.info(`Training ${path.basename(dir)} (process ${trainer.pid}) in ${dir}`);
-    const session = new TrainingSession({ runDir: dir, trainer, ours: true, configFile, log: this.log, onProgress: () => this.update() });
+    const session = new TrainingSession({ runDir: dir, trainer, ours: true, configFile, notification, log: this.log, onProgress: () => this.update() });
     this.follow(session);
     this.metrics.showRuns([dir]);
+    return true;
   }
 
   private follow(session: TrainingSession): void {
     this.sessions.set(session.runDir, session);
-    session.showProgress();
     this.update();
     void session.ended.then((reason) => {
       this.sessions.delete(session.runDir);
@@ -255,8 +289,7 @@ export class TrainingManager implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'wordplay.training', this.sessions.size > 0);
     const latest = [...this.sessions.values()].pop();
     if (latest) {
-      const p = latest.progress;
-      const speed = p.tokensPerS === undefined ? '' : ` · ${Math.round(p.tokensPerS).toLocaleString('en-US')} tok/s`;
+      const speed = latest.progress.tokensPerS === undefined ? '' : ` · ${Math.round(latest.progress.tokensPerS).toLocaleString('en-US')} tok/s`;
       this.status.text = `$(pulse) ${latest.summary()}${speed}`;
       this.status.tooltip = `Wordplay: training ${latest.name} (click for the metrics)`;
       this.status.show();
@@ -276,7 +309,10 @@ export class TrainingManager implements vscode.Disposable {
       { label: 'Presets', kind: vscode.QuickPickItemKind.Separator },
       ...presetNames().map((preset) => ({ label: preset, description: 'preset: saved as a config file in the workspace', preset })),
     ];
-    const picked = await vscode.window.showQuickPick(items, { title: 'Wordplay: Train GPT with which config?', placeHolder: 'A *.wordplay.json config, or a preset' });
+    const picked = await pick('Train GPT', 'no config was chosen, so no run was started', items, {
+      title: 'Wordplay: Train GPT with which config?',
+      placeHolder: 'A *.wordplay.json config, or a preset',
+    });
     if (!picked) return undefined;
     if (picked.file) return picked.file;
     // a preset becomes a file the user can edit and train again
@@ -285,15 +321,17 @@ export class TrainingManager implements vscode.Disposable {
     return target;
   }
 
-  private async pickRun(title: string, filter: (run: RunSummary) => boolean): Promise<string | undefined> {
+  private async pickRun(command: string, title: string, cancelled: string, filter: (run: RunSummary) => boolean): Promise<string | undefined> {
     const folder = runsFolder();
     const runs = folder ? listRuns(folder).filter(filter) : [];
     if (runs.length === 0) {
-      void vscode.window.showInformationMessage(`Wordplay: no run to choose from in ${folder ?? 'this workspace'}.`);
+      void vscode.window.showInformationMessage(`Wordplay: ${command}: no run to choose from in ${folder ?? 'this workspace'}.`);
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(
-      runs.map((r) => ({ label: r.name, description: `${r.state} · iteration ${r.iter}`, dir: r.dir })),
+    const picked = await pick(
+      command,
+      cancelled,
+      runs.map((r) => ({ label: r.name, description: `${r.state} · ${positionText(r)}`, dir: r.dir })),
       { title: `Wordplay: ${title}` },
     );
     return picked?.dir;

@@ -1,17 +1,19 @@
 // One run being trained, as the window shows it: a cancellable progress notification
-// (iteration of max, loss, ETA; Cancel stops the run), the trainer's log in the Wordplay
+// (iteration of max, ETA, loss; Cancel stops the run), the trainer's log in the Wordplay
 // channel, and each `error` event as an error notification. The trainer is either one this
 // window started (TrainerProcess) or one it found running (AttachedTrainer: after a reload, or
 // a run started with the CLI); either way the session reads events.jsonl and train.log, so
-// both look the same.
+// both look the same. The notification and the status bar are drawn from the same fold
+// (TrainProgress) at the same poll, so they never disagree.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EventFollower, type RunEvent } from './core/events';
-import { formatDuration, TrainProgress } from './core/progress';
+import { EventFollower } from './core/events';
+import { TrainProgress } from './core/progress';
 import { runPaths } from './core/runDir';
 import type { AttachedTrainer } from './core/supervision';
 import { FileTail } from './core/tail';
 import type { TrainerProcess } from './core/trainer';
+import { ProgressNotification } from './progressNotification';
 
 const POLL_MS = 250;
 
@@ -22,7 +24,10 @@ export interface SessionOptions {
   ours: boolean;
   /** The config file the run came from, for the error notification's Open Config. */
   configFile?: vscode.Uri;
+  /** The notification the command that started the run opened already; else one is opened. */
+  notification?: ProgressNotification;
   log: vscode.LogOutputChannel;
+  /** Called after each poll that changed what the run shows. */
   onProgress(session: TrainingSession): void;
 }
 
@@ -33,6 +38,7 @@ export class TrainingSession {
   /** Resolves when no process of the run is left, with the run's last `done` reason. */
   readonly ended: Promise<string | undefined>;
   private lastDone: string | undefined;
+  private readonly notification: ProgressNotification;
 
   constructor(private readonly options: SessionOptions) {
     this.runDir = runPaths(options.runDir).root;
@@ -42,14 +48,27 @@ export class TrainingSession {
     const events = new EventFollower(paths.events, { fromStart: !options.ours });
     const output = new FileTail(paths.log, { fromStart: false });
     if (!options.ours) for (const event of events.poll()) this.progress.update(event);
+    this.notification = options.notification ?? new ProgressNotification(`Wordplay: training ${this.name}`, this.summary());
+    this.notification.onCancel(() => this.stop());
+    this.showProgress();
     const poll = () => {
       for (const line of output.poll()) options.log.info(`[${this.name}] ${line}`);
-      for (const event of events.poll()) this.onEvent(event);
+      let changed = false;
+      for (const event of events.poll()) {
+        if (this.progress.update(event)) changed = true;
+        if (event.type === 'done') this.lastDone = event.reason;
+        if (event.type === 'error') void this.showError(event.message);
+      }
+      if (changed) {
+        this.showProgress();
+        options.onProgress(this);
+      }
     };
     const timer = setInterval(poll, POLL_MS);
     this.ended = options.trainer.done.then(() => {
       clearInterval(timer);
       poll();
+      this.notification.close();
       const rest = output.rest();
       if (rest) options.log.info(`[${this.name}] ${rest}`);
       return this.lastDone;
@@ -65,40 +84,15 @@ export class TrainingSession {
     this.options.trainer.stop();
   }
 
-  /** "120/150 · loss 2.4100 · ETA 12s" */
+  /** "120/150 · ETA 12s · loss 2.4100" (TrainProgress.summary), or what happens before the
+   *  trainer's first event: the notification's and the status bar's words. */
   summary(): string {
-    const p = this.progress;
-    const parts = [`${p.iter}/${p.maxIters || '?'}`];
-    if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
-    const eta = p.eta();
-    if (Number.isFinite(eta)) parts.push(`ETA ${formatDuration(eta)}`);
-    return parts.join(' · ');
+    return this.progress.maxIters === null ? 'starting the trainer…' : this.progress.summary();
   }
 
-  /** The notification, open until the run ends; its Cancel stops the run. */
-  showProgress(): void {
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Wordplay: training ${this.name}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => this.stop());
-        let reported = 0;
-        const report = () => {
-          const percent = this.progress.maxIters ? (100 * this.progress.iter) / this.progress.maxIters : 0;
-          progress.report({ message: this.summary(), increment: Math.max(0, percent - reported) });
-          reported = Math.max(reported, percent);
-        };
-        report();
-        const timer = setInterval(report, 1000);
-        await this.ended;
-        clearInterval(timer);
-      },
-    );
-  }
-
-  private onEvent(event: RunEvent): void {
-    if (this.progress.update(event)) this.options.onProgress(this);
-    if (event.type === 'done') this.lastDone = event.reason;
-    if (event.type === 'error') void this.showError(event.message);
+  private showProgress(): void {
+    const { iter, maxIters } = this.progress;
+    this.notification.report(this.summary(), maxIters ? (100 * iter) / maxIters : 0);
   }
 
   private async showError(message: string): Promise<void> {

@@ -99,6 +99,9 @@ export interface RunSeries {
   name: string;
   status: RunStatus;
   maxIters?: number;
+  /** Where the run is, "28/400 · ETA 3m53s", worded on the host by src/core/progress.ts as the
+   *  notification, the status bar and the Runs tree word it. */
+  position?: string;
   device?: string;
   nParams?: number;
   train: TrainColumns;

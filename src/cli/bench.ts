@@ -1,9 +1,12 @@
+// `wordplay bench <name>`: one module per benchmark (src/cli/bench*.ts), each printing JSON on its
+// last line; scripts/bench.mjs (`npm run bench`) runs them and keeps their results.
 import { UserError } from '../core/errors';
 import type { Subcommand } from './args';
 import { benchActivation, benchActivationUsage } from './benchActivation';
 import { benchFirstCompletion, benchFirstCompletionUsage } from './benchFirstCompletion';
 import { benchGeneration, benchGenerationUsage } from './benchGeneration';
 import { benchPrepare, benchPrepareUsage } from './benchPrepare';
+import { benchStop, benchStopUsage } from './benchStop';
 import { benchTraining, benchTrainingUsage } from './benchTraining';
 
 const benches: Record<string, (args: string[]) => Promise<number>> = {
@@ -12,22 +15,24 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   generation: benchGeneration,
   activation: benchActivation,
   'first-completion': benchFirstCompletion,
+  stop: benchStop,
 };
 
-const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop> [options]
 
   prepare           prepare's MB/s, char and GPT-2, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
   generation        KV-cached ONNX generation against recomputing the context each step
   activation        the extension's code loading + activate(), in fresh processes
   first-completion  a session's first completion to its first token, onnxruntime loading included
+  stop              a graceful stop (SIGINT, SIGTERM) of a training run, to its done event and its exit
 
 Each prints JSON on its last line. Their options:`;
 
-const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage].join('\n\n');
+const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage].join('\n\n');
 
 export const bench: Subcommand = {
-  summary: 'measure prepare, training, generation, activation or first-completion speed',
+  summary: 'measure prepare, training, generation, activation, first-completion or stop speed',
   usage,
   async run(args) {
     const [name, ...rest] = args;

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { generate, loadGenerationModel } from '../core/generate';
+import { INT8_FILE, MODEL_FILE } from '../core/modelFiles';
 import { trainerDir } from '../core/paths';
 import { trainerInvocation } from '../core/pythonEnv';
 import { numberOption, parseOptions } from './args';
@@ -123,8 +124,8 @@ export async function benchFirstCompletion(args: string[]): Promise<number> {
     try {
       console.error(`exporting a freshly initialised model of the ${PRESET} preset's shape (fp32 and int8) ...`);
       result.model = { preset: PRESET, ...(await exportPresetModel(work)), vocab: VOCAB.length };
-      result['model.onnx'] = measure(path.join(work, 'model.onnx'), prompt, runs);
-      result['model.int8.onnx'] = measure(path.join(work, 'model.int8.onnx'), prompt, runs);
+      result[MODEL_FILE] = measure(path.join(work, MODEL_FILE), prompt, runs);
+      result[INT8_FILE] = measure(path.join(work, INT8_FILE), prompt, runs);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }

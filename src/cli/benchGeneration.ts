@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { clearModelCache, complete, loadGenerationModel, type GenerationModel } from '../core/generate';
+import { INT8_FILE, MODEL_FILE } from '../core/modelFiles';
 import { trainerInvocation } from '../core/pythonEnv';
 import { numberOption, parseOptions } from './args';
 
@@ -85,10 +86,10 @@ export async function benchGeneration(args: string[]): Promise<number> {
     say('exporting a freshly initialised 6-layer, 384-wide, block-256 char model ...');
     await exportBenchModel(work, int8);
     let t = performance.now();
-    const model = await loadGenerationModel(path.join(work, 'model.onnx'), { threads });
+    const model = await loadGenerationModel(path.join(work, MODEL_FILE), { threads });
     const loadMs = performance.now() - t;
     t = performance.now();
-    const quant = int8 ? await loadGenerationModel(path.join(work, 'model.int8.onnx'), { threads }) : undefined;
+    const quant = int8 ? await loadGenerationModel(path.join(work, INT8_FILE), { threads }) : undefined;
     const int8LoadMs = performance.now() - t;
     const ids = model.tokenizer.encode(PROMPT).slice(0, 100);
     const prompt = model.tokenizer.decode(ids);

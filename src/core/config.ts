@@ -2,10 +2,13 @@
 // files the Python trainer reads), `--set group.key=value` overrides coerced by the schema's
 // types, validation against schemas/run-config.schema.json with every error listed and its
 // key named, defaults filled from the schema, relative paths resolved. Refused before anything
-// is spawned.
+// is spawned, and checked live as the user types. The trainer checks again at run time
+// (trainer/wordplay_trainer/config.py): the cross-field checks and the --set messages exist in
+// both languages, held to the same words by the cases in test/cases/config-rules.json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
+import gpt2 from '../../schemas/gpt2.json';
 import { UserError } from './errors';
 import { schemaPath, trainerDir } from './paths';
 import type { RunConfig } from './runConfig';
@@ -27,7 +30,8 @@ export class ConfigError extends UserError {
 }
 
 export const presetsDir = path.join(trainerDir, 'wordplay_trainer', 'presets');
-export const INIT_KEYWORDS = ['scratch', 'resume', 'gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl'];
+/** train.init_from's words that name no folder: GPT-2's hub checkpoints come from schemas/gpt2.json. */
+export const INIT_KEYWORDS = ['scratch', 'resume', ...Object.keys(gpt2.models)];
 
 export function presetNames(): string[] {
   return fs
@@ -153,6 +157,7 @@ export function validateConfig(config: Record<string, unknown>): ConfigProblem[]
     .filter((p) => !seen.has(`${p.key}:${p.message}`) && seen.add(`${p.key}:${p.message}`));
 }
 
+/** The cross-field checks (the Python trainer's semantic_problems, word for word). */
 export function semanticProblems(c: RunConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const { model: m, optimizer: o, train: t, distributed: d } = c;

@@ -8,6 +8,10 @@
 // formula the trainer's MFU uses). Activation memory follows Korthikanti et al. 2022, "Reducing
 // Activation Recomputation in Large Transformer Models": 34·s·b·h bytes per layer at 16 bits
 // (the 5·a·s²·b attention-score term vanishes with flash attention, which the trainer uses).
+// GPU peaks and GPT-2's shapes are data the trainer reads too: schemas/gpu-peaks.json and
+// schemas/gpt2.json, bundled in at build time.
+import gpt2 from '../../schemas/gpt2.json';
+import gpuPeaks from '../../schemas/gpu-peaks.json';
 import type { RunConfig } from './runConfig';
 
 /** The parts of a run configuration the figures depend on. */
@@ -62,15 +66,10 @@ export interface Figures {
   notes: string[];
 }
 
-/** GPT-2 checkpoints' shapes (nanoGPT's from_pretrained table); all have vocab 50257 and biases. */
-export const GPT2_SHAPES: Record<string, { n_layer: number; n_head: number; n_embd: number }> = {
-  gpt2: { n_layer: 12, n_head: 12, n_embd: 768 },
-  'gpt2-medium': { n_layer: 24, n_head: 16, n_embd: 1024 },
-  'gpt2-large': { n_layer: 36, n_head: 20, n_embd: 1280 },
-  'gpt2-xl': { n_layer: 48, n_head: 25, n_embd: 1600 },
-};
-export const GPT2_VOCAB = 50257;
-export const GPT2_BLOCK = 1024;
+/** GPT-2 checkpoints' shapes (nanoGPT's from_pretrained table); all have GPT2_VOCAB and biases. */
+export const GPT2_SHAPES: Record<string, { n_layer: number; n_head: number; n_embd: number }> = gpt2.models;
+export const GPT2_VOCAB = gpt2.vocab_size;
+export const GPT2_BLOCK = gpt2.block_size;
 
 /** Parameters of a nanoGPT model: [without position embeddings, total]. */
 export function paramCount(shape: { n_layer: number; n_embd: number; block_size: number; vocab_size: number; bias: boolean }): [number, number] {
@@ -85,12 +84,13 @@ export function paramCount(shape: { n_layer: number; n_embd: number; block_size:
   return [withoutPos, withoutPos + wpe];
 }
 
-/** FLOPs per token for forward + backward (PaLM appendix B), as the trainer's MFU counts them. */
+/** FLOPs per token for forward + backward (PaLM appendix B), as the trainer's MFU counts them
+ *  (both held to test/cases/mfu.json). */
 export function flopsPerToken(params: number, n_layer: number, n_head: number, n_embd: number, seqLen: number): number {
   return 6 * params + 12 * n_layer * n_head * (n_embd / n_head) * seqLen;
 }
 
-/** The dtype the trainer resolves `auto` to on a device (trainer/wordplay_trainer/train.py). */
+/** The dtype the trainer resolves `auto` to on a device (trainer/wordplay_trainer/common.py). */
 export function resolveDtype(dtype: string, device: DeviceInfo): 'float32' | 'bfloat16' | 'float16' {
   if (dtype === 'float32' || dtype === 'bfloat16' || dtype === 'float16') return dtype;
   if (device.kind !== 'cuda') return 'float32';
@@ -200,33 +200,8 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   };
 }
 
-/** Peak FLOP/s of NVIDIA GPUs by name, 16-bit dense (trainer/wordplay_trainer/mfu.py's table). */
-const PEAKS: [RegExp, number][] = [
-  [/GB200/i, 2.5e15],
-  [/B200/i, 2.25e15],
-  [/GH200/i, 989e12],
-  [/H200/i, 989e12],
-  [/H100.*NVL/i, 835e12],
-  [/H100.*PCIe/i, 756e12],
-  [/H100/i, 989e12],
-  [/H800.*PCIe/i, 756e12],
-  [/H800/i, 989e12],
-  [/A100/i, 312e12],
-  [/A800/i, 312e12],
-  [/L40S/i, 362e12],
-  [/\bL40\b/i, 181e12],
-  [/\bL4\b/i, 121e12],
-  [/\bA10\b/i, 125e12],
-  [/\bA30\b/i, 165e12],
-  [/\bA40\b/i, 149.7e12],
-  [/RTX 6000 Ada/i, 364e12],
-  [/RTX A6000/i, 154.8e12],
-  [/RTX 5090/i, 209.5e12],
-  [/RTX 4090/i, 165.2e12],
-  [/RTX 4080/i, 97.5e12],
-  [/RTX 3090/i, 71e12],
-  [/RTX 3080/i, 59.5e12],
-];
+/** Peak FLOP/s of NVIDIA GPUs by name, 16-bit dense, first match first (schemas/gpu-peaks.json). */
+const PEAKS: [RegExp, number][] = gpuPeaks.peaks.map((p) => [new RegExp(p.pattern, 'i'), p.flops]);
 
 export function gpuPeakFlops(name: string): number | undefined {
   return PEAKS.find(([pattern]) => pattern.test(name))?.[1];

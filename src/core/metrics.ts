@@ -1,9 +1,11 @@
 // The dashboard's data on the host: a run's events.jsonl folded into columns (what the webview
 // charts), kept for replays (thinned beyond MAX_POINTS, see thinSeries.ts) and as deltas for
-// live appends; and the CSV export, written from the events themselves.
+// live appends, with where the run is worded as everywhere else (progress.ts); and the CSV
+// export, written from the events themselves.
 import * as path from 'node:path';
 import type { RunSeries } from '../../webview/protocol';
 import type { RunEvent } from './events';
+import { positionText, TrainProgress } from './progress';
 import { thinSeries } from './thinSeries';
 
 const emptySeries = (id: string): RunSeries => ({
@@ -18,6 +20,7 @@ export class RunMetrics {
   readonly series: RunSeries;
   private delta: RunSeries;
   private changed = false;
+  private readonly progress = new TrainProgress();
   /** Token ids of the latest sample, for decoding when the tokenizer is at hand. */
   sampleTokens: { iter: number; tokens: number[] } | undefined;
   pid: number | undefined;
@@ -30,6 +33,7 @@ export class RunMetrics {
   add(events: RunEvent[]): void {
     for (const e of events) {
       this.changed = true;
+      this.progress.update(e);
       for (const s of [this.series, this.delta]) {
         switch (e.type) {
           case 'start':
@@ -65,6 +69,7 @@ export class RunMetrics {
       }
       if (e.type === 'sample') this.sampleTokens = { iter: e.iter, tokens: e.tokens };
     }
+    this.series.position = this.delta.position = positionText(this.progress.position);
     thinSeries(this.series);
     thinSeries(this.delta);
   }
@@ -83,6 +88,7 @@ export class RunMetrics {
     out.maxIters = this.series.maxIters;
     out.device = this.series.device;
     out.error = this.series.error;
+    out.position = this.series.position;
     this.delta = emptySeries(this.dir);
     this.changed = false;
     return out;

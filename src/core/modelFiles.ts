@@ -3,11 +3,14 @@
 // here loads onnxruntime.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import layout from '../../schemas/run-files.json';
 import { UserError } from './errors';
 import { parseTokenizerSpec, type TokenizerSpec } from './tokenizer';
 
-export const MODEL_FILE = 'model.onnx';
-export const META_FILE = 'model.json';
+export const MODEL_FILE = layout.run.onnx;
+export const META_FILE = layout.run.model_json;
+/** The int8 copy `wordplay export --quantize int8` writes beside MODEL_FILE. */
+export const INT8_FILE = layout.run.onnx_int8;
 
 export interface ModelMeta {
   format: 'wordplay-model';

@@ -1,18 +1,20 @@
-// The run directory's layout: the one place on the Node side that knows its file names.
+// The run directory's layout: its file names come from schemas/run-files.json, which the
+// Python trainer reads too (trainer/wordplay_trainer/rundir.py); this module turns them into paths.
 import * as path from 'node:path';
+import layout from '../../schemas/run-files.json';
 
 export const runFiles = {
-  config: 'config.json',
-  events: 'events.jsonl',
-  checkpoint: 'checkpoint',
-  onnx: 'model.onnx',
-  modelJson: 'model.json',
+  config: layout.run.config,
+  events: layout.run.events,
+  checkpoint: layout.run.checkpoint,
+  onnx: layout.run.onnx,
+  modelJson: layout.run.model_json,
   /** Written by whoever spawned the trainer: its process group, so any window can stop it. */
-  process: 'process.json',
+  process: layout.run.process,
   /** The trainer's stdout and stderr: a file, so the trainer outlives the process that started it. */
-  log: 'train.log',
+  log: layout.run.log,
   /** The window that took over a run whose starter is gone (see supervision.ts). */
-  watcher: 'watcher.json',
+  watcher: layout.run.watcher,
 } as const;
 
 export interface RunPaths {
@@ -38,8 +40,8 @@ export function runPaths(root: string): RunPaths {
     config: path.join(r, runFiles.config),
     events: path.join(r, runFiles.events),
     checkpoint,
-    checkpointState: path.join(checkpoint, 'state.json'),
-    checkpointModel: path.join(checkpoint, 'model.safetensors'),
+    checkpointState: path.join(checkpoint, layout.checkpoint.state),
+    checkpointModel: path.join(checkpoint, layout.checkpoint.model),
     onnx: path.join(r, runFiles.onnx),
     modelJson: path.join(r, runFiles.modelJson),
     process: path.join(r, runFiles.process),

@@ -1,19 +1,19 @@
 // What a run folder says about its run, read from its events.jsonl: the one summary the Runs
-// tree, the completion model picker and the CLI share.
+// tree, the completion model picker and the CLI share. Where the run is (iteration, ETA) is
+// TrainProgress's fold, as everywhere else.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventFollower, type RunEvent } from './events';
+import { TrainProgress, type RunPosition } from './progress';
 import { runPaths } from './runDir';
 import { liveTrainer } from './supervision';
 
 export type RunState = 'running' | 'finished' | 'stopped' | 'failed';
 
-export interface RunSummary {
+export interface RunSummary extends RunPosition {
   dir: string;
   name: string;
   state: RunState;
-  iter: number;
-  maxIters: number | null;
   bestValLoss: number | null;
   /** model.onnx exists: the run can complete text. */
   hasModel: boolean;
@@ -26,8 +26,7 @@ export interface RunSummary {
 
 /** What the events so far say; folded as the file grows. */
 interface Folded {
-  iter: number;
-  maxIters: number | null;
+  progress: TrainProgress;
   bestValLoss: number | null;
   startPid: number | null;
   error: string | null;
@@ -35,15 +34,14 @@ interface Folded {
   size: number;
 }
 
-const emptyFold = (): Folded => ({ iter: 0, maxIters: null, bestValLoss: null, startPid: null, error: null, done: undefined, size: 0 });
+const emptyFold = (): Folded => ({ progress: new TrainProgress(), bestValLoss: null, startPid: null, error: null, done: undefined, size: 0 });
 
 function apply(f: Folded, event: RunEvent): void {
-  if ('iter' in event && typeof event.iter === 'number') f.iter = Math.max(f.iter, event.iter);
+  f.progress.update(event);
   switch (event.type) {
     case 'start':
       // a resumed run starts again: what counts is the latest start
       f.startPid = event.pid;
-      f.maxIters = event.max_iters;
       f.done = undefined;
       break;
     case 'eval':
@@ -87,12 +85,15 @@ export function summarizeRun(dir: string): RunSummary | undefined {
   const f = foldEvents(paths.events, stat.size);
   // without a done event the trainer is either still at work or was killed
   const live = f.done ? undefined : liveTrainer(paths.root, f.startPid);
+  const position = f.progress.position;
   return {
     dir: paths.root,
     name: path.basename(paths.root),
     state: f.done ?? (live ? 'running' : 'failed'),
-    iter: f.iter,
-    maxIters: f.maxIters,
+    iter: position.iter,
+    maxIters: position.maxIters,
+    // a trainer that died without a done event has no time left
+    etaSeconds: live ? position.etaSeconds : undefined,
     bestValLoss: f.bestValLoss,
     hasModel: fs.existsSync(paths.onnx),
     updated: stat.mtimeMs,
@@ -110,9 +111,4 @@ export function listRuns(folder: string): RunSummary[] {
     .map((e) => summarizeRun(path.join(folder, e.name)))
     .filter((r): r is RunSummary => r !== undefined)
     .sort((a, b) => b.updated - a.updated);
-}
-
-/** The model to complete with by default: the newest run that ended and has an exported model. */
-export function newestFinishedModel(folder: string): RunSummary | undefined {
-  return listRuns(folder).find((r) => r.hasModel && (r.state === 'finished' || r.state === 'stopped'));
 }

@@ -7,6 +7,7 @@
 import { isAscii } from 'node:buffer';
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
+import gpt2Facts from '../../schemas/gpt2.json';
 import { UserError } from './errors';
 
 export type TokenizerSpec = { type: 'char'; vocab: string[] } | { type: 'gpt2' };
@@ -192,7 +193,7 @@ const END_OF_TEXT = '<|endoftext|>';
  *  string that is not Unicode) is encoded as U+FFFD, as TextEncoder writes it. */
 export class Gpt2Tokenizer implements Tokenizer {
   readonly spec: TokenizerSpec = { type: 'gpt2' };
-  readonly vocabSize = 50257;
+  readonly vocabSize = gpt2Facts.vocab_size;
   readonly endOfText = gpt2Ranks.special_tokens[END_OF_TEXT];
   private readonly bpe = new Tiktoken(gpt2Ranks);
   private readonly pattern = new RegExp(gpt2Ranks.pat_str, 'gu');

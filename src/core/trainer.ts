@@ -1,8 +1,9 @@
 // The trainer process: `python -m wordplay_trainer train` (or torchrun for several processes)
-// in its own process group, the resolved config written to the run dir first, events followed
-// from events.jsonl. Its output goes to the run dir's train.log rather than a pipe, and its
-// group is recorded in process.json, so it outlives the process that started it (a reloaded
-// window reattaches; see supervision.ts). stop() asks for a graceful stop (SIGINT to the group:
+// in its own process group, given the resolved config as --config's JSON text (the trainer
+// writes config.json: one writer, however a run is launched), events followed from
+// events.jsonl. Its output goes to the run dir's train.log rather than a pipe, and its group is
+// recorded in process.json, so it outlives the process that started it (a reloaded window
+// reattaches; see supervision.ts). stop() asks for a graceful stop (SIGINT to the group:
 // finish the step, checkpoint, `done` stopped) and kills the group after a grace period.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,10 +45,10 @@ export interface Command {
 }
 
 /** python -m wordplay_trainer train ..., or torchrun (beside that Python) when nproc_per_node
- *  or nnodes exceeds 1. */
+ *  or nnodes exceeds 1. The config travels as JSON text in the arguments, which torchrun hands
+ *  to every worker; rank 0 writes it to config.json. */
 export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv = process.env): Command {
-  const paths = runPaths(runDir);
-  const trainArgs = ['train', '--config', paths.config, '--run-dir', paths.root];
+  const trainArgs = ['train', '--config', JSON.stringify(config), '--run-dir', runPaths(runDir).root];
   const inv = trainerInvocation(trainArgs, env);
   const d = config.distributed;
   if (d.nproc_per_node <= 1 && d.nnodes <= 1) return inv;
@@ -80,7 +81,6 @@ export class TrainerProcess {
   constructor(options: TrainerOptions) {
     this.paths = runPaths(options.runDir);
     fs.mkdirSync(this.paths.root, { recursive: true });
-    fs.writeFileSync(this.paths.config, `${JSON.stringify(options.config, null, 2)}\n`);
     const cmd = trainerCommand(options.config, this.paths.root, options.env ?? process.env);
     // only this run's events: earlier runs (before a resume) stay in the file
     const follower = new EventFollower(this.paths.events, { fromStart: false });
@@ -155,7 +155,7 @@ export class TrainerProcess {
   }
 }
 
-/** Writes config.json into the run dir and starts the trainer. */
+/** Starts the trainer, which writes config.json into the run dir. */
 export function startTrainer(options: TrainerOptions): TrainerProcess {
   return new TrainerProcess(options);
 }

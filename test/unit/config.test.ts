@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, presetNames } from '../../src/core/config';
 import { defaultRunDir, runPaths } from '../../src/core/runDir';
+import rules from '../cases/config-rules.json';
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-config-'));
@@ -108,6 +109,22 @@ test('semantic errors: n_embd % n_head, min_lr, accumulation vs processes', () =
     ['model.n_embd', 'optimizer.min_lr', 'train.gradient_accumulation_steps'],
   );
 });
+
+// test/cases/config-rules.json: the trainer's config.py must say exactly the same
+for (const c of rules.cases) {
+  test(`config rules case: ${c.name}`, () => {
+    const dir = tmp();
+    const file = write(dir, 'case.json', c.config);
+    let got: string[][] = [];
+    try {
+      loadConfig(file, c.set, dir);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      got = err.problems.map((p) => [p.key, p.message]);
+    }
+    assert.deepEqual(got, c.problems);
+  });
+}
 
 test('bad --set, unknown preset, malformed file', () => {
   assert.deepEqual(

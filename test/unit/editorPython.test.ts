@@ -4,9 +4,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { doctor, summarizeDoctor } from '../../src/core/doctor';
+import { doctor, formatDoctor, summarizeDoctor } from '../../src/core/doctor';
 import { prepare } from '../../src/core/prepare';
-import { managedEnv, resolveEditorPython, type EditorPythonSources } from '../../src/core/pythonEnv';
+import { managedEnv, resolveEditorPython, resolvePython, type EditorPythonSources } from '../../src/core/pythonEnv';
 import { preparedShakespeareChar } from '../../src/core/shakespeare';
 import { SHAKESPEARE, tempDir } from './helpers';
 
@@ -72,6 +72,14 @@ function fakePython(probe: object): string {
   return file;
 }
 
+/** The Python wordplay would use, started with -S (no site-packages): a real interpreter in
+ *  which PyTorch cannot be imported, wherever it is installed. */
+function pythonWithoutPackages(): string {
+  const file = path.join(tempDir(), 'python');
+  fs.writeFileSync(file, `#!/bin/sh\nexec ${JSON.stringify(resolvePython().path)} -S "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
 const devices = { cpu_threads: 8, cuda: [], mps: false };
 const torch = { version: '2.11.0', cuda_build: null, threads: 8 };
 
@@ -95,16 +103,12 @@ test('the check refuses Python older than 3.10, a Python without PyTorch, and a 
   const oldReport = await doctor(process.env, { path: old, source: 'wordplay.pythonPath' });
   assert.match(oldReport.problems.map((p) => p.problem).join('\n'), /3\.9\.18 is older than 3\.10/);
 
-  const noTorch = fakePython({
-    python: { path: '/fake/python', version: '3.12.3' },
-    torch: null,
-    device: 'cpu',
-    devices,
-    problems: [{ problem: 'PyTorch is not installed in this Python.', fix: 'Run `wordplay setup`.' }],
-  });
-  const noTorchReport = await doctor(process.env, { path: noTorch, source: 'PATH' });
-  assert.match(noTorchReport.problems[0].problem, /PyTorch is not installed/);
-  assert.equal(summarizeDoctor(noTorchReport), 'Python 3.12.3 without PyTorch');
+  // the trainer's real probe, in a Python that cannot import torch
+  const noTorch = await doctor(process.env, { path: pythonWithoutPackages(), source: 'PATH' });
+  assert.equal(noTorch.torch, null);
+  assert.deepEqual(noTorch.problems, [{ problem: 'PyTorch is not installed in this Python.', fix: 'Run `wordplay setup`.' }]);
+  assert.match(summarizeDoctor(noTorch), /^Python 3\.\d+\.\d+ without PyTorch$/);
+  assert.match(formatDoctor(noTorch), /^PyTorch +not installed$/m);
 
   const missing = await doctor(process.env, { path: '/nonexistent/python3', source: 'wordplay.pythonPath' });
   assert.equal(missing.python, null);

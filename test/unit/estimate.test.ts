@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { editConfigText } from '../../src/core/configEdit';
 import { parseNvidiaSmi } from '../../src/core/deviceDetect';
-import { estimate, flopsPerToken, formatBytes, formatDuration, paramCount, resolveDtype, type DeviceInfo, type EstimateInput } from '../../src/core/estimate';
+import { estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveDtype, type DeviceInfo, type EstimateInput } from '../../src/core/estimate';
 import type { RunEvent } from '../../src/core/events';
 import { metricsCsv, RunMetrics } from '../../src/core/metrics';
 import { configEditorMessageProblem, metricsMessageProblem } from '../../webview/protocol';
 import { applyEdits } from 'jsonc-parser';
+import mfuCases from '../cases/mfu.json';
 
 const shakespeare: EstimateInput = {
   model: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, dropout: 0.2, bias: false },
@@ -25,6 +26,17 @@ test('parameter counts match nanoGPT (shakespeare-char 10.65M, GPT-2 124M)', () 
 
 test('FLOPs per token follow the PaLM formula the trainer uses', () => {
   assert.equal(flopsPerToken(10_646_784, 6, 6, 384, 256), 6 * 10_646_784 + 12 * 6 * 6 * 64 * 256);
+});
+
+// test/cases/mfu.json: the trainer's MFU (common.py) runs the same cases
+for (const c of mfuCases.flops_per_token) {
+  test(`FLOPs per token, case table: ${c.name}`, () => {
+    assert.equal(flopsPerToken(c.n_params, c.n_layer, c.n_head, c.n_embd, c.block_size), c.flops);
+  });
+}
+
+test('GPU peaks by name: the case table (schemas/gpu-peaks.json read as the trainer reads it)', () => {
+  for (const c of mfuCases.peak_flops) assert.equal(gpuPeakFlops(c.device), c.flops ?? undefined, c.device);
 });
 
 test('estimate: tokens, memory parts, time on CPU and GPU', () => {

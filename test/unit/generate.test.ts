@@ -122,12 +122,18 @@ test('an AbortSignal cancels within one step', async () => {
   });
   assert.equal(s.reason, 'aborted');
   assert.equal(s.tokens, 3);
-  // an abort from elsewhere (a timer) lands between two steps
+  // an abort from elsewhere (a timer) fires while a step runs: no token is sampled after it
   const timed = new AbortController();
-  setTimeout(() => timed.abort(), 30);
-  const t = await complete(dir, { ...options({ maxTokens: 100_000 }), signal: timed.signal });
+  let streamed = 0;
+  let atAbort: number | undefined;
+  setTimeout(() => {
+    atAbort = streamed;
+    timed.abort();
+  }, 30);
+  const t = await complete(dir, { ...options({ maxTokens: 10_000 }), signal: timed.signal, onPiece: () => streamed++ });
   assert.equal(t.reason, 'aborted');
-  assert.ok(t.tokens < 100_000);
+  assert.equal(t.tokens, atAbort);
+  assert.equal(streamed, atAbort, 'no piece after the abort');
 });
 
 test('prompt policy: unknown characters dropped with a warning, empty prompt, too long prompt', async () => {

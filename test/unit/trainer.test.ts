@@ -78,18 +78,3 @@ test('a bad dataset ends with an error event and a non-zero exit', { skip, timeo
   assert.equal(result.error?.key, 'data.dataset');
   assert.equal(result.done?.reason, 'error');
 });
-
-test('progress line: iteration of max, loss, tokens/s, ETA, last val loss', async () => {
-  const { TrainProgress, formatDuration } = await import('../../src/core/progress');
-  const p = new TrainProgress();
-  p.update({ type: 'start', time: 100, iter: 0, max_iters: 1000, pid: 1, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 });
-  p.update({ type: 'train', time: 110, iter: 100, loss: 2.34567, lr: 0.001, dt_ms: 100, tokens_per_s: 12345.6, mfu: null });
-  p.update({ type: 'eval', time: 111, iter: 100, train_loss: 2.3, val_loss: 2.41 });
-  const line = p.line(10, 110);
-  assert.match(line, /^\[#\.{9}\] 100\/1000/);
-  assert.match(line, /loss 2\.3457/);
-  assert.match(line, /12,346 tok\/s/);
-  assert.match(line, /ETA 1m30s/);
-  assert.match(line, /val 2\.4100/);
-  assert.equal(formatDuration(3700), '1h01m');
-});

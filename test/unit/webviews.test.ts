@@ -191,15 +191,13 @@ describe('webviews in Chromium', { skip }, () => {
     await again.page.close();
   });
 
-  test('metrics: 100,000 points are decimated and drawn quickly', async () => {
+  // how long the first draw takes is a benchmark: bench/dashboard.ts, in `npm run bench`
+  test('metrics: 100,000 points are decimated when drawn', async () => {
     const p = await h.open('metrics');
-    const started = Date.now();
     await p.send({ type: 'metrics/reset', runs: [fakeRun('/w/runs/long', 100_000, { every: 1 })] });
     await p.page.waitForFunction(() => window.wordplayCharts.loss.getDatasetMeta(0).data.length > 0);
-    const elapsed = Date.now() - started;
     const drawn = await p.page.evaluate(() => window.wordplayCharts.loss.getDatasetMeta(0).data.length);
     assert.ok(drawn < 10_000, `decimated to ${drawn} points`);
-    assert.ok(elapsed < 15_000, `took ${elapsed} ms`);
     await p.page.close();
   });
 

@@ -1,13 +1,20 @@
-"""Issue 3 point 5 (presets, --set) and point 14 (invalid configs: all errors, keys named)."""
+"""Issue 3 point 5 (presets, --set) and point 14 (invalid configs: all errors, keys named); the
+cross-field rules through the case table the TypeScript validator runs too."""
 
+import dataclasses
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
 from conftest import tiny_config, write_config
 
-from wordplay_trainer.config import PRESETS_DIR, load_config, load_schema, preset_names
+from wordplay_trainer.config import PRESETS_DIR, RunConfig, js_number, load_config, load_schema, preset_names
 from wordplay_trainer.errors import ConfigError
+
+CASES = json.loads(
+    (Path(__file__).resolve().parents[2] / "test" / "cases" / "config-rules.json").read_text()
+)["cases"]
 
 
 def test_presets_exist_and_validate(tmp_path):
@@ -16,12 +23,12 @@ def test_presets_exist_and_validate(tmp_path):
         raw = json.loads((PRESETS_DIR / f"{name}.json").read_text())
         jsonschema.Draft7Validator(load_schema()).validate(raw)
         cfg = load_config(name)
-        assert cfg["model"]["n_embd"] % cfg["model"]["n_head"] == 0
+        assert cfg.model.n_embd % cfg.model.n_head == 0
 
 
 def test_shakespeare_char_is_nanogpts_gpu_recipe():
     cfg = load_config("shakespeare-char")
-    assert cfg["model"] | {} == {
+    assert dataclasses.asdict(cfg.model) == {
         "n_layer": 6,
         "n_head": 6,
         "n_embd": 384,
@@ -29,18 +36,30 @@ def test_shakespeare_char_is_nanogpts_gpu_recipe():
         "dropout": 0.2,
         "bias": False,
     }
-    assert cfg["train"]["batch_size"] == 64 and cfg["train"]["max_iters"] == 5000
-    assert cfg["optimizer"]["learning_rate"] == 1e-3
-    assert load_config("gpt2-finetune")["train"]["init_from"] == "gpt2"
+    assert cfg.train.batch_size == 64 and cfg.train.max_iters == 5000
+    assert cfg.optimizer.learning_rate == 1e-3
+    assert load_config("gpt2-finetune").train.init_from == "gpt2"
 
 
 def test_defaults_filled_from_schema(tmp_path):
     cfg = load_config(str(write_config(tmp_path / "c.json", {"model": {"n_layer": 2}})))
-    assert cfg["model"]["n_layer"] == 2
-    assert cfg["model"]["n_head"] == 6  # schema default
-    assert cfg["optimizer"]["lr_decay_iters"] is None
-    assert cfg["logging"]["wandb"] is False
-    assert cfg["distributed"]["backend"] == "ddp"
+    assert cfg.model.n_layer == 2
+    assert cfg.model.n_head == 6  # schema default
+    assert cfg.optimizer.lr_decay_iters is None
+    assert cfg.logging.wandb is False
+    assert cfg.distributed.backend == "ddp"
+
+
+def test_the_typed_config_has_the_schemas_groups_and_keys():
+    """A key added to the schema but not to the dataclasses (or the reverse) fails here first."""
+    schema = load_schema()["properties"]
+    groups = {g: list(s["properties"]) for g, s in schema.items() if s.get("type") == "object"}
+    cfg = load_config("shakespeare-char-cpu")
+    typed = {g: [k.name for k in dataclasses.fields(getattr(cfg, g))] for g in groups}
+    assert typed == groups
+    assert [f.name for f in dataclasses.fields(cfg)] == [*groups, "schema"]
+    assert RunConfig.from_dict(cfg.as_dict()) == cfg
+    assert cfg.as_dict()["$schema"] == cfg.schema == "../../../schemas/run-config.schema.json"
 
 
 def test_overrides_are_coerced_by_schema_type(tmp_path, monkeypatch):
@@ -56,17 +75,17 @@ def test_overrides_are_coerced_by_schema_type(tmp_path, monkeypatch):
             "data.dataset=elsewhere",
         ],
     )
-    assert cfg["train"]["max_iters"] == 7
-    assert cfg["optimizer"]["learning_rate"] == 0.002
-    assert cfg["model"]["bias"] is True
-    assert cfg["optimizer"]["lr_decay_iters"] is None
-    assert cfg["data"]["dataset"] == str(tmp_path / "elsewhere")
+    assert cfg.train.max_iters == 7
+    assert cfg.optimizer.learning_rate == 0.002
+    assert cfg.model.bias is True
+    assert cfg.optimizer.lr_decay_iters is None
+    assert cfg.data.dataset == str(tmp_path / "elsewhere")
 
 
 def test_dataset_path_is_relative_to_the_config_file(tmp_path):
     (tmp_path / "sub").mkdir()
     path = write_config(tmp_path / "sub" / "run.wordplay.json", {"data": {"dataset": "../data/x"}})
-    assert load_config(str(path))["data"]["dataset"] == str(tmp_path / "data" / "x")
+    assert load_config(str(path)).data.dataset == str(tmp_path / "data" / "x")
 
 
 def test_all_errors_listed_at_once_with_keys(tmp_path):
@@ -88,6 +107,38 @@ def test_semantic_errors(tmp_path):
     keys = [k for k, _ in info.value.problems]
     assert keys == ["model.n_embd", "optimizer.min_lr"]
     assert "divisible" in info.value.message
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_config_rules_case_table(case):
+    """test/cases/config-rules.json: the same problems, word for word, as src/core/config.ts."""
+    try:
+        load_config(case["config"], case["set"])
+        problems = []
+    except ConfigError as e:
+        problems = [list(p) for p in e.problems]
+    assert problems == case["problems"]
+
+
+def test_numbers_in_messages_read_as_javascript_writes_them():
+    cases = {
+        1.0: "1",
+        30: "30",
+        0.5: "0.5",
+        1e-05: "0.00001",
+        1e-07: "1e-7",
+        1.5e-7: "1.5e-7",
+        2.5e15: "2500000000000000",
+    }
+    cases |= {
+        1e21: "1e+21",
+        1.2345e22: "1.2345e+22",
+        -0.25: "-0.25",
+        0.0: "0",
+        123.456: "123.456",
+        6e-4: "0.0006",
+    }
+    assert {x: js_number(x) for x in cases} == cases
 
 
 def test_bad_override_and_unknown_preset():

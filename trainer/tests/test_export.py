@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
+import transformers
 from make_reference import VOCAB, reference, tiny_model
 
 from wordplay_trainer import export as ex
-
-ort = pytest.importorskip("onnxruntime")
 
 CHAR = {"type": "char", "vocab": VOCAB}
 TOL = 1e-4
@@ -151,7 +151,6 @@ def test_int8_copy_is_smaller_and_close(tmp_path):
 
 
 def test_hugging_face_gpt2_folder_gives_transformers_logits(tmp_path):
-    transformers = pytest.importorskip("transformers")
     from wordplay_trainer.pretrained import from_pretrained
 
     torch.manual_seed(0)

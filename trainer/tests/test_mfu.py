@@ -1,14 +1,28 @@
-"""Issue 3 point 7: MFU by the PaLM formula against the present GPU's peak; unknown -> None."""
+"""Issue 3 point 7: MFU by the PaLM formula against the present GPU's peak; unknown -> None.
+The formula and the peak lookup run the cases the TypeScript estimates run too."""
 
+import json
+from pathlib import Path
+
+import pytest
 import torch
 
-from wordplay_trainer.mfu import device_peak, flops_per_token, mfu, peak_flops
+from wordplay_trainer.common import device_peak, flops_per_token, mfu, peak_flops
+
+CASES = json.loads((Path(__file__).resolve().parents[2] / "test" / "cases" / "mfu.json").read_text())
 
 
 def test_palm_formula():
     # GPT-2 124M at T=1024: 6N + 12*L*H*Q*T
     n = 124_000_000
     assert flops_per_token(n, 12, 12, 64, 1024) == 6 * n + 12 * 12 * 12 * 64 * 1024
+
+
+@pytest.mark.parametrize("case", CASES["flops_per_token"], ids=lambda c: c["name"])
+def test_palm_formula_case_table(case):
+    head_dim = case["n_embd"] // case["n_head"]
+    got = flops_per_token(case["n_params"], case["n_layer"], case["n_head"], head_dim, case["block_size"])
+    assert got == case["flops"]
 
 
 def test_peak_table():
@@ -21,6 +35,11 @@ def test_peak_table():
     assert peak_flops("NVIDIA GeForce RTX 4090") == 165.2e12
     assert peak_flops("NVIDIA GeForce RTX 3090") == 71e12
     assert peak_flops("NVIDIA L40S") == 362e12
+
+
+@pytest.mark.parametrize("case", CASES["peak_flops"], ids=lambda c: c["device"])
+def test_peak_table_case_table(case):
+    assert peak_flops(case["device"]) == case["flops"]
 
 
 def test_unknown_device_gives_none():

@@ -14,6 +14,11 @@ def hf_folder(tmp_path_factory):
     torch.manual_seed(0)
     config = GPT2Config(vocab_size=100, n_positions=32, n_embd=32, n_layer=2, n_head=4)
     model = GPT2LMHeadModel(config).eval()
+    # jitter every weight: fresh layer norms are all 1 and biases all 0, which a loader that
+    # dropped them would reproduce anyway
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
     folder = tmp_path_factory.mktemp("gpt2-tiny")
     model.save_pretrained(folder)
     return folder, model

@@ -11,19 +11,25 @@ import numpy as np
 import pytest
 from conftest import TRAINER_DIR, by_type, read_events, tiny_config, trainer_env, write_config
 
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+# Only keeps a hung trainer from hanging the suite: no check here is about speed (how fast a
+# stop is: `wordplay bench stop`, in `npm run bench`).
+HANG_GUARD_S = 600
 
 
 def has_train_event(run_dir: Path) -> bool:
     events = run_dir / "events.jsonl"
     return events.exists() and '"type":"train"' in events.read_text()
+
+
+def wait_for_training(proc: subprocess.Popen, run_dir: Path) -> None:
+    """Until the run's first train event; fails at once if the trainer exits before it."""
+    hung = time.monotonic() + HANG_GUARD_S
+    while not has_train_event(run_dir):
+        if proc.poll() is not None:
+            raise AssertionError(f"the trainer ended ({proc.returncode}) before a step: {proc.stderr.read()}")
+        if time.monotonic() > hung:
+            raise TimeoutError(f"no train event in {HANG_GUARD_S} s: the trainer hangs")
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -41,14 +47,12 @@ def test_signal_stops_with_checkpoint_and_exit_0(tmp_path, dataset, sig):
         text=True,
     )
     try:
-        wait_for(lambda: has_train_event(run_dir), 60, "the first train event")
-        sent = time.time()
+        wait_for_training(proc, run_dir)
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=HANG_GUARD_S)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert time.time() - sent < 15
     events = read_events(run_dir)
     done = events[-1]
     assert done["type"] == "done" and done["reason"] == "stopped"

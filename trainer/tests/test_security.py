@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import by_type, read_events, tiny_config, write_config
 
-from wordplay_trainer import train as train_mod
+from wordplay_trainer import cli
 from wordplay_trainer.errors import TrainerError
 from wordplay_trainer.export import export_run
 from wordplay_trainer.pretrained import from_pretrained
@@ -38,12 +38,12 @@ def plant(file: Path, marker: Path) -> None:
 @pytest.fixture
 def trained_run(tmp_path, dataset) -> tuple[Path, Path]:
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 4, "eval_interval": 4}))
-    assert train_mod.main(["--config", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
+    assert cli.main(["--config", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
     return cfg, tmp_path / "run"
 
 
 def resume(cfg: Path, run_dir: Path) -> int:
-    return train_mod.main(
+    return cli.main(
         [
             "--config",
             str(cfg),

@@ -1,5 +1,6 @@
 """Issue 3 points 4, 6, 8, 9, 10, 12 (deepspeed message), 13 and 14, in-process on the CPU."""
 
+import dataclasses
 import json
 import math
 import os
@@ -14,6 +15,7 @@ import torch
 from conftest import TEXT, by_type, read_events, tiny_config, write_char_dataset, write_config
 
 from wordplay_trainer import checkpoint as ckpt
+from wordplay_trainer import cli, common
 from wordplay_trainer import train as train_mod
 from wordplay_trainer.config import load_config
 from wordplay_trainer.errors import TrainerError
@@ -27,7 +29,7 @@ def run(cfg_path: Path, run_dir: Path, *sets: str) -> int:
     args = ["--config", str(cfg_path), "--run-dir", str(run_dir)]
     for s in sets:
         args += ["--set", s]
-    return train_mod.main(args)
+    return cli.main(args)
 
 
 def last_error(run_dir: Path) -> dict:
@@ -58,7 +60,7 @@ def test_run_writes_the_contract(tmp_path, dataset, capsys):
     assert len(sample) == 8 and max(sample) < len(set(TEXT))
     # config.json: the resolved config, every default filled
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config == load_config(str(cfg))
+    assert config == load_config(str(cfg)).as_dict()
     # checkpoint: safetensors + JSON only, never pickle
     files = sorted(p.name for p in (tmp_path / "run" / "checkpoint").iterdir())
     assert files == ["model.safetensors", "optimizer.json", "optimizer.safetensors", "state.json"]
@@ -74,28 +76,44 @@ def test_run_writes_the_contract(tmp_path, dataset, capsys):
 def test_default_run_dir(tmp_path, dataset, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = write_config(tmp_path / "tiny.wordplay.json", tiny_config(dataset, train={"max_iters": 2}))
-    assert train_mod.main(["--config", str(cfg)]) == 0
+    assert cli.main(["--config", str(cfg)]) == 0
     (found,) = (tmp_path / "runs").iterdir()
     assert found.name.endswith("-tiny") and (found / "events.jsonl").exists()
+
+
+def test_config_given_as_json_text(tmp_path, dataset):
+    """How the extension launches a run: its resolved config as --config's text, written to
+    config.json by the trainer alone."""
+    resolved = load_config(tiny_config(dataset, train={"max_iters": 2})).as_dict()
+    assert run(json.dumps(resolved), tmp_path / "run", "train.max_iters=3") == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text()) == {
+        **resolved,
+        "train": {**resolved["train"], "max_iters": 3},
+    }
+    assert read_events(tmp_path / "run")[-1]["iter"] == 3
+    assert run("{not json", tmp_path / "bad") == 1
+    assert last_error(tmp_path / "bad")["key"] == "--config"
 
 
 # ---- the loop's pieces ------------------------------------------------------------------
 
 
 def test_learning_rate_schedule():
-    opt = {"learning_rate": 1.0, "min_lr": 0.1, "warmup_iters": 10, "lr_decay_iters": 110, "decay_lr": True}
+    opt = dataclasses.replace(
+        load_config({}).optimizer, learning_rate=1.0, min_lr=0.1, warmup_iters=10, lr_decay_iters=110
+    )
     lr = [train_mod.learning_rate(i, opt, 200) for i in range(200)]
     assert lr[0] == pytest.approx(1 / 11) and lr[9] == pytest.approx(10 / 11)
     assert lr[10] == pytest.approx(1.0)
     assert lr[60] == pytest.approx(0.55)  # half way down the cosine
     assert lr[110] == lr[199] == pytest.approx(0.1)
     assert all(a >= b for a, b in zip(lr[10:], lr[11:], strict=False))
-    assert train_mod.learning_rate(5, {**opt, "decay_lr": False}, 200) == 1.0
+    assert train_mod.learning_rate(5, dataclasses.replace(opt, decay_lr=False), 200) == 1.0
 
 
 def test_weight_decay_only_on_matrices():
     model = GPT(GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=8, bias=True))
-    cfg = load_config({}, [])["optimizer"]
+    cfg = load_config({}, []).optimizer
     optimizer = train_mod.make_optimizer(model, cfg, torch.device("cpu"))
     decay, no_decay = optimizer.param_groups
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
@@ -117,17 +135,17 @@ def test_gradient_accumulation_scales_the_loss(tmp_path, dataset):
 
 def test_devices_and_dtypes():
     cpu = torch.device("cpu")
-    assert train_mod.resolve_device("cpu") == cpu
-    assert train_mod.resolve_dtype("auto", cpu) == "float32"
-    assert train_mod.resolve_compile("auto", cpu) is False
-    assert train_mod.resolve_compile("true", cpu) is True
+    assert common.resolve_device("cpu") == cpu
+    assert common.resolve_dtype("auto", cpu) == "float32"
+    assert common.resolve_compile("auto", cpu) is False
+    assert common.resolve_compile("true", cpu) is True
     if not torch.cuda.is_available():
-        assert train_mod.resolve_device("auto") in (cpu, torch.device("mps"))
+        assert common.resolve_device("auto") in (cpu, torch.device("mps"))
         with pytest.raises(TrainerError) as info:
-            train_mod.resolve_device("cuda")
+            common.resolve_device("cuda")
         assert info.value.key == "train.device" and "no CUDA GPU" in info.value.message
     with pytest.raises(TrainerError):
-        train_mod.resolve_dtype("float16", cpu)
+        common.resolve_dtype("float16", cpu)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

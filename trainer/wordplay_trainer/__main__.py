@@ -5,7 +5,7 @@ import os
 import sys
 
 COMMANDS = {
-    "train": "wordplay_trainer.train",
+    "train": "wordplay_trainer.cli",
     "export": "wordplay_trainer.export",
     "bench": "wordplay_trainer.bench",
     "probe": "wordplay_trainer.probe",

@@ -9,7 +9,6 @@ when the config's dataset is absent it trains on random tokens (said in the JSON
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -18,43 +17,35 @@ from pathlib import Path
 
 import torch
 
-from .config import config_name, load_config
-from .data import Batches, Dataset
+from .common import compute_init, device_peak, flops_per_token, mfu, resolve_compile
+from .config import RunConfig, config_name, load_config
+from .data import GPT2_VOCAB, Batches, Dataset
 from .errors import TrainerError
-from .mfu import device_peak, flops_per_token, mfu
 from .model import GPT, GPTConfig
-from .train import make_optimizer, resolve_compile, resolve_device, resolve_dtype
+from .train import make_optimizer
 
 
-def bench(cfg: dict, iters: int, warmup: int, name: str, vocab_size: int | None = None) -> dict:
-    t, m = cfg["train"], cfg["model"]
-    device = resolve_device(t["device"])
-    dtype = resolve_dtype(t["dtype"], device)
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    torch.manual_seed(t["seed"])
-    B, G, T = t["batch_size"], t["gradient_accumulation_steps"], m["block_size"]
+def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | None = None) -> dict:
+    t, m = cfg.train, cfg.model
+    compute = compute_init(t, cfg.distributed)
+    device, dtype, autocast = compute.device, compute.dtype, compute.autocast
+    B, G, T = t.batch_size, t.gradient_accumulation_steps, m.block_size
     dataset = None
-    if Path(cfg["data"]["dataset"]).is_dir():
+    if Path(cfg.data.dataset).is_dir():
         try:
-            dataset = Dataset(cfg["data"]["dataset"])
+            dataset = Dataset(cfg.data.dataset)
             dataset.check_block_size(T)
         except TrainerError:
             dataset = None
     if vocab_size is None:
-        vocab_size = dataset.vocab_size if dataset else (65 if "char" in name else 50257)
-    model_args = {k: m[k] for k in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")}
+        vocab_size = dataset.vocab_size if dataset else (65 if "char" in name else GPT2_VOCAB)
+    model_args = {k: getattr(m, k) for k in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")}
     model = GPT(GPTConfig(vocab_size=vocab_size, **model_args)).to(device)
-    optimizer = make_optimizer(model, cfg["optimizer"], device)
+    optimizer = make_optimizer(model, cfg.optimizer, device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == "float16")
-    autocast = (
-        contextlib.nullcontext()
-        if dtype == "float32"
-        else torch.autocast(device.type, dtype=getattr(torch, dtype))
-    )
-    compiled = resolve_compile(t["compile"], device)
+    compiled = resolve_compile(t.compile, device)
     step_model = torch.compile(model) if compiled else model
-    batches = Batches(dataset, "train", T, B, device, t["seed"]) if dataset else None
+    batches = Batches(dataset, "train", T, B, device, t.seed) if dataset else None
 
     def micro_batches():
         if batches is not None:
@@ -79,7 +70,7 @@ def bench(cfg: dict, iters: int, warmup: int, name: str, vocab_size: int | None 
                 _, loss = step_model(x, y)
             scaler.scale(loss / G).backward()
         scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["optimizer"]["grad_clip"] or 1e9)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optimizer.grad_clip or 1e9)
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)

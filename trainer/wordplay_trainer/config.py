@@ -1,37 +1,133 @@
-"""The run configuration: loaded from a file or a preset, `--set group.key=value` overrides
-coerced by the schema's types, validated against schemas/run-config.schema.json (every error
-listed at once, each naming its key), defaults filled from the schema, semantic checks."""
+"""The run configuration: loaded from a file, a preset or the JSON text itself, `--set
+group.key=value` overrides coerced by the schema's types, validated against
+schemas/run-config.schema.json (every error listed at once, each naming its key), defaults
+filled from the schema, cross-field checks; the result is a typed RunConfig.
+
+src/core/config.ts does the same for the extension, which validates as the user types: the
+cross-field checks and the override messages exist in both languages, held to the same words by
+the case table test/cases/config-rules.json that both test suites run."""
 
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
 import os
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from .errors import ConfigError
+from .schemas import PACKAGE_DIR, read_json
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 PRESETS_DIR = PACKAGE_DIR / "presets"
-INIT_KEYWORDS = ("scratch", "resume", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+INIT_KEYWORDS = ("scratch", "resume", *read_json("gpt2.json")["models"])
 
 
-def schema_path() -> Path:
-    """schemas/run-config.schema.json at the package root (two folders above this one), or
-    WORDPLAY_SCHEMA_DIR when the trainer runs from somewhere else."""
-    base = os.environ.get("WORDPLAY_SCHEMA_DIR")
-    root = Path(base) if base else PACKAGE_DIR.parents[1] / "schemas"
-    return root / "run-config.schema.json"
+# ---- the resolved configuration, typed (the schema's groups and keys) -----------------------
 
 
-@functools.cache
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    n_layer: int
+    n_head: int
+    n_embd: int
+    block_size: int
+    dropout: float
+    bias: bool
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    init_from: str
+    batch_size: int
+    gradient_accumulation_steps: int
+    max_iters: int
+    eval_interval: int
+    eval_iters: int
+    log_interval: int
+    always_save_checkpoint: bool
+    sample_tokens: int
+    seed: int
+    device: str
+    dtype: str
+    compile: str
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    learning_rate: float
+    min_lr: float
+    warmup_iters: int
+    lr_decay_iters: int | None
+    decay_lr: bool
+    weight_decay: float
+    beta1: float
+    beta2: float
+    grad_clip: float
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    nproc_per_node: int
+    nnodes: int
+    node_rank: int
+    backend: str
+    zero_stage: int
+    rendezvous: str
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    wandb: bool
+    wandb_project: str
+    wandb_run_name: str | None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A valid configuration with every default filled and its paths absolute."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    optimizer: OptimizerConfig
+    distributed: DistributedConfig
+    logging: LoggingConfig
+    schema: str | None = None  # the file's "$schema", kept so config.json still names it
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> RunConfig:
+        """From a dict the schema has validated and filled (a key it lacks raises TypeError)."""
+        return cls(
+            data=DataConfig(**cfg["data"]),
+            model=ModelConfig(**cfg["model"]),
+            train=TrainConfig(**cfg["train"]),
+            optimizer=OptimizerConfig(**cfg["optimizer"]),
+            distributed=DistributedConfig(**cfg["distributed"]),
+            logging=LoggingConfig(**cfg["logging"]),
+            schema=cfg.get("$schema"),
+        )
+
+    def as_dict(self) -> dict:
+        """The JSON form, as config.json holds it."""
+        groups = {f.name: asdict(getattr(self, f.name)) for f in fields(self) if f.name != "schema"}
+        return groups if self.schema is None else {"$schema": self.schema, **groups}
+
+
+# ---- loading ---------------------------------------------------------------------------------
+
+
 def load_schema() -> dict:
-    return json.loads(schema_path().read_text(encoding="utf-8"))
+    return read_json("run-config.schema.json")
 
 
 def preset_names() -> list[str]:
@@ -43,18 +139,34 @@ def _not_json(constant: str):
     raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
 
 
+def _parse(text: str, where: str, fix: str = "fix the file") -> dict:
+    try:
+        cfg = json.loads(text, parse_constant=_not_json)
+    except json.JSONDecodeError as e:
+        raise ConfigError([(where, f"not valid JSON ({e}); {fix}")]) from None
+    if not isinstance(cfg, dict):
+        raise ConfigError([(where, "must hold a JSON object with the groups data, model, train ...")])
+    return cfg
+
+
+def is_inline(source: str) -> bool:
+    """Whether --config holds the configuration itself as JSON text: the extension passes its
+    resolved config this way, so the trainer alone writes config.json."""
+    return source.startswith("{")
+
+
 def read_source(source: str) -> tuple[dict, Path, str]:
-    """A config file path or a preset name -> (config, base folder for relative paths, name)."""
+    """A config file path, a preset name or JSON text -> (config, base folder for relative
+    paths, name)."""
+    if is_inline(source):
+        return _parse(source, "--config", "fix the JSON text"), Path.cwd(), "config"
     path = Path(source)
     if path.is_file():
         try:
-            cfg = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_json)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
             raise ConfigError([(str(path), f"not valid JSON ({e}); fix the file")]) from None
-        if not isinstance(cfg, dict):
-            raise ConfigError([(str(path), "must hold a JSON object with the groups data, model, train ...")])
-        name = path.name.removesuffix(".json").removesuffix(".wordplay")
-        return cfg, path.resolve().parent, name
+        return _parse(text, str(path)), path.resolve().parent, config_name(source)
     preset = PRESETS_DIR / f"{source}.json"
     if not source.endswith(".json") and "/" not in source and preset.is_file():
         cfg = json.loads(preset.read_text(encoding="utf-8"))
@@ -142,6 +254,26 @@ def fill_defaults(cfg: dict) -> dict:
     return _fill(copy.deepcopy(cfg), load_schema())
 
 
+def js_number(x: float) -> str:
+    """A number as JavaScript's String() writes it (1 not 1.0, 0.00001 not 1e-05, 1e-7 not
+    1e-07), so a problem reads the same from the trainer as from the extension's validator."""
+    if isinstance(x, int) or x == 0:
+        return str(int(x))
+    _, digits, exponent = Decimal(repr(abs(x))).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0")
+    k = len(text)  # significant digits
+    n = int(exponent) + len(digits)  # the decimal point's place: x = 0.<text> * 10**n
+    sign = "-" if x < 0 else ""
+    if k <= n <= 21:
+        return sign + text + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + text[:n] + "." + text[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * -n + text
+    mantissa = text[0] + ("." + text[1:] if k > 1 else "")
+    return f"{sign}{mantissa}e{'+' if n > 0 else '-'}{abs(n - 1)}"
+
+
 def _key_of(error: jsonschema.ValidationError) -> tuple[str, str]:
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":
@@ -159,7 +291,7 @@ def validate(cfg: dict) -> None:
     errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(p) for p in e.absolute_path])
     problems = [_key_of(e) for e in errors] + _non_finite(cfg, "") + _nul_paths(cfg)
     if not problems:
-        problems = semantic_problems(cfg)
+        problems = semantic_problems(RunConfig.from_dict(cfg))
     if problems:
         raise ConfigError(problems)
 
@@ -186,36 +318,29 @@ def _nul_paths(cfg: dict) -> list[tuple[str, str]]:
     return problems
 
 
-def semantic_problems(cfg: dict) -> list[tuple[str, str]]:
-    m, t, o, d = cfg["model"], cfg["train"], cfg["optimizer"], cfg["distributed"]
+def semantic_problems(cfg: RunConfig) -> list[tuple[str, str]]:
+    """The cross-field checks, in src/core/config.ts's order and words (its numbers as JavaScript
+    writes them: an integer given as 30.0 reads 30 on both sides)."""
+    m, t, o, d = cfg.model, cfg.train, cfg.optimizer, cfg.distributed
+    js = js_number
     problems = []
-    if m["n_embd"] % m["n_head"]:
-        problems.append(
-            (
-                "model.n_embd",
-                f"{m['n_embd']} is not divisible by model.n_head {m['n_head']}; make it a multiple",
-            )
-        )
-    if o["min_lr"] > o["learning_rate"]:
-        problems.append(
-            (
-                "optimizer.min_lr",
-                f"{o['min_lr']} exceeds optimizer.learning_rate {o['learning_rate']}; lower it",
-            )
-        )
-    if o["lr_decay_iters"] is not None and o["lr_decay_iters"] < o["warmup_iters"]:
+    if m.n_embd % m.n_head:
+        message = f"{js(m.n_embd)} is not divisible by model.n_head {js(m.n_head)}; make it a multiple"
+        problems.append(("model.n_embd", message))
+    if o.min_lr > o.learning_rate:
+        message = f"{js(o.min_lr)} exceeds optimizer.learning_rate {js(o.learning_rate)}; lower it"
+        problems.append(("optimizer.min_lr", message))
+    if o.lr_decay_iters is not None and o.lr_decay_iters < o.warmup_iters:
         problems.append(("optimizer.lr_decay_iters", "must be at least optimizer.warmup_iters"))
-    if d["node_rank"] >= d["nnodes"]:
-        problems.append(("distributed.node_rank", f"must be below distributed.nnodes ({d['nnodes']})"))
-    world = d["nproc_per_node"] * d["nnodes"]
-    if t["gradient_accumulation_steps"] % world:
-        problems.append(
-            (
-                "train.gradient_accumulation_steps",
-                f"{t['gradient_accumulation_steps']} must be a multiple of the {world} processes "
-                "(it counts micro-batches over all processes)",
-            )
+    if d.node_rank >= d.nnodes:
+        problems.append(("distributed.node_rank", f"must be below distributed.nnodes ({js(d.nnodes)})"))
+    world = d.nproc_per_node * d.nnodes
+    if t.gradient_accumulation_steps % world:
+        message = (
+            f"{js(t.gradient_accumulation_steps)} must be a multiple of the {js(world)} processes "
+            "(it counts micro-batches over all processes)"
         )
+        problems.append(("train.gradient_accumulation_steps", message))
     return problems
 
 
@@ -233,7 +358,9 @@ def resolve_paths(cfg: dict, base: Path) -> dict:
     return cfg
 
 
-def load_config(source: str | dict, overrides: list[str] | None = None, base: Path | None = None) -> dict:
+def load_config(
+    source: str | dict, overrides: list[str] | None = None, base: Path | None = None
+) -> RunConfig:
     """The resolved configuration: every default filled, paths absolute, validated."""
     if isinstance(source, dict):
         cfg, folder = source, base or Path.cwd()
@@ -244,10 +371,14 @@ def load_config(source: str | dict, overrides: list[str] | None = None, base: Pa
     cfg = resolve_paths(apply_overrides(cfg, overrides or []), Path.cwd())
     cfg = fill_defaults(cfg)
     validate(cfg)
-    return resolve_paths(cfg, folder)
+    return RunConfig.from_dict(resolve_paths(cfg, folder))
 
 
 def config_name(source: str) -> str:
+    """The name a default run folder carries: the file's without .json / .wordplay.json, the
+    preset's, or "config" for JSON text."""
+    if is_inline(source):
+        return "config"
     path = Path(source)
     if path.is_file():
         return path.name.removesuffix(".json").removesuffix(".wordplay")

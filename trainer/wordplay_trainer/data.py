@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from .errors import TrainerError
+from .schemas import read_json
 
-GPT2_VOCAB = 50257
+GPT2_VOCAB = read_json("gpt2.json")["vocab_size"]
+GPT2_END_OF_TEXT = read_json("gpt2.json")["end_of_text"]
 FILES = ("train.bin", "val.bin", "tokenizer.json", "meta.json")
 
 

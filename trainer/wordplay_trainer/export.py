@@ -46,14 +46,15 @@ from onnx import helper, numpy_helper
 
 from .errors import TrainerError
 from .model import GPT
+from .rundir import RUN_FILES, STATE_FILE, RunDir
 
 FORMAT = "wordplay-model"
 FORMAT_VERSION = 1
 OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.23 (Python) reads IR <= 11; 8 is what opset 17 needs
-MODEL_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
-META_FILE = "model.json"
+MODEL_FILE = RUN_FILES["onnx"]
+INT8_FILE = RUN_FILES["onnx_int8"]
+META_FILE = RUN_FILES["model_json"]
 
 INPUT_IDS = "input_ids"
 POSITION_IDS = "position_ids"
@@ -434,7 +435,7 @@ def export_run(run_dir: Path, quantize: str | None = None) -> Path:
     model, state = load_model(run_dir, device="cpu")
     tokenizer = state.get("tokenizer")
     if not isinstance(tokenizer, dict):
-        raise ValueError(f"{run_dir / 'checkpoint' / 'state.json'} holds no tokenizer")
+        raise ValueError(f"{RunDir(run_dir).checkpoint / STATE_FILE} holds no tokenizer")
     return export_model(model, run_dir, tokenizer, state, quantize)
 
 
@@ -455,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    if not (run_dir / "checkpoint").is_dir() and not any(run_dir.glob("checkpoint.old-*")):
+    if not RunDir(run_dir).checkpoint.is_dir() and not RunDir(run_dir).previous_checkpoints():
         print(
             f"wordplay export: {run_dir} has no checkpoint/ to export: train first (wordplay train), "
             "or name the run folder that holds checkpoint/",

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
+from .config import ModelConfig
+from .data import Dataset
 from .errors import TrainerError
 from .model import GPT, GPTConfig
+from .schemas import read_json
 
-HUB_NAMES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+HUB_NAMES = tuple(read_json("gpt2.json")["models"])
 # Hugging Face's GPT-2 uses Conv1D layers, whose weights are the transpose of nn.Linear's
 TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
@@ -66,4 +71,30 @@ def from_pretrained(name_or_path: str, dropout: float = 0.0, block_size: int | N
                 sd[key].copy_(value)
     if block_size is not None and block_size < config.block_size:
         model.crop_block_size(block_size)
+    return model
+
+
+def gpt2_model(init: str, dataset: Dataset, m: ModelConfig) -> GPT:
+    """What train.init_from gpt2* or a folder starts from: GPT-2's weights with model.dropout,
+    cropped to model.block_size, once the dataset is known to be GPT-2 BPE."""
+    if dataset.tokenizer.get("type") != "gpt2":
+        raise TrainerError(
+            f"train.init_from {init!r} needs a GPT-2 BPE dataset, but {dataset.path} is "
+            f"{dataset.tokenizer.get('type')}-level; prepare one with `wordplay prepare --tokenizer gpt2`",
+            "data.dataset",
+        )
+    if init not in HUB_NAMES and not Path(init).is_dir():
+        raise TrainerError(
+            f"train.init_from {init!r} is neither scratch, resume, gpt2* nor a folder; fix the path",
+            "train.init_from",
+        )
+    model = from_pretrained(init, dropout=m.dropout)
+    if m.block_size > model.config.block_size:
+        raise TrainerError(
+            f"model.block_size {m.block_size} exceeds the {model.config.block_size} positions of "
+            f"{init}; set model.block_size to at most {model.config.block_size}",
+            "model.block_size",
+        )
+    if m.block_size < model.config.block_size:
+        model.crop_block_size(m.block_size)
     return model

@@ -363,5 +363,13 @@ function refreshFigures(): void {
   const assumption =
     f.device.kind === 'cuda' ? `assumes ${(100 * f.assumedMfu).toFixed(0)}% model FLOPs utilisation` : f.device.kind === 'cpu' ? 'assumes about 25 GFLOP/s per core' : 'assumes about 1.5 TFLOP/s';
   const notes = f.notes.map((n) => el('p', { class: f.exceedsMemory && n.includes('exceeds') ? 'warning' : 'muted' }, n));
-  figuresBody.replaceChildren(list, ...notes, el('p', { class: 'muted' }, `Rough estimates (within a factor of two or so): ${assumption}.`));
+  figuresBody.replaceChildren(
+    list,
+    ...notes,
+    el(
+      'p',
+      { class: 'muted' },
+      `Rough estimates from the FLOPs alone: ${assumption}. A run can take several times as long (a large vocabulary, a small model or a busy machine keep the hardware well below that rate); the first iterations of the run show its real pace.`,
+    ),
+  );
 }

@@ -322,9 +322,7 @@ function renderRuns(): void {
       });
       const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' });
       swatch.style.backgroundColor = runColor(run.id);
-      const last = run.train.iter.length ? run.train.iter[run.train.iter.length - 1] : undefined;
-      const progress = last === undefined ? '' : run.maxIters ? `iteration ${last} of ${run.maxIters}` : `iteration ${last}`;
-      const status = el('span', { class: `status ${run.status}` }, [run.status, progress, run.device].filter(Boolean).join(' · '));
+      const status = el('span', { class: `status ${run.status}` }, [run.status, run.position, run.device].filter(Boolean).join(' · '));
       const item = el('li', { title: run.id }, swatch, el('div', { class: 'run-text' }, box, status));
       if (run.error) item.lastElementChild!.append(el('span', { class: 'run-error', role: 'alert' }, run.error));
       return item;

@@ -18,6 +18,7 @@ export function appendSeries(run: RunSeries, delta: RunSeries): void {
   run.status = delta.status;
   run.name = delta.name;
   if (delta.maxIters !== undefined) run.maxIters = delta.maxIters;
+  if (delta.position !== undefined) run.position = delta.position;
   if (delta.device !== undefined) run.device = delta.device;
   if (delta.nParams !== undefined) run.nParams = delta.nParams;
   if (delta.sample) run.sample = delta.sample;

@@ -1,0 +1,96 @@
+// The metrics dashboard's host loop (src/core/metricsFeed.ts): what it reads quietly, what it
+// posts and when, the runs it follows, and the samples it decodes. The load test
+// (test/faults/load.test.ts) runs the same loop against the real page under 2,000 events/s.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { MetricsFeed } from '../../src/core/metricsFeed';
+import type { HostToMetrics } from '../../webview/protocol';
+import { tempDir } from './helpers';
+
+const start = { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 1, device: 'cpu', dtype: 'float32', n_params: 1000, tokens_per_iter: 64 };
+const train = (iter: number) => ({ type: 'train', time: 2, iter, loss: 3 - iter / 100, lr: 1e-3, dt_ms: 5, tokens_per_s: 1000, mfu: null });
+
+function runDir(...events: object[]): string {
+  const dir = tempDir('wordplay-feed-');
+  append(dir, ...events);
+  return dir;
+}
+
+function append(dir: string, ...events: object[]): void {
+  fs.appendFileSync(path.join(dir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+}
+
+/** A feed whose output is recorded. */
+function recordedFeed() {
+  const posted: HostToMetrics[] = [];
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const feed = new MetricsFeed({ post: (m) => posted.push(m), warn: (m) => warnings.push(m), error: (m) => errors.push(m) });
+  return { feed, posted, warnings, errors };
+}
+
+test('a followed run is read at once without posting; a reset posts it all; a poll posts only what is new', (t) => {
+  const dir = runDir(start, train(0), train(1));
+  const { feed, posted, errors } = recordedFeed();
+  t.after(() => feed.dispose());
+  assert.deepEqual(feed.follow([dir, dir]), [path.resolve(dir)], 'each run once, resolved');
+  assert.equal(posted.length, 0, 'nothing posted yet');
+  assert.deepEqual(feed.snapshot().runs[0].train.iter, [0, 1]);
+
+  feed.postReset();
+  assert.equal(posted.length, 1);
+  assert.equal(posted[0].type, 'metrics/reset');
+  assert.deepEqual(posted[0].runs[0].train.iter, [0, 1]);
+  feed.poll(false);
+  assert.equal(posted.length, 1, 'what the reset carried is not appended again');
+
+  append(dir, train(2), { type: 'done', time: 3, reason: 'finished', iter: 2 });
+  feed.poll(false);
+  assert.equal(posted.length, 2);
+  assert.equal(posted[1].type, 'metrics/append');
+  assert.deepEqual(posted[1].runs[0].train.iter, [2]);
+  assert.equal(posted[1].runs[0].status, 'finished');
+  feed.poll(false);
+  assert.equal(posted.length, 2, 'nothing new, nothing posted');
+  assert.deepEqual(errors, []);
+});
+
+test('the feed polls on its own while it follows a run, and keeps the buffers of runs it still follows', { timeout: 30_000 }, async (t) => {
+  const a = runDir(start, train(0));
+  const b = runDir(start);
+  const { feed, posted } = recordedFeed();
+  t.after(() => feed.dispose());
+  feed.follow([a]);
+  feed.postReset();
+  append(a, train(1));
+  while (posted.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(posted[1].runs.map((r) => r.train.iter), [[1]]);
+
+  feed.follow([b, a]);
+  assert.deepEqual(feed.runDirs, [path.resolve(b), path.resolve(a)]);
+  assert.deepEqual(
+    feed.snapshot().runs.map((r) => r.train.iter),
+    [[], [0, 1]],
+    'b is new and empty; a keeps its points',
+  );
+});
+
+test("a sample is decoded with the dataset's tokenizer, or shown as token ids with a warning", { timeout: 30_000 }, async (t) => {
+  const dataset = tempDir('wordplay-feed-data-');
+  fs.writeFileSync(path.join(dataset, 'tokenizer.json'), JSON.stringify({ type: 'char', vocab: ['\n', ' ', 'a', 'b'] }));
+  const withTokenizer = runDir(start, { type: 'sample', time: 2, iter: 10, tokens: [2, 3, 1, 2] });
+  fs.writeFileSync(path.join(withTokenizer, 'config.json'), JSON.stringify({ data: { dataset } }));
+  const without = runDir(start, { type: 'sample', time: 2, iter: 10, tokens: [2, 3] });
+  const { feed, warnings } = recordedFeed();
+  t.after(() => feed.dispose());
+  feed.follow([withTokenizer, without]);
+  const samples = () => feed.snapshot().runs.map((r) => r.sample);
+  while (samples().some((s) => s === undefined)) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(samples(), [
+    { iter: 10, text: 'ab a' },
+    { iter: 10, text: "(token ids; the run's tokenizer was not found) 2 3" },
+  ]);
+  assert.deepEqual(warnings, [`no tokenizer found for ${path.resolve(without)}; samples are shown as token ids`]);
+});
