@@ -1,5 +1,5 @@
 // The `wordplay` command: one subcommand per stage of the pipeline, each in src/cli/.
-import { UserError } from './core/errors';
+import { UserError } from './core/common/errors';
 import type { Subcommand } from './cli/args';
 import { bench } from './cli/bench';
 import { complete } from './cli/complete';

@@ -1,17 +1,17 @@
 // The extension host: commands on top of src/core. It activates lazily (on its commands), and
 // onnxruntime and the tokenizer ranks are loaded only when a command needs them.
 import * as vscode from 'vscode';
-import { guarded } from './commandGuards';
-import { CompletionController, WordplayInlineCompletions } from './completion';
-import { registerConfigEditor } from './configEditor';
-import { registerMetrics, type MetricsHub } from './metricsView';
-import { selectCompletionModel } from './modelChoice';
-import { registerPrepareDataset } from './prepareCommand';
-import { registerPrompts } from './prompts';
-import { registerPython } from './python';
-import { registerRunsTree } from './runsTree';
-import { registerShakespeare } from './shakespeareCommand';
-import { TrainingManager } from './training';
+import { guarded } from './common/commandGuards';
+import { CompletionController, WordplayInlineCompletions } from './complete/completeCommands';
+import { registerConfigEditor } from './train/configEditor';
+import { registerMetrics, type MetricsHub } from './train/metricsView';
+import { selectCompletionModel } from './complete/modelCommands';
+import { registerPrepareDataset } from './prepare/prepareCommands';
+import { registerPrompts } from './common/prompts';
+import { registerPython } from './common/pythonCommands';
+import { registerRunsTree } from './train/runsTree';
+import { registerShakespeare } from './prepare/shakespeareCommands';
+import { TrainingManager } from './train/trainCommands';
 
 let log: vscode.LogOutputChannel;
 /** The metrics dashboards' data: metrics.showRuns(runDirs) chooses the runs they show. */

@@ -1,5 +1,5 @@
 // Shared by the webview apps: the VS Code API handle and small DOM helpers.
-import { isHostMessage, type HostToWebview } from './protocol';
+import { isHostMessage, type HostToWebview } from '../src/core/webview/protocol';
 
 export interface VsCodeApi<State> {
   postMessage(message: unknown): void;

@@ -1,6 +1,6 @@
 // What every subcommand shares: its shape, and option parsing that names a bad option.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UserError } from '../core/errors';
+import { UserError } from '../core/common/errors';
 
 export interface Subcommand {
   summary: string;

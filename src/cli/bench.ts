@@ -1,13 +1,13 @@
-// `wordplay bench <name>`: one module per benchmark (src/cli/bench*.ts), each printing JSON on its
-// last line; scripts/bench.mjs (`npm run bench`) runs them and keeps their results.
-import { UserError } from '../core/errors';
+// `wordplay bench <name>`: one module per benchmark (bench/*.ts), each printing JSON on its
+// last line; bench/run.mjs (`npm run bench`) runs them and keeps their results.
+import { UserError } from '../core/common/errors';
 import type { Subcommand } from './args';
-import { benchActivation, benchActivationUsage } from './benchActivation';
-import { benchFirstCompletion, benchFirstCompletionUsage } from './benchFirstCompletion';
-import { benchGeneration, benchGenerationUsage } from './benchGeneration';
-import { benchPrepare, benchPrepareUsage } from './benchPrepare';
-import { benchStop, benchStopUsage } from './benchStop';
-import { benchTraining, benchTrainingUsage } from './benchTraining';
+import { benchActivation, benchActivationUsage } from '../../bench/activation';
+import { benchFirstCompletion, benchFirstCompletionUsage } from '../../bench/firstCompletion';
+import { benchGeneration, benchGenerationUsage } from '../../bench/generation';
+import { benchPrepare, benchPrepareUsage } from '../../bench/prepare';
+import { benchStop, benchStopUsage } from '../../bench/stop';
+import { benchTraining, benchTrainingUsage } from '../../bench/training';
 
 const benches: Record<string, (args: string[]) => Promise<number>> = {
   prepare: benchPrepare,

@@ -1,7 +1,7 @@
 // `wordplay complete --model <run dir | model.onnx> --prompt <text> [...]`: streams the
 // continuation of the prompt to stdout (the prompt itself is not repeated).
-import { UserError } from '../core/errors';
-import { generate } from '../core/generate';
+import { UserError } from '../core/common/errors';
+import { generate } from '../core/complete/generate';
 import { numberOption, parseOptions, type Subcommand } from './args';
 
 const usage = `Usage: wordplay complete --model <run dir | model.onnx> --prompt <text> [options]

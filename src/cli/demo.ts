@@ -2,8 +2,8 @@
 // the same subcommands a user would type.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { datasetFiles } from '../core/dataset';
-import { defaultRunDir } from '../core/runDir';
+import { datasetFiles } from '../core/prepare/dataset';
+import { defaultRunDir } from '../core/run/runDir';
 import { parseOptions, type Subcommand } from './args';
 import { complete } from './complete';
 import { prepare } from './prepare';

@@ -1,4 +1,4 @@
-import { doctor as runDoctor, formatDoctor } from '../core/doctor';
+import { doctor as runDoctor, formatDoctor } from '../core/train/doctor';
 import { parseOptions, type Subcommand } from './args';
 
 const usage = `Usage: wordplay doctor [--json]

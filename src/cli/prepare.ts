@@ -1,5 +1,5 @@
-import { prepare as prepareDataset, type TokenizerKind } from '../core/prepare';
-import { UserError } from '../core/errors';
+import { prepare as prepareDataset, type TokenizerKind } from '../core/prepare/prepare';
+import { UserError } from '../core/common/errors';
 import { parseOptions, type Subcommand } from './args';
 import { ProgressLine } from './progressLine';
 

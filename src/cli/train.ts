@@ -1,10 +1,10 @@
 // `wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir D]`
 import * as path from 'node:path';
-import { loadConfig } from '../core/config';
-import { UserError } from '../core/errors';
-import { TrainProgress } from '../core/progress';
-import { defaultRunDir } from '../core/runDir';
-import { startTrainer } from '../core/trainer';
+import { loadConfig } from '../core/train/config';
+import { UserError } from '../core/common/errors';
+import { TrainProgress } from '../core/run/progress';
+import { defaultRunDir } from '../core/run/runDir';
+import { startTrainer } from '../core/train/trainerProcess';
 import { parseOptions, type Subcommand } from './args';
 
 const usage = `Usage: wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir DIR]

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { packageRoot } from '../../src/core/paths';
+import { packageRoot } from '../../src/core/common/paths';
 
 export const screenshotsDir = path.join(packageRoot, 'test', 'e2e', 'screenshots');
 

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { packageRoot } from '../../src/core/paths';
-import { shakespeareText } from '../../src/core/shakespeare';
+import { packageRoot } from '../../src/core/common/paths';
+import { shakespeareText } from '../../src/core/prepare/shakespeare';
 
 export interface E2eSetup {
   codeServer: string;

@@ -15,13 +15,13 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Frame, Locator } from 'playwright-core';
-import { readEvents } from '../../src/core/events';
-import { packageRoot } from '../../src/core/paths';
-import { groupAlive, processAlive } from '../../src/core/processes';
-import { positionText, TrainProgress } from '../../src/core/progress';
-import { runPaths } from '../../src/core/runDir';
-import { summarizeRun } from '../../src/core/runs';
-import { currentWatcher, readProcessRecord } from '../../src/core/supervision';
+import { readEvents } from '../../src/core/run/events';
+import { packageRoot } from '../../src/core/common/paths';
+import { groupAlive, processAlive } from '../../src/core/common/processes';
+import { positionText, TrainProgress } from '../../src/core/run/progress';
+import { runPaths } from '../../src/core/run/runDir';
+import { summarizeRun } from '../../src/core/run/runs';
+import { currentWatcher, readProcessRecord } from '../../src/core/run/supervision';
 import { launchVsCode, waitUntil, type VsCode } from './harness';
 import { e2eSetup, type E2eSetup } from './setup';
 
@@ -132,7 +132,7 @@ function positionIn(text: string | undefined): string | undefined {
   return text?.match(/\d+\/(?:\d+|\?)(?: · ETA \S+)?/)?.[0];
 }
 
-/** Where the run's events.jsonl says it is, worded as src/core/progress.ts words it. */
+/** Where the run's events.jsonl says it is, worded as src/core/run/progress.ts words it. */
 function positionFromEvents(runDir: string): string {
   const progress = new TrainProgress();
   for (const event of readEvents(runPaths(runDir).events)) progress.update(event);

@@ -1,7 +1,7 @@
 // The dashboard under load, shared by the load test (test/faults/load.test.ts: what must hold)
 // and the dashboard benchmark (bench/dashboard.ts: how fast it stays): a run's events.jsonl
 // grows at 2,000 events/s (a separate process appends them) while the real host loop
-// (MetricsFeed, src/core/metricsFeed.ts) follows it and posts into the metrics page in headless
+// (MetricsFeed, src/core/run/metricsFeed.ts) follows it and posts into the metrics page in headless
 // Chromium, as the extension does into its webviews. Frame times are measured in the page
 // with requestAnimationFrame, the host's heap around the whole run.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { MetricsFeed } from '../../src/core/metricsFeed';
-import type { RunSeries } from '../../webview/protocol';
+import { MetricsFeed } from '../../src/core/run/metricsFeed';
+import type { RunSeries } from '../../src/core/webview/protocol';
 import { startHarness } from '../unit/webviewPages';
 
 // in-page callbacks use browser globals (the root tsconfig has no DOM lib)

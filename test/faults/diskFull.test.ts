@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { runPaths } from '../../src/core/runDir';
-import { startTrainer, type TrainerProcess } from '../../src/core/trainer';
+import { runPaths } from '../../src/core/run/runDir';
+import { startTrainer, type TrainerProcess } from '../../src/core/train/trainerProcess';
 import { tempDir } from '../unit/helpers';
 import { checkEventLines, configFor, killIfRunning, loadableCheckpoint, partialCheckpoints, shakespeareDataset, skipWithoutTorch, trainerEnv } from './faultHelpers';
 

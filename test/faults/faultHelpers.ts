@@ -4,11 +4,11 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, type RunConfig } from '../../src/core/config';
-import { prepare } from '../../src/core/prepare';
-import { resolvePython } from '../../src/core/pythonEnv';
-import { runPaths } from '../../src/core/runDir';
-import type { TrainerProcess } from '../../src/core/trainer';
+import { loadConfig, type RunConfig } from '../../src/core/train/config';
+import { prepare } from '../../src/core/prepare/prepare';
+import { resolvePython } from '../../src/core/train/pythonEnv';
+import { runPaths } from '../../src/core/run/runDir';
+import type { TrainerProcess } from '../../src/core/train/trainerProcess';
 import { SHAKESPEARE } from '../unit/helpers';
 
 export const FAULT_SEED = Number(process.env.WORDPLAY_FAULT_SEED ?? 20_250_611);

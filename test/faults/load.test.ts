@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
-import { MAX_POINTS } from '../../src/core/thinSeries';
+import { MAX_POINTS } from '../../src/core/run/thinSeries';
 import { CHROMIUM } from '../unit/webviewPages';
 import { dashboardUnderLoad, frameStats, RATE } from './dashboardLoad';
 

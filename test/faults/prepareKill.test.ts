@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { packageRoot } from '../../src/core/paths';
+import { packageRoot } from '../../src/core/common/paths';
 import { SHAKESPEARE, tempDir } from '../unit/helpers';
 import { FAULT_SEED, seededRandom, sleep } from './faultHelpers';
 

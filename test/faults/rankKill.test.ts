@@ -6,9 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { RunEvent } from '../../src/core/events';
-import { groupAlive, processAlive } from '../../src/core/processes';
-import { startTrainer } from '../../src/core/trainer';
+import type { RunEvent } from '../../src/core/run/events';
+import { groupAlive, processAlive } from '../../src/core/common/processes';
+import { startTrainer } from '../../src/core/train/trainerProcess';
 import { tempDir } from '../unit/helpers';
 import { configFor, killIfRunning, shakespeareDataset, skipWithoutTorch, trainerEnv, waitFor } from './faultHelpers';
 

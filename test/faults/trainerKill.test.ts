@@ -8,10 +8,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { groupAlive } from '../../src/core/processes';
-import { runPaths } from '../../src/core/runDir';
-import { startTrainer, type TrainerProcess } from '../../src/core/trainer';
-import type { RunEvent } from '../../src/core/events';
+import { groupAlive } from '../../src/core/common/processes';
+import { runPaths } from '../../src/core/run/runDir';
+import { startTrainer, type TrainerProcess } from '../../src/core/train/trainerProcess';
+import type { RunEvent } from '../../src/core/run/events';
 import { tempDir } from '../unit/helpers';
 import { checkEventLines, configFor, FAULT_SEED, killIfRunning, loadableCheckpoint, partialCheckpoints, seededRandom, shakespeareDataset, skipWithoutTorch, sleep, trainerEnv, waitFor } from './faultHelpers';
 

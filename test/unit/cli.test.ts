@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { packageRoot } from '../../src/core/paths';
-import { shakespeareCachePath } from '../../src/core/shakespeare';
+import { packageRoot } from '../../src/core/common/paths';
+import { shakespeareCachePath } from '../../src/core/prepare/shakespeare';
 import { SHAKESPEARE, tempDir } from './helpers';
 
 const cli = path.join(packageRoot, 'dist', 'cli.js');

@@ -5,11 +5,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { completionTarget, streamInsert, undoStops } from '../../src/core/completionTarget';
-import { generate } from '../../src/core/generate';
-import { packageRoot } from '../../src/core/paths';
-import { trainerInvocation } from '../../src/core/pythonEnv';
-import { listRuns, summarizeRun } from '../../src/core/runs';
+import { completionTarget, streamInsert, undoStops } from '../../src/core/complete/completionTarget';
+import { generate } from '../../src/core/complete/generate';
+import { packageRoot } from '../../src/core/common/paths';
+import { trainerInvocation } from '../../src/core/train/pythonEnv';
+import { listRuns, summarizeRun } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 
 const modelDir = tempDir('wordplay-completion-');

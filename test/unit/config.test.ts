@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, loadConfig, presetNames } from '../../src/core/config';
-import { defaultRunDir, runPaths } from '../../src/core/runDir';
+import { ConfigError, loadConfig, presetNames } from '../../src/core/train/config';
+import { defaultRunDir, runPaths } from '../../src/core/run/runDir';
 import rules from '../cases/config-rules.json';
 
 function tmp(): string {

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { defaultModel } from '../../src/core/defaultModel';
-import { listRuns, type RunSummary } from '../../src/core/runs';
+import { defaultModel } from '../../src/core/complete/defaultModel';
+import { listRuns, type RunSummary } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 
 const run = (name: string, state: RunSummary['state'], hasModel: boolean): RunSummary => ({

@@ -1,13 +1,13 @@
-// The extension's choice of Python (src/python.ts feeds these from VS Code): the order of the
+// The extension's choice of Python (src/common/pythonCommands.ts feeds these from VS Code): the order of the
 // sources, the check of a chosen interpreter, and the walkthrough's tiny Shakespeare dataset.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { doctor, formatDoctor, summarizeDoctor } from '../../src/core/doctor';
-import { prepare } from '../../src/core/prepare';
-import { managedEnv, resolveEditorPython, resolvePython, type EditorPythonSources } from '../../src/core/pythonEnv';
-import { preparedShakespeareChar } from '../../src/core/shakespeare';
+import { doctor, formatDoctor, summarizeDoctor } from '../../src/core/train/doctor';
+import { prepare } from '../../src/core/prepare/prepare';
+import { managedEnv, resolveEditorPython, resolvePython, type EditorPythonSources } from '../../src/core/train/pythonEnv';
+import { preparedShakespeareChar } from '../../src/core/prepare/shakespeare';
 import { SHAKESPEARE, tempDir } from './helpers';
 
 /** Sources that record which of them were consulted. */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { editConfigText } from '../../src/core/configEdit';
-import { parseNvidiaSmi } from '../../src/core/deviceDetect';
-import { estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveDtype, type DeviceInfo, type EstimateInput } from '../../src/core/estimate';
-import type { RunEvent } from '../../src/core/events';
-import { metricsCsv, RunMetrics } from '../../src/core/metrics';
-import { configEditorMessageProblem, metricsMessageProblem } from '../../webview/protocol';
+import { editConfigText } from '../../src/core/train/configEdit';
+import { parseNvidiaSmi } from '../../src/core/train/deviceDetect';
+import { estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveDtype, type EstimateInput } from '../../src/core/train/estimate';
+import type { DeviceInfo } from '../../src/core/webview/protocol';
+import type { RunEvent } from '../../src/core/run/events';
+import { metricsCsv, RunMetrics } from '../../src/core/run/metrics';
+import { configEditorMessageProblem, metricsMessageProblem } from '../../src/core/webview/protocol';
 import { applyEdits } from 'jsonc-parser';
 import mfuCases from '../cases/mfu.json';
 

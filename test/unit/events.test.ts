@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EventFollower, parseEvents, readEvents, type RunEvent } from '../../src/core/events';
+import { EventFollower, parseEvents, readEvents, type RunEvent } from '../../src/core/run/events';
 
 const start = { type: 'start', time: 1, iter: 0, max_iters: 10, pid: 1, device: 'cpu', dtype: 'float32', n_params: 5, tokens_per_iter: 8 };
 const trainEv = (iter: number) => ({ type: 'train', time: 2, iter, loss: 2.5, lr: 0.001, dt_ms: 5, tokens_per_s: 100, mfu: null });

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as fc from 'fast-check';
-import { ConfigError, loadConfig, validateConfig } from '../../src/core/config';
-import { schemaPath } from '../../src/core/paths';
+import { ConfigError, loadConfig, validateConfig } from '../../src/core/train/config';
+import { schemaPath } from '../../src/core/common/paths';
 import { fuzz } from './fuzzing';
 import { tempDir } from './helpers';
 

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
 import * as fc from 'fast-check';
-import { EventFollower, parseEvents } from '../../src/core/events';
-import { schemaPath } from '../../src/core/paths';
+import { EventFollower, parseEvents } from '../../src/core/run/events';
+import { schemaPath } from '../../src/core/common/paths';
 import { fuzz } from './fuzzing';
 import { tempDir } from './helpers';
 

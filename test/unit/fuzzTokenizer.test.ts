@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import * as fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
-import { UserError } from '../../src/core/errors';
-import { CharTokenizer, gpt2, sortCodePoints } from '../../src/core/tokenizer';
+import { UserError } from '../../src/core/common/errors';
+import { CharTokenizer, gpt2, sortCodePoints } from '../../src/core/prepare/tokenizer';
 import { fuzz } from './fuzzing';
 
 const notSurrogate = (cp: number) => cp < 0xd800 || cp > 0xdfff;

@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { UserError } from '../../src/core/errors';
-import { clearModelCache, complete, generate, loadGenerationModel, promptTokens, type GenerateOptions } from '../../src/core/generate';
-import { packageRoot } from '../../src/core/paths';
-import { trainerInvocation } from '../../src/core/pythonEnv';
-import { Rng, sampleToken } from '../../src/core/sampling';
+import { UserError } from '../../src/core/common/errors';
+import { clearModelCache, complete, generate, loadGenerationModel, promptTokens, type GenerateOptions } from '../../src/core/complete/generate';
+import { packageRoot } from '../../src/core/common/paths';
+import { trainerInvocation } from '../../src/core/train/pythonEnv';
+import { Rng, sampleToken } from '../../src/core/complete/sampling';
 import { tempDir } from './helpers';
 
 interface Reference {

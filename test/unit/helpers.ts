@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
-import { shakespeareText } from '../../src/core/shakespeare';
+import { shakespeareText } from '../../src/core/prepare/shakespeare';
 
 /** nanoGPT's tiny Shakespeare as a plain text file: the shipped copy, verified and decompressed
  *  into a temporary folder that goes when the test process ends. */

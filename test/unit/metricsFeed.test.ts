@@ -1,12 +1,12 @@
-// The metrics dashboard's host loop (src/core/metricsFeed.ts): what it reads quietly, what it
+// The metrics dashboard's host loop (src/core/run/metricsFeed.ts): what it reads quietly, what it
 // posts and when, the runs it follows, and the samples it decodes. The load test
 // (test/faults/load.test.ts) runs the same loop against the real page under 2,000 events/s.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { MetricsFeed } from '../../src/core/metricsFeed';
-import type { HostToMetrics } from '../../webview/protocol';
+import { MetricsFeed } from '../../src/core/run/metricsFeed';
+import type { HostToMetrics } from '../../src/core/webview/protocol';
 import { tempDir } from './helpers';
 
 const start = { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 1, device: 'cpu', dtype: 'float32', n_params: 1000, tokens_per_iter: 64 };

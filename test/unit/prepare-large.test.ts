@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { packageRoot } from '../../src/core/paths';
+import { packageRoot } from '../../src/core/common/paths';
 import { SHAKESPEARE, tempDir } from './helpers';
 
 test('1 GB of text is prepared with bounded memory', () => {

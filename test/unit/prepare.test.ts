@@ -2,10 +2,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readDatasetMeta, readDatasetTokenizer } from '../../src/core/dataset';
-import { UserError } from '../../src/core/errors';
-import { prepare } from '../../src/core/prepare';
-import { gpt2, tokenizerFromSpec } from '../../src/core/tokenizer';
+import { readDatasetMeta, readDatasetTokenizer } from '../../src/core/prepare/dataset';
+import { UserError } from '../../src/core/common/errors';
+import { prepare } from '../../src/core/prepare/prepare';
+import { gpt2, tokenizerFromSpec } from '../../src/core/prepare/tokenizer';
 import { SHAKESPEARE, readTokens, tempDir } from './helpers';
 
 const shakespeare = fs.readFileSync(SHAKESPEARE, 'utf8');

@@ -6,10 +6,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { RunEvent } from '../../src/core/events';
-import { RunMetrics } from '../../src/core/metrics';
-import { formatDuration, positionText, TrainProgress } from '../../src/core/progress';
-import { summarizeRun } from '../../src/core/runs';
+import type { RunEvent } from '../../src/core/run/events';
+import { RunMetrics } from '../../src/core/run/metrics';
+import { formatDuration, positionText, TrainProgress } from '../../src/core/run/progress';
+import { summarizeRun } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 
 const start = (iter: number, maxIters: number, time: number): RunEvent => ({

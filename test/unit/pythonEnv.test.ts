@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { UserError } from '../../src/core/errors';
-import { isManagedEnvReady, managedEnv, pythonVersion, requirementsHash, resolvePython, setupManagedEnv, trainerInvocation } from '../../src/core/pythonEnv';
-import { trainerDir } from '../../src/core/paths';
+import { UserError } from '../../src/core/common/errors';
+import { isManagedEnvReady, managedEnv, pythonVersion, requirementsHash, resolvePython, setupManagedEnv, trainerInvocation } from '../../src/core/train/pythonEnv';
+import { trainerDir } from '../../src/core/common/paths';
 import { tempDir } from './helpers';
 
 test('the managed environment lives in the cache, keyed by the requirements hash', () => {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { summarizeRun } from '../../src/core/runs';
+import { summarizeRun } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 
 const line = (event: object) => `${JSON.stringify({ time: 1, ...event })}\n`;

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { packageRoot } from '../../src/core/paths';
+import { packageRoot } from '../../src/core/common/paths';
 
 test('nothing in the repository refers to a shared folder beside the clone', () => {
   // the folder's name is spelled in pieces so that this file does not match its own patterns

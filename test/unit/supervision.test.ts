@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { packageRoot } from '../../src/core/paths';
-import { groupAlive, processAlive } from '../../src/core/processes';
-import { runPaths } from '../../src/core/runDir';
-import { summarizeRun, type RunSummary } from '../../src/core/runs';
-import { AttachedTrainer, liveTrainer, readProcessRecord, takeOverRun, writeProcessRecord } from '../../src/core/supervision';
-import { startTrainer } from '../../src/core/trainer';
+import { packageRoot } from '../../src/core/common/paths';
+import { groupAlive, processAlive } from '../../src/core/common/processes';
+import { runPaths } from '../../src/core/run/runDir';
+import { summarizeRun, type RunSummary } from '../../src/core/run/runs';
+import { AttachedTrainer, liveTrainer, readProcessRecord, takeOverRun, writeProcessRecord } from '../../src/core/run/supervision';
+import { startTrainer } from '../../src/core/train/trainerProcess';
 import { tempDir } from './helpers';
 import { skipWithoutTorch as skip, tinyConfig, tinyDataset } from './trainerFixtures';
 

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RunSeries } from '../../webview/protocol';
+import type { RunSeries } from '../../src/core/webview/protocol';
 import { appendSeries } from '../../webview/metrics/series';
-import { RunMetrics } from '../../src/core/metrics';
-import { MAX_POINTS, thinSeries } from '../../src/core/thinSeries';
+import { RunMetrics } from '../../src/core/run/metrics';
+import { MAX_POINTS, thinSeries } from '../../src/core/run/thinSeries';
 
 function series(points: number, from = 0): RunSeries {
   const iter = Array.from({ length: points }, (_, i) => from + i);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CharTokenizer, gpt2, parseTokenizerSpec, sortCodePoints, tokenizerFromSpec } from '../../src/core/tokenizer';
-import { UserError } from '../../src/core/errors';
+import { CharTokenizer, gpt2, parseTokenizerSpec, sortCodePoints, tokenizerFromSpec } from '../../src/core/prepare/tokenizer';
+import { UserError } from '../../src/core/common/errors';
 
 test('gpt2 encodes known ids', () => {
   assert.deepEqual(gpt2().encode('Hello world'), [15496, 995]);

@@ -5,9 +5,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { RunConfig } from '../../src/core/config';
-import type { RunEvent } from '../../src/core/events';
-import { startTrainer, trainerCommand } from '../../src/core/trainer';
+import type { RunConfig } from '../../src/core/train/config';
+import type { RunEvent } from '../../src/core/run/events';
+import { startTrainer, trainerCommand } from '../../src/core/train/trainerProcess';
 import { skipWithoutTorch as skip, tinyConfig, tinyDataset } from './trainerFixtures';
 
 

@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, type RunConfig } from '../../src/core/config';
-import { resolvePython } from '../../src/core/pythonEnv';
+import { loadConfig, type RunConfig } from '../../src/core/train/config';
+import { resolvePython } from '../../src/core/train/pythonEnv';
 
 const python = resolvePython().path;
 const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;

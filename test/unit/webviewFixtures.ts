@@ -1,5 +1,5 @@
 // Made-up but realistic metrics for the dashboard's browser tests and screenshots.
-import type { RunSeries } from '../../webview/protocol';
+import type { RunSeries } from '../../src/core/webview/protocol';
 
 /** A run shaped like nanoGPT's shakespeare-char: loss from ~4.2 to ~1.0, warmup + cosine lr. */
 export function fakeRun(id: string, points: number, options: { seed?: number; every?: number; maxIters?: number; mfu?: boolean; status?: RunSeries['status'] } = {}): RunSeries {

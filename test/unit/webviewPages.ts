@@ -1,5 +1,5 @@
 // Serves the bundled webview apps as pages in headless Chromium, the way VS Code would show them:
-// the production HTML and Content-Security-Policy (src/core/webviewPage.ts), a stub of
+// the production HTML and Content-Security-Policy (src/core/webview/page.ts), a stub of
 // acquireVsCodeApi that records what the page posts, host messages sent with window.postMessage,
 // and the theme's --vscode-* variables set on <html> with the body class, as VS Code does.
 import { spawnSync } from 'node:child_process';
@@ -8,8 +8,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { packageRoot } from '../../src/core/paths';
-import { newNonce, renderWebviewPage } from '../../src/core/webviewPage';
+import { packageRoot } from '../../src/core/common/paths';
+import { newNonce, renderWebviewPage } from '../../src/core/webview/page';
 import { themes, type ThemeName } from './webviewThemes';
 
 // Browser globals, for the callbacks run inside the page (the root tsconfig has no DOM lib).

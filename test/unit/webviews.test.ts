@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { schemaPath } from '../../src/core/paths';
-import type { SchemaNode } from '../../webview/protocol';
+import { schemaPath } from '../../src/core/common/paths';
+import type { SchemaNode } from '../../src/core/webview/protocol';
 import { fakeRun } from './webviewFixtures';
 import { CHROMIUM, screenshotsDir, startHarness, type Harness, type WebviewPage } from './webviewPages';
 

@@ -2,8 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, type RunConfig } from '../../src/core/config';
-import { boundsProblems, checkBounds, insideBounds, realPath } from '../../src/core/workspaceBounds';
+import { ConfigError, type RunConfig } from '../../src/core/train/config';
+import { boundsProblems, checkBounds, insideBounds, realPath } from '../../src/core/train/workspaceBounds';
 import { tempDir } from './helpers';
 
 /** A workspace folder, a sibling whose name starts alike, and a folder elsewhere. */

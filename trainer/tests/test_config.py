@@ -111,7 +111,7 @@ def test_semantic_errors(tmp_path):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
 def test_config_rules_case_table(case):
-    """test/cases/config-rules.json: the same problems, word for word, as src/core/config.ts."""
+    """test/cases/config-rules.json: the same problems, word for word, as src/core/train/config.ts."""
     try:
         load_config(case["config"], case["set"])
         problems = []

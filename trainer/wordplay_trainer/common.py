@@ -2,7 +2,7 @@
 setting a config resolves to here, this process's place in a torchrun group, and model FLOPs
 utilisation against the peak of the GPU actually present.
 
-MFU counts FLOPs by the PaLM formula (src/core/estimate.ts's estimates use the same, the case
+MFU counts FLOPs by the PaLM formula (src/core/train/estimate.ts's estimates use the same, the case
 table test/cases/mfu.json holds both to it) against the peaks in schemas/gpu-peaks.json.
 nanoGPT divides by an A100's 312 TFLOPS whatever the device; here an unknown device (or the CPU)
 gives None, never a figure against the wrong peak."""

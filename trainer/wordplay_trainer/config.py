@@ -3,7 +3,7 @@ group.key=value` overrides coerced by the schema's types, validated against
 schemas/run-config.schema.json (every error listed at once, each naming its key), defaults
 filled from the schema, cross-field checks; the result is a typed RunConfig.
 
-src/core/config.ts does the same for the extension, which validates as the user types: the
+src/core/train/config.ts does the same for the extension, which validates as the user types: the
 cross-field checks and the override messages exist in both languages, held to the same words by
 the case table test/cases/config-rules.json that both test suites run."""
 
@@ -319,7 +319,7 @@ def _nul_paths(cfg: dict) -> list[tuple[str, str]]:
 
 
 def semantic_problems(cfg: RunConfig) -> list[tuple[str, str]]:
-    """The cross-field checks, in src/core/config.ts's order and words (its numbers as JavaScript
+    """The cross-field checks, in src/core/train/config.ts's order and words (its numbers as JavaScript
     writes them: an integer given as 30.0 reads 30 on both sides)."""
     m, t, o, d = cfg.model, cfg.train, cfg.optimizer, cfg.distributed
     js = js_number

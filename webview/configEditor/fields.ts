@@ -1,7 +1,7 @@
 // The form's view of the schema: which control each field gets, how typed text becomes a value,
 // and the field-level checks (type, range, enum, pattern) that run as you type. The host's ajv
 // validation stays the authority; these only make errors appear without a round trip.
-import type { FieldValue, SchemaNode } from '../protocol';
+import type { FieldValue, SchemaNode } from '../../src/core/webview/protocol';
 
 export type FieldKind = 'boolean' | 'enum' | 'integer' | 'number' | 'string';
 

@@ -14,9 +14,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '../common.css';
 import './style.css';
-import { estimate, formatBytes, formatCount, formatDuration, formatFlops, type EstimateInput } from '../../src/core/estimate';
+import { estimate, formatBytes, formatCount, formatDuration, formatFlops, type EstimateInput } from '../../src/core/train/estimate';
 import { el, onHostMessage, vscodeApi } from '../common';
-import type { ConfigEditorState, ConfigEditorToHost, ConfigInitMessage, DeviceInfo, FieldValue, Problem, SchemaNode } from '../protocol';
+import type { ConfigEditorState, ConfigEditorToHost, ConfigInitMessage, DeviceInfo, FieldValue, Problem, SchemaNode } from '../../src/core/webview/protocol';
 import { checkField, displayValue, fieldKind, groupsOf, valueProblem, type FieldKind } from './fields';
 
 const vscode = vscodeApi<ConfigEditorState>();

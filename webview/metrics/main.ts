@@ -20,7 +20,7 @@ import {
 import '../common.css';
 import './style.css';
 import { cssVar, el, onHostMessage, onThemeChange, themeKind, vscodeApi } from '../common';
-import type { MetricsState, MetricsToHost, RunSeries } from '../protocol';
+import type { MetricsState, MetricsToHost, RunSeries } from '../../src/core/webview/protocol';
 import { appendSeries, emaSmooth, formatTick, formatValue, latest } from './series';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip, Decimation);

@@ -1,6 +1,6 @@
 // Pure helpers of the dashboard: appending host deltas, smoothing, formatting.
-import { thinSeries } from '../../src/core/thinSeries';
-import type { RunSeries } from '../protocol';
+import { thinSeries } from '../../src/core/run/thinSeries';
+import type { RunSeries } from '../../src/core/webview/protocol';
 
 /** Appends a delta's points to a run and takes its newer scalar fields. */
 export function appendSeries(run: RunSeries, delta: RunSeries): void {

@@ -1,0 +1,63 @@
+// The dataset directory contract (written by prepare, read by the trainer and completion):
+// train.bin and val.bin (token ids, little-endian uint16, or uint32 past 65,535 ids),
+// tokenizer.json, and meta.json.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../common/errors';
+import { parseTokenizerSpec, type TokenizerSpec } from './tokenizer';
+
+export const datasetFiles = {
+  train: 'train.bin',
+  val: 'val.bin',
+  tokenizer: 'tokenizer.json',
+  meta: 'meta.json',
+} as const;
+
+export type TokenDtype = 'uint16' | 'uint32';
+
+export interface DatasetMeta {
+  /** The input files, in the order they were read. */
+  source: string[];
+  /** sha256 of the input bytes, files concatenated in order. */
+  sha256: string;
+  tokenizer: TokenizerSpec['type'];
+  vocab_size: number;
+  dtype: TokenDtype;
+  documents: number;
+  characters: number;
+  train_characters: number;
+  train_tokens: number;
+  val_tokens: number;
+  created: string;
+  /** Why the dtype is uint32, when it is. */
+  note?: string;
+}
+
+/** uint16 for vocabularies up to 65,535 entries (DESIGN.md), uint32 beyond. */
+export function dtypeFor(vocabSize: number): TokenDtype {
+  return vocabSize > 65_535 ? 'uint32' : 'uint16';
+}
+
+export function readDatasetMeta(dir: string): DatasetMeta {
+  return JSON.parse(readRequired(dir, datasetFiles.meta)) as DatasetMeta;
+}
+
+export function readDatasetTokenizer(dir: string): TokenizerSpec {
+  const file = path.join(dir, datasetFiles.tokenizer);
+  let json: unknown;
+  try {
+    json = JSON.parse(readRequired(dir, datasetFiles.tokenizer));
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${file} is not valid JSON. Prepare the dataset again with "wordplay prepare".`);
+  }
+  return parseTokenizerSpec(json, file);
+}
+
+function readRequired(dir: string, name: string): string {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) {
+    throw new UserError(`${file} is missing: ${dir} is not a prepared dataset. Run "wordplay prepare --input <text> --out ${dir}".`);
+  }
+  return fs.readFileSync(file, 'utf8');
+}

@@ -1,0 +1,248 @@
+// The one message protocol between the extension host (src/) and the webviews (webview/), both
+// directions, with the runtime validators the host uses on everything a webview posts: a
+// malformed message is ignored and logged, never acted on. Pure types and functions (no DOM, no
+// Node), type-checked by both tsconfigs.
+
+/** What the extension host found on this machine: the device the form's estimates assume. */
+export interface DeviceInfo {
+  kind: 'cuda' | 'mps' | 'cpu';
+  /** e.g. "NVIDIA H100 80GB HBM3", "Apple M2", "AMD EPYC 7B13 (2 cores)". */
+  name: string;
+  /** Memory of one device in bytes (GPU memory; system memory for CPU and MPS), when known. */
+  memoryBytes?: number;
+  /** Dense peak FLOP/s at 16 bits (bf16/fp16), when known. */
+  peakFlops16?: number;
+  /** Dense peak FLOP/s at 32 bits (TF32 on NVIDIA GPUs that have it), when known. */
+  peakFlops32?: number;
+  /** CPU cores PyTorch will use (CPU only). */
+  cores?: number;
+  /** true when bfloat16 is supported (CUDA compute capability 8.0+). */
+  bf16?: boolean;
+}
+
+/** A value a config field can hold. */
+export type FieldValue = string | number | boolean | null;
+
+export interface Problem {
+  /** group.key, or "(config)" / a file for whole-document problems. */
+  key: string;
+  message: string;
+}
+
+/** A JSON Schema node as far as the form reads it. */
+export interface SchemaNode {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  examples?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  pattern?: string;
+  properties?: Record<string, SchemaNode>;
+}
+
+// ---------------------------------------------------------------- config editor
+
+export interface ConfigDocumentState {
+  /** The document's full text (the form parses it itself). */
+  text: string;
+  /** TextDocument.version: lets the form ignore stale echoes. */
+  version: number;
+  /** Schema and semantic problems found by the host (src/core/train/config.ts validateConfig). */
+  problems: Problem[];
+  /** Vocabulary size for the estimates and where it came from. */
+  vocab: { size: number; source: string };
+}
+
+export interface ConfigInitMessage extends ConfigDocumentState {
+  type: 'config/init';
+  schema: SchemaNode;
+  fileName: string;
+  device: DeviceInfo;
+}
+
+export interface ConfigDocumentMessage extends ConfigDocumentState {
+  type: 'config/document';
+}
+
+/** Sets group.key to a value (a document edit, undoable). */
+export interface ConfigEditMessage {
+  type: 'config/edit';
+  path: [string, string];
+  value: FieldValue;
+}
+/** Removes group.key so the schema's default applies. */
+export interface ConfigResetMessage {
+  type: 'config/reset';
+  path: [string, string];
+}
+export interface ConfigTrainMessage {
+  type: 'config/train';
+}
+export interface ConfigOpenTextMessage {
+  type: 'config/openText';
+}
+
+// ---------------------------------------------------------------- metrics dashboard
+
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'error' | 'waiting';
+
+/** Columns of train events (one entry per event). */
+export interface TrainColumns {
+  iter: number[];
+  loss: number[];
+  lr: number[];
+  tokensPerS: number[];
+  mfu: (number | null)[];
+}
+export interface EvalColumns {
+  iter: number[];
+  trainLoss: number[];
+  valLoss: number[];
+}
+
+export interface RunSeries {
+  /** The run folder (absolute path): the run's identity. */
+  id: string;
+  /** Its folder name, shown in legends. */
+  name: string;
+  status: RunStatus;
+  maxIters?: number;
+  /** Where the run is, "28/400 · ETA 3m53s", worded on the host by src/core/run/progress.ts as the
+   *  notification, the status bar and the Runs tree word it. */
+  position?: string;
+  device?: string;
+  nParams?: number;
+  train: TrainColumns;
+  eval: EvalColumns;
+  /** The latest sample, decoded on the host. */
+  sample?: { iter: number; text: string };
+  error?: string;
+}
+
+/** The whole buffered state of every shown run: sent when a view loads (or reloads after being
+ *  hidden) and when the set of runs changes. */
+export interface MetricsResetMessage {
+  type: 'metrics/reset';
+  runs: RunSeries[];
+}
+/** Points appended since the last message, per run (same shape; columns hold only new points). */
+export interface MetricsAppendMessage {
+  type: 'metrics/append';
+  runs: RunSeries[];
+}
+
+export interface MetricsExportPngMessage {
+  type: 'metrics/exportPng';
+  /** Which chart (file name stem), e.g. "loss". */
+  chart: string;
+  /** data:image/png;base64,... */
+  dataUrl: string;
+}
+export interface MetricsExportCsvMessage {
+  type: 'metrics/exportCsv';
+}
+export interface MetricsPickRunsMessage {
+  type: 'metrics/pickRuns';
+}
+
+// ---------------------------------------------------------------- both
+
+/** Sent by each webview once its listeners are in place; the host then sends the state. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+export type HostToConfigEditor = ConfigInitMessage | ConfigDocumentMessage;
+export type HostToMetrics = MetricsResetMessage | MetricsAppendMessage;
+export type HostToWebview = HostToConfigEditor | HostToMetrics;
+
+export type ConfigEditorToHost = ReadyMessage | ConfigEditMessage | ConfigResetMessage | ConfigTrainMessage | ConfigOpenTextMessage;
+export type MetricsToHost = ReadyMessage | MetricsExportPngMessage | MetricsExportCsvMessage | MetricsPickRunsMessage;
+export type WebviewToHost = ConfigEditorToHost | MetricsToHost;
+
+// ---------------------------------------------------------------- validators
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const NAME = /^[A-Za-z_$][\w$]{0,63}$/;
+const isFieldValue = (v: unknown): v is FieldValue =>
+  v === null || typeof v === 'boolean' || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+const isPath = (v: unknown): v is [string, string] =>
+  Array.isArray(v) && v.length === 2 && v.every((p) => typeof p === 'string' && NAME.test(p));
+const hasOnly = (v: Record<string, unknown>, keys: string[]) => Object.keys(v).every((k) => keys.includes(k));
+
+/** A PNG export may carry at most this much (a 4K chart is well below). */
+export const MAX_PNG_DATA_URL = 16 * 1024 * 1024;
+
+/** Why a message from the config editor is not acceptable, or undefined when it is. */
+export function configEditorMessageProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'not an object';
+  switch (v.type) {
+    case 'ready':
+    case 'config/train':
+    case 'config/openText':
+      return hasOnly(v, ['type']) ? undefined : 'unexpected properties';
+    case 'config/edit':
+      if (!hasOnly(v, ['type', 'path', 'value'])) return 'unexpected properties';
+      if (!isPath(v.path)) return 'path must be [group, key]';
+      if (!('value' in v) || !isFieldValue(v.value)) return 'value must be a string, finite number, boolean or null';
+      if (typeof v.value === 'string' && v.value.length > 4096) return 'value too long';
+      return undefined;
+    case 'config/reset':
+      if (!hasOnly(v, ['type', 'path'])) return 'unexpected properties';
+      return isPath(v.path) ? undefined : 'path must be [group, key]';
+    default:
+      return `unknown type ${JSON.stringify(v.type)}`;
+  }
+}
+
+export function isConfigEditorMessage(v: unknown): v is ConfigEditorToHost {
+  return configEditorMessageProblem(v) === undefined;
+}
+
+/** Why a message from the metrics dashboard is not acceptable, or undefined when it is. */
+export function metricsMessageProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'not an object';
+  switch (v.type) {
+    case 'ready':
+    case 'metrics/exportCsv':
+    case 'metrics/pickRuns':
+      return hasOnly(v, ['type']) ? undefined : 'unexpected properties';
+    case 'metrics/exportPng':
+      if (!hasOnly(v, ['type', 'chart', 'dataUrl'])) return 'unexpected properties';
+      if (typeof v.chart !== 'string' || !/^[\w-]{1,40}$/.test(v.chart)) return 'chart must be a short name';
+      if (typeof v.dataUrl !== 'string' || !v.dataUrl.startsWith('data:image/png;base64,')) return 'dataUrl must be a PNG data URL';
+      if (v.dataUrl.length > MAX_PNG_DATA_URL) return 'dataUrl too large';
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.dataUrl.slice('data:image/png;base64,'.length))) return 'dataUrl is not base64';
+      return undefined;
+    default:
+      return `unknown type ${JSON.stringify(v.type)}`;
+  }
+}
+
+export function isMetricsMessage(v: unknown): v is MetricsToHost {
+  return metricsMessageProblem(v) === undefined;
+}
+
+/** The webviews' light check of what the host sends (a message of another kind is ignored). */
+export function isHostMessage(v: unknown): v is HostToWebview {
+  return isObject(v) && typeof v.type === 'string' && /^(config|metrics)\//.test(v.type);
+}
+
+/** State a webview keeps with setState (restored after it was hidden, and by the serializer). */
+export interface ConfigEditorState {
+  collapsed: string[];
+  scrollY: number;
+}
+export interface MetricsState {
+  smoothing: number;
+  showRaw: boolean;
+  hiddenRuns: string[];
+  /** The runs shown: the panel serializer restores them after a restart. */
+  runs: string[];
+}
