@@ -31,9 +31,9 @@ if (mtime(installed) < mtime(path.join(root, 'package-lock.json')) || !fs.exists
   });
 }
 
-// bundles: when a source is newer than them
+// bundles: when a source (src/, and bench/ for `wordplay bench`) is newer than them
 const built = Math.min(mtime(path.join(root, 'dist', 'cli.js')), mtime(path.join(root, 'dist', 'extension.js')));
-if (built < Math.max(newest(path.join(root, 'src')), mtime(path.join(root, 'esbuild.mjs')))) {
+if (built < Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'bench')), mtime(path.join(root, 'esbuild.mjs')))) {
   console.error('[wordplay] building dist/');
   run(process.execPath, ['esbuild.mjs']);
 }

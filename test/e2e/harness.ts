@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/core/common/paths';
 
 export const screenshotsDir = path.join(packageRoot, 'test', 'e2e', 'screenshots');
@@ -216,4 +216,20 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
       fs.rmSync(extensions, { recursive: true, force: true });
     },
   };
+}
+
+/** The frame of the webview whose page has `selector` (code-server nests each in two iframes). */
+export async function webviewFrame(page: Page, selector: string): Promise<Frame> {
+  let found: Frame | undefined;
+  await waitUntil(
+    async () => {
+      for (const frame of page.frames()) {
+        if (await frame.locator(selector).count().catch(() => 0)) found = frame;
+      }
+      return found !== undefined;
+    },
+    `a webview showing ${selector}`,
+    60_000,
+  );
+  return found!;
 }

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import type { Frame, Locator } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { readEvents } from '../../src/core/run/events';
 import { packageRoot } from '../../src/core/common/paths';
 import { groupAlive, processAlive } from '../../src/core/common/processes';
@@ -22,7 +22,7 @@ import { positionText, TrainProgress } from '../../src/core/run/progress';
 import { runPaths } from '../../src/core/run/runDir';
 import { summarizeRun } from '../../src/core/run/runs';
 import { currentWatcher, readProcessRecord } from '../../src/core/run/supervision';
-import { launchVsCode, waitUntil, type VsCode } from './harness';
+import { launchVsCode, waitUntil, webviewFrame, type VsCode } from './harness';
 import { e2eSetup, type E2eSetup } from './setup';
 
 // evaluated inside the webviews' pages, which the Node types do not describe
@@ -101,22 +101,6 @@ function runRow(runDir: string, state: string | RegExp) {
   return vscode.page.locator('.pane', { has: vscode.page.locator('.pane-header', { hasText: 'Runs' }) }).locator('.monaco-list-row', { hasText: path.basename(runDir) }).filter({ hasText: state });
 }
 
-/** The frame of the webview whose page has `selector` (code-server nests each in two iframes). */
-async function webviewFrame(selector: string): Promise<Frame> {
-  let found: Frame | undefined;
-  await waitUntil(
-    async () => {
-      for (const frame of vscode.page.frames()) {
-        if (await frame.locator(selector).count().catch(() => 0)) found = frame;
-      }
-      return found !== undefined;
-    },
-    `a webview showing ${selector}`,
-    60_000,
-  );
-  return found!;
-}
-
 /** How many webviews chart loss points (the sidebar view, the panel). */
 async function chartFrames(): Promise<number> {
   let count = 0;
@@ -148,7 +132,7 @@ async function textOf(locator: Locator): Promise<string | undefined> {
  *  run is, read one after the other. */
 async function surfaces(runDir: string): Promise<Record<string, string | undefined>> {
   const name = path.basename(runDir);
-  const metrics = await webviewFrame('[data-chart="loss"]');
+  const metrics = await webviewFrame(vscode.page, '[data-chart="loss"]');
   return {
     notification: positionIn((await vscode.notifications()).find((n) => n.includes(`training ${name}`))),
     'status bar': positionIn(await textOf(vscode.page.locator('.statusbar-item[id$="wordplay.training"]'))),
@@ -230,7 +214,7 @@ test('Train GPT: progress notification, chart points, finished in the Runs tree'
   });
   await vscode.step('the Metrics view charts the run', async () => {
     await vscode.runCommand('Wordplay: Focus on Metrics View');
-    const frame = await webviewFrame('[data-chart="loss"]');
+    const frame = await webviewFrame(vscode.page, '[data-chart="loss"]');
     await frame.waitForFunction(() => (window.wordplayCharts?.loss?.data.datasets[0]?.data.length ?? 0) > 0, undefined, { timeout: 90_000 });
     await vscode.screenshot('11-metrics-view');
   });
@@ -249,7 +233,7 @@ test('Train GPT: progress notification, chart points, finished in the Runs tree'
     await vscode.screenshot('12-metrics-panel');
   });
   await vscode.step('a dark theme redraws the charts in its colours', async () => {
-    const frame = await webviewFrame('[data-chart="loss"]');
+    const frame = await webviewFrame(vscode.page, '[data-chart="loss"]');
     const tickColour = () => frame.evaluate(() => String(window.wordplayCharts?.loss?.options.scales.x.ticks.color));
     const light = await tickColour();
     // Ctrl+K Ctrl+T: the colour theme picker
@@ -272,7 +256,7 @@ test('Stop Training midway: stopped, checkpoint saved, no trainer process left',
   const runDir = await vscode.step('Train GPT with long.wordplay.json', () => train('long.wordplay.json'));
   await vscode.step('a config form open beside the Metrics view, which has the focus', async () => {
     await vscode.quickOpen('tiny.wordplay.json', 'tiny.wordplay.json');
-    await webviewFrame('[data-field="model.n_layer"]');
+    await webviewFrame(vscode.page, '[data-field="model.n_layer"]');
     await vscode.runCommand('Wordplay: Focus on Metrics View');
     await focusWebview('Metrics view');
   });
@@ -297,8 +281,8 @@ type Webview = 'config form' | 'Metrics view';
  *  closes when it had the focus before: the config form (its page's corner, clear of any quick
  *  input) or the Metrics view's heading. */
 async function focusWebview(which: Webview): Promise<void> {
-  if (which === 'config form') await (await webviewFrame('[data-field="model.n_layer"]')).locator('body').click({ position: { x: 4, y: 4 } });
-  else await (await webviewFrame('[data-chart="loss"]')).locator('h1').click();
+  if (which === 'config form') await (await webviewFrame(vscode.page, '[data-field="model.n_layer"]')).locator('body').click({ position: { x: 4, y: 4 } });
+  else await (await webviewFrame(vscode.page, '[data-chart="loss"]')).locator('h1').click();
   await waitUntil(() => vscode.page.evaluate(() => document.activeElement?.tagName === 'IFRAME'), `the focus in the ${which}`);
 }
 
@@ -467,7 +451,7 @@ test('the config editor edits the file and shows an invalid value', { timeout: 1
   await vscode.step('Open Config Editor on tiny.wordplay.json', async () => {
     await vscode.quickOpen('tiny.wordplay.json', 'tiny.wordplay.json');
   });
-  const frame = await vscode.step('the form renders', () => webviewFrame('[data-field="model.n_layer"]'));
+  const frame = await vscode.step('the form renders', () => webviewFrame(vscode.page, '[data-field="model.n_layer"]'));
   await vscode.step('change n_layer and save', async () => {
     await frame.locator('#f-model-n_layer input').fill('3');
     await vscode.page.locator('.part.editor .tab.active.dirty').waitFor();

@@ -18,7 +18,7 @@ test('1 GB of text is prepared with bounded memory', () => {
   fs.closeSync(fd);
   const out = path.join(dir, 'ds');
   const script = `
-    const { prepare } = require(${JSON.stringify(path.join(packageRoot, 'src', 'core', 'prepare.ts'))});
+    const { prepare } = require(${JSON.stringify(path.join(packageRoot, 'src', 'core', 'prepare', 'prepare.ts'))});
     prepare({ input: ${JSON.stringify(input)}, tokenizer: 'char', out: ${JSON.stringify(out)} }).then((r) => {
       console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024, meta: r.meta }));
     });`;

@@ -37,7 +37,7 @@ function newestMtime(dir: string): number {
 export function ensureBundles(): void {
   const sources = Math.max(
     newestMtime(path.join(packageRoot, 'webview')),
-    fs.statSync(path.join(packageRoot, 'src', 'core', 'estimate.ts')).mtimeMs,
+    newestMtime(path.join(packageRoot, 'src', 'core')),
     fs.statSync(path.join(packageRoot, 'esbuild.mjs')).mtimeMs,
   );
   const built = apps.flatMap((app) => [`${app}.js`, `${app}.css`]).map((f) => path.join(bundleDir, f));
