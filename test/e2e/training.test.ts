@@ -123,9 +123,10 @@ function positionFromEvents(runDir: string): string {
   return positionText(progress.position);
 }
 
-/** The text of the first element `locator` finds, or undefined when there is none. */
+/** The text of the first element `locator` finds, or undefined when there is none (it may go
+ *  between the count and the read: the status bar item leaves when its run stops). */
 async function textOf(locator: Locator): Promise<string | undefined> {
-  return (await locator.count()) ? locator.first().innerText() : undefined;
+  return (await locator.count()) ? locator.first().innerText({ timeout: 1_000 }).catch(() => undefined) : undefined;
 }
 
 /** Where the progress notification, the status bar, the Runs tree and the Metrics view say the
