@@ -40,7 +40,7 @@ const initMessage = (text = configText, problems: { key: string; message: string
 });
 
 async function waitForPosted(p: WebviewPage, predicate: (m: { type: string; [k: string]: unknown }) => boolean, what: string) {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000; // a hang guard: a posted message comes in milliseconds
   while (Date.now() < deadline) {
     const found = (await p.posted()).find(predicate);
     if (found) return found;
