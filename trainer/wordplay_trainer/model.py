@@ -215,7 +215,9 @@ class GPT(nn.Module):
         """Shrink the context, e.g. to fine-tune GPT-2 (1024) with a shorter block."""
         assert block_size <= self.config.block_size
         self.config.block_size = block_size
-        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size])
+        # a copy, not a view: a slice would keep the whole table's storage, which safetensors
+        # refuses to save ("no suitable name to keep ... None is covering the entire storage")
+        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size].clone())
 
     @torch.no_grad()
     def generate(
