@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { test } from 'node:test';
 import { packageRoot } from '../../src/core/common/paths';
 import { shakespeareCachePath } from '../../src/core/prepare/shakespeare';
@@ -36,6 +37,26 @@ test('wordplay prepare --input shakespeare works offline from the shipped corpus
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /301,966 train and 36,059 val tokens/);
   assert.deepEqual(fs.readFileSync(cached), fs.readFileSync(SHAKESPEARE));
+});
+
+test('a damaged shipped tiny Shakespeare is refused by its sha256, and nothing is written', () => {
+  // a copy of the package whose corpus holds other text: the bundle finds its package root by schemas/
+  const pkg = tempDir();
+  fs.cpSync(path.join(packageRoot, 'schemas'), path.join(pkg, 'schemas'), { recursive: true });
+  fs.cpSync(path.join(packageRoot, 'corpus'), path.join(pkg, 'corpus'), { recursive: true });
+  fs.mkdirSync(path.join(pkg, 'dist'));
+  fs.copyFileSync(cli, path.join(pkg, 'dist', 'cli.js'));
+  fs.writeFileSync(path.join(pkg, 'corpus', 'tinyshakespeare.txt.gz'), zlib.gzipSync('First Citizen:\nnot the play\n'));
+  const cache = tempDir();
+  const out = path.join(tempDir(), 'ds');
+  const result = spawnSync(process.execPath, [path.join(pkg, 'dist', 'cli.js'), 'prepare', '--input', 'shakespeare', '--tokenizer', 'char', '--out', out], {
+    encoding: 'utf8',
+    env: { ...process.env, WORDPLAY_CACHE_DIR: cache },
+  });
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /the shipped tiny Shakespeare \(.*tinyshakespeare\.txt\.gz\) is damaged: its text has sha256 [0-9a-f]{64}, not 86c4e6aa/);
+  assert.equal(fs.existsSync(out), false);
+  assert.equal(fs.existsSync(shakespeareCachePath({ WORDPLAY_CACHE_DIR: cache })), false);
 });
 
 test('wordplay prepare refuses a binary input with a message, a non-zero exit and nothing written', () => {

@@ -97,6 +97,16 @@ def write_config(path: Path, cfg: dict) -> Path:
     return path
 
 
+def run_trainer(cfg_path: Path, run_dir: Path, *sets: str) -> int:
+    """`python -m wordplay_trainer train --config C --run-dir D --set ...`, in this process."""
+    from wordplay_trainer import cli
+
+    args = ["--config", str(cfg_path), "--run-dir", str(run_dir)]
+    for s in sets:
+        args += ["--set", s]
+    return cli.main(args)
+
+
 def read_events(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
 

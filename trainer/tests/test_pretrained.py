@@ -7,10 +7,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import by_type, read_events, tiny_config, write_config
+from conftest import by_type, read_events, run_trainer, tiny_config, write_config
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from wordplay_trainer import cli
 from wordplay_trainer.checkpoint import load_model
 from wordplay_trainer.errors import TrainerError
 from wordplay_trainer.pretrained import from_pretrained
@@ -109,23 +108,9 @@ def finetune_config(tmp_path, folder, block_size: int):
 def test_cropped_context_trains_checkpoints_resumes_and_exports(tmp_path, gpt2_vocab_folder, monkeypatch):
     monkeypatch.delenv("WORDPLAY_SKIP_EXPORT")
     cfg, run_dir = finetune_config(tmp_path, gpt2_vocab_folder, block_size=16), tmp_path / "run"
-    assert cli.main(["--config", str(cfg), "--run-dir", str(run_dir)]) == 0
+    assert run_trainer(cfg, run_dir) == 0
     assert [e["iter"] for e in by_type(read_events(run_dir), "checkpoint")] == [5, 10]
-    assert (
-        cli.main(
-            [
-                "--config",
-                str(cfg),
-                "--run-dir",
-                str(run_dir),
-                "--set",
-                "train.init_from=resume",
-                "--set",
-                "train.max_iters=15",
-            ]
-        )
-        == 0
-    )
+    assert run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=15") == 0
     events = read_events(run_dir)
     assert events[-1]["reason"] == "finished" and by_type(events, "checkpoint")[-1]["iter"] == 15
 
@@ -146,7 +131,7 @@ def test_cropped_context_trains_checkpoints_resumes_and_exports(tmp_path, gpt2_v
 
 def test_context_longer_than_the_pretrained_one_is_refused(tmp_path, gpt2_vocab_folder):
     cfg, run_dir = finetune_config(tmp_path, gpt2_vocab_folder, block_size=64), tmp_path / "run"
-    assert cli.main(["--config", str(cfg), "--run-dir", str(run_dir)]) == 1
+    assert run_trainer(cfg, run_dir) == 1
     error = by_type(read_events(run_dir), "error")[-1]
     assert error["key"] == "model.block_size"
     assert "model.block_size 64 exceeds the 32 positions" in error["message"]

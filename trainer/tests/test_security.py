@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import by_type, read_events, tiny_config, write_config
+from conftest import by_type, read_events, run_trainer, tiny_config, write_config
 
-from wordplay_trainer import cli
 from wordplay_trainer.errors import TrainerError
 from wordplay_trainer.export import export_run
 from wordplay_trainer.pretrained import from_pretrained
@@ -38,23 +37,12 @@ def plant(file: Path, marker: Path) -> None:
 @pytest.fixture
 def trained_run(tmp_path, dataset) -> tuple[Path, Path]:
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 4, "eval_interval": 4}))
-    assert cli.main(["--config", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
+    assert run_trainer(cfg, tmp_path / "run") == 0
     return cfg, tmp_path / "run"
 
 
 def resume(cfg: Path, run_dir: Path) -> int:
-    return cli.main(
-        [
-            "--config",
-            str(cfg),
-            "--run-dir",
-            str(run_dir),
-            "--set",
-            "train.init_from=resume",
-            "--set",
-            "train.max_iters=8",
-        ]
-    )
+    return run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=8")
 
 
 @pytest.mark.parametrize("name", ["model.safetensors", "optimizer.safetensors"])

@@ -12,7 +12,7 @@ import jsonschema
 import numpy as np
 import pytest
 import torch
-from conftest import TEXT, by_type, read_events, tiny_config, write_char_dataset, write_config
+from conftest import TEXT, by_type, read_events, run_trainer, tiny_config, write_char_dataset, write_config
 
 from wordplay_trainer import checkpoint as ckpt
 from wordplay_trainer import cli, common
@@ -23,13 +23,6 @@ from wordplay_trainer.model import GPT, GPTConfig
 from wordplay_trainer.rundir import RunDir
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "events.schema.json").read_text())
-
-
-def run(cfg_path: Path, run_dir: Path, *sets: str) -> int:
-    args = ["--config", str(cfg_path), "--run-dir", str(run_dir)]
-    for s in sets:
-        args += ["--set", s]
-    return cli.main(args)
 
 
 def last_error(run_dir: Path) -> dict:
@@ -43,7 +36,7 @@ def last_error(run_dir: Path) -> dict:
 
 def test_run_writes_the_contract(tmp_path, dataset, capsys):
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
-    assert run(cfg, tmp_path / "run") == 0
+    assert run_trainer(cfg, tmp_path / "run") == 0
     events = read_events(tmp_path / "run")
     for e in events:
         jsonschema.validate(e, SCHEMA)
@@ -85,13 +78,13 @@ def test_config_given_as_json_text(tmp_path, dataset):
     """How the extension launches a run: its resolved config as --config's text, written to
     config.json by the trainer alone."""
     resolved = load_config(tiny_config(dataset, train={"max_iters": 2})).as_dict()
-    assert run(json.dumps(resolved), tmp_path / "run", "train.max_iters=3") == 0
+    assert run_trainer(json.dumps(resolved), tmp_path / "run", "train.max_iters=3") == 0
     assert json.loads((tmp_path / "run" / "config.json").read_text()) == {
         **resolved,
         "train": {**resolved["train"], "max_iters": 3},
     }
     assert read_events(tmp_path / "run")[-1]["iter"] == 3
-    assert run("{not json", tmp_path / "bad") == 1
+    assert run_trainer("{not json", tmp_path / "bad") == 1
     assert last_error(tmp_path / "bad")["key"] == "--config"
 
 
@@ -125,8 +118,8 @@ def test_gradient_accumulation_scales_the_loss(tmp_path, dataset):
     """2 micro-batches of 2 accumulate to the same step as one batch of 4."""
     base = tiny_config(dataset, train={"log_interval": 1, "max_iters": 6, "eval_interval": 100})
     cfg = write_config(tmp_path / "c.json", base)
-    assert run(cfg, tmp_path / "a", "train.batch_size=4", "train.gradient_accumulation_steps=1") == 0
-    assert run(cfg, tmp_path / "b", "train.batch_size=2", "train.gradient_accumulation_steps=2") == 0
+    assert run_trainer(cfg, tmp_path / "a", "train.batch_size=4", "train.gradient_accumulation_steps=1") == 0
+    assert run_trainer(cfg, tmp_path / "b", "train.batch_size=2", "train.gradient_accumulation_steps=2") == 0
     a = [e["loss"] for e in by_type(read_events(tmp_path / "a"), "train")]
     b = [e["loss"] for e in by_type(read_events(tmp_path / "b"), "train")]
     assert np.allclose(a, b, atol=1e-5)
@@ -151,13 +144,13 @@ def test_devices_and_dtypes():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu_is_an_error_event(tmp_path, dataset):
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
-    assert run(cfg, tmp_path / "run", "train.device=cuda") == 1
+    assert run_trainer(cfg, tmp_path / "run", "train.device=cuda") == 1
     assert last_error(tmp_path / "run")["key"] == "train.device"
 
 
 def test_bf16_autocast_on_cpu(tmp_path, dataset):
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 4, "dtype": "bfloat16"}))
-    assert run(cfg, tmp_path / "run") == 0
+    assert run_trainer(cfg, tmp_path / "run") == 0
     assert read_events(tmp_path / "run")[0]["dtype"] == "bfloat16"
 
 
@@ -172,9 +165,9 @@ def test_resume_is_exact(tmp_path, dataset):
         optimizer={"lr_decay_iters": 16, "warmup_iters": 2},
     )
     cfg = write_config(tmp_path / "c.json", base)
-    assert run(cfg, tmp_path / "straight") == 0
-    assert run(cfg, tmp_path / "split", "train.max_iters=8") == 0
-    assert run(cfg, tmp_path / "split", "train.init_from=resume") == 0
+    assert run_trainer(cfg, tmp_path / "straight") == 0
+    assert run_trainer(cfg, tmp_path / "split", "train.max_iters=8") == 0
+    assert run_trainer(cfg, tmp_path / "split", "train.init_from=resume") == 0
     straight = read_events(tmp_path / "straight")
     split = read_events(tmp_path / "split")
     assert by_type(split, "start")[1]["iter"] == 8
@@ -187,20 +180,20 @@ def test_resume_is_exact(tmp_path, dataset):
 
 def test_resume_needs_a_later_max_iters(tmp_path, dataset):
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 4}))
-    assert run(cfg, tmp_path / "run") == 0
-    assert run(cfg, tmp_path / "run", "train.init_from=resume") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 0
+    assert run_trainer(cfg, tmp_path / "run", "train.init_from=resume") == 1
     assert last_error(tmp_path / "run")["key"] == "train.max_iters"
 
 
 def test_resume_without_checkpoint(tmp_path, dataset):
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
-    assert run(cfg, tmp_path / "run", "train.init_from=resume") == 1
+    assert run_trainer(cfg, tmp_path / "run", "train.init_from=resume") == 1
     assert "checkpoint" in last_error(tmp_path / "run")["message"]
 
 
 def _saved_run(tmp_path, dataset) -> tuple[Path, Path]:
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 10}))
-    assert run(cfg, tmp_path / "run") == 0
+    assert run_trainer(cfg, tmp_path / "run") == 0
     return cfg, tmp_path / "run"
 
 
@@ -209,20 +202,23 @@ def test_corrupt_checkpoint_is_reported_and_left_untouched(tmp_path, dataset):
     weights = run_dir / "checkpoint" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])  # truncated
     before = weights.read_bytes()
-    assert run(cfg, run_dir, "train.init_from=resume", "train.max_iters=20") == 1
+    assert run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=20") == 1
     error = last_error(run_dir)
     assert error["key"] == str(weights) and "truncated or corrupt" in error["message"]
     assert weights.read_bytes() == before
     state = run_dir / "checkpoint" / "state.json"
     state.write_text("{")
-    assert run(cfg, run_dir, "train.init_from=resume", "train.max_iters=20") == 1
+    assert run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=20") == 1
     assert last_error(run_dir)["key"] == str(state)
 
 
 def test_resume_with_another_vocabulary(tmp_path, dataset):
     cfg, run_dir = _saved_run(tmp_path, dataset)
     other = write_char_dataset("abcdefgh" * 500, tmp_path / "other")
-    assert run(cfg, run_dir, "train.init_from=resume", "train.max_iters=20", f"data.dataset={other}") == 1
+    assert (
+        run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=20", f"data.dataset={other}")
+        == 1
+    )
     error = last_error(run_dir)
     assert error["key"] == "data.dataset" and "different vocabulary" in error["message"]
 
@@ -284,30 +280,30 @@ def test_invalid_config_lists_every_problem(tmp_path, dataset):
     bad = tiny_config(dataset, model={"n_embd": 30, "n_head": 4, "colour": "blue"})
     bad["optimizer"]["learning_rate"] = -0.1
     cfg = write_config(tmp_path / "c.json", bad)
-    assert run(cfg, tmp_path / "run") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 1
     error = last_error(tmp_path / "run")
     assert "model.colour" in error["message"] and "optimizer.learning_rate" in error["message"]
-    assert run(cfg, tmp_path / "run2", "model.colour=x") == 1  # --set of an unknown key
+    assert run_trainer(cfg, tmp_path / "run2", "model.colour=x") == 1  # --set of an unknown key
     assert "model.colour" in last_error(tmp_path / "run2")["message"]
     good = write_config(tmp_path / "g.json", tiny_config(dataset, model={"n_embd": 30, "n_head": 4}))
-    assert run(good, tmp_path / "run3") == 1
+    assert run_trainer(good, tmp_path / "run3") == 1
     assert last_error(tmp_path / "run3")["key"] == "model.n_embd"
 
 
 def test_missing_or_malformed_dataset(tmp_path, dataset):
     cfg = write_config(tmp_path / "c.json", tiny_config(tmp_path / "nowhere"))
-    assert run(cfg, tmp_path / "run") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 1
     assert last_error(tmp_path / "run")["key"] == "data.dataset"
     (dataset / "meta.json").write_text("[1,")
     cfg = write_config(tmp_path / "c2.json", tiny_config(dataset))
-    assert run(cfg, tmp_path / "run2") == 1
+    assert run_trainer(cfg, tmp_path / "run2") == 1
     assert last_error(tmp_path / "run2")["key"].endswith("meta.json")
 
 
 def test_block_size_not_below_val_split(tmp_path):
     ds = write_char_dataset("abcd" * 100, tmp_path / "d")  # 40 val tokens
     cfg = write_config(tmp_path / "c.json", tiny_config(ds, model={"block_size": 64}))
-    assert run(cfg, tmp_path / "run") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 1
     error = last_error(tmp_path / "run")
     assert error["key"] == "model.block_size" and "at most 39" in error["message"]
 
@@ -326,7 +322,7 @@ def test_nan_loss_stops_with_the_iteration_named(tmp_path, dataset, monkeypatch)
 
     monkeypatch.setattr(GPT, "forward", forward)
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
-    assert run(cfg, tmp_path / "run") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 1
     error = last_error(tmp_path / "run")
     assert error["iter"] == 5 and "iteration 5" in error["message"]
     assert error["key"] == "optimizer.learning_rate" and "Lower" in error["message"]
@@ -339,7 +335,7 @@ def test_out_of_memory_names_batch_and_block(tmp_path, dataset, monkeypatch):
 
     monkeypatch.setattr(train_mod.Trainer, "train_step", oom)
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
-    assert run(cfg, tmp_path / "run") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 1
     message = last_error(tmp_path / "run")["message"]
     assert "train.batch_size 4" in message and "model.block_size 16" in message
     assert "gradient_accumulation_steps" in message
@@ -348,7 +344,7 @@ def test_out_of_memory_names_batch_and_block(tmp_path, dataset, monkeypatch):
 def test_deepspeed_missing_says_how_to_install(tmp_path, dataset, monkeypatch):
     monkeypatch.setitem(sys.modules, "deepspeed", None)  # import fails even if installed
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, distributed={"backend": "deepspeed"}))
-    assert run(cfg, tmp_path / "run") == 1
+    assert run_trainer(cfg, tmp_path / "run") == 1
     error = last_error(tmp_path / "run")
     assert error["key"] == "distributed.backend" and "pip install deepspeed" in error["message"]
 
@@ -356,13 +352,13 @@ def test_deepspeed_missing_says_how_to_install(tmp_path, dataset, monkeypatch):
 def test_wandb_is_optional(tmp_path, dataset, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "wandb", None)
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 2}))
-    assert run(cfg, tmp_path / "a") == 0  # off by default
-    assert run(cfg, tmp_path / "b", "logging.wandb=true") == 0
+    assert run_trainer(cfg, tmp_path / "a") == 0  # off by default
+    assert run_trainer(cfg, tmp_path / "b", "logging.wandb=true") == 0
     assert "wandb is not installed" in capsys.readouterr().err
     fake = types.SimpleNamespace(logged=[], init=lambda **kw: None)
     fake.log = fake.logged.append
     monkeypatch.setitem(sys.modules, "wandb", fake)
-    assert run(cfg, tmp_path / "c", "logging.wandb=true", "train.log_interval=1") == 0
+    assert run_trainer(cfg, tmp_path / "c", "logging.wandb=true", "train.log_interval=1") == 0
     assert any("train/loss" in entry for entry in fake.logged)
 
 
@@ -373,14 +369,14 @@ def test_export_runs_after_training_and_never_fails_it(tmp_path, dataset, monkey
     fake.export_run = lambda run_dir, quantize=None: exported.append(run_dir) or run_dir / "model.onnx"
     monkeypatch.setitem(sys.modules, "wordplay_trainer.export", fake)
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 2}))
-    assert run(cfg, tmp_path / "run") == 0
+    assert run_trainer(cfg, tmp_path / "run") == 0
     assert exported == [(tmp_path / "run").resolve()]
 
     def broken(run_dir, quantize=None):
         raise RuntimeError("onnx exploded")
 
     fake.export_run = broken
-    assert run(cfg, tmp_path / "run2") == 0
+    assert run_trainer(cfg, tmp_path / "run2") == 0
     assert read_events(tmp_path / "run2")[-1]["reason"] == "finished"
     assert "export failed" in capsys.readouterr().err
 

@@ -201,10 +201,6 @@ export function configEditorMessageProblem(v: unknown): string | undefined {
   }
 }
 
-export function isConfigEditorMessage(v: unknown): v is ConfigEditorToHost {
-  return configEditorMessageProblem(v) === undefined;
-}
-
 /** Why a message from the metrics dashboard is not acceptable, or undefined when it is. */
 export function metricsMessageProblem(v: unknown): string | undefined {
   if (!isObject(v)) return 'not an object';
@@ -223,10 +219,6 @@ export function metricsMessageProblem(v: unknown): string | undefined {
     default:
       return `unknown type ${JSON.stringify(v.type)}`;
   }
-}
-
-export function isMetricsMessage(v: unknown): v is MetricsToHost {
-  return metricsMessageProblem(v) === undefined;
 }
 
 /** The webviews' light check of what the host sends (a message of another kind is ignored). */
