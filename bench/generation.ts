@@ -1,8 +1,9 @@
 // `wordplay bench generation [--json]`: the KV-cached ONNX engine against the same model
 // generating without a cache (the whole context again every step, as nanoGPT's generate()),
-// side by side in one process, on the default Shakespeare model shape: 6 layers, 6 heads,
-// 384 wide, block 256, char vocabulary of 65. The model is freshly initialised and exported by
-// the trainer's Python (a trained one costs the same), 500 new tokens from a 100-token prompt.
+// side by side in one process, on a preset's model (default: shakespeare-char, 6 layers, 6 heads,
+// 384 wide, block 256, in its architecture), char vocabulary of 65. The model is freshly
+// initialised and exported by the trainer's Python (a trained one costs the same), 500 new
+// tokens from a 100-token prompt.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,13 +11,16 @@ import * as path from 'node:path';
 import { UserError } from '../src/core/common/errors';
 import { clearModelCache, complete, loadGenerationModel, type GenerationModel } from '../src/core/complete/generate';
 import { INT8_FILE, MODEL_FILE } from '../src/core/complete/modelFiles';
+import { loadConfig, type RunConfig } from '../src/core/train/config';
 import { trainerInvocation } from '../src/core/train/pythonEnv';
 import { numberOption, parseOptions } from '../src/cli/args';
 
-export const benchGenerationUsage = `Usage: wordplay bench generation [--json] [--runs 3] [--tokens 500] [--threads N] [--no-int8]
+export const benchGenerationUsage = `Usage: wordplay bench generation [--json] [--config shakespeare-char] [--against CONFIG] [--runs 3] [--tokens 500] [--threads N] [--no-int8]
 
 Generation speed with the KV cache (model.onnx, fp32, and its int8 copy) against recomputing
-the context every step, medians over --runs. The last line is JSON: tokens_per_s,
+the context every step, medians over --runs, for the model of --config (a preset or a config
+file: its model group). --against: also the model of another config, its cached runs
+interleaved with --config's in the same process (against_tokens_per_s, ratio_vs_against). The last line is JSON: tokens_per_s,
 first_token_ms, baseline_tokens_per_s, speedup_vs_no_cache, and the int8 figures.`;
 
 // tiny Shakespeare's 65 characters, in the order prepare sorts them
@@ -35,18 +39,18 @@ import json, sys, torch
 from pathlib import Path
 from wordplay_trainer.export import export_model
 from wordplay_trainer.model import GPT, GPTConfig
-out, vocab, quantize = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] or None
+out, vocab, quantize, shape = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] or None, json.loads(sys.argv[4])
 torch.manual_seed(1337)
-model = GPT(GPTConfig(vocab_size=len(vocab), block_size=256, n_layer=6, n_head=6, n_embd=384))
+model = GPT(GPTConfig(vocab_size=len(vocab), **shape))
 export_model(model, out, {"type": "char", "vocab": vocab}, {"iter": 0}, quantize=quantize)
 `;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
-async function exportBenchModel(dir: string, int8: boolean): Promise<void> {
+async function exportBenchModel(dir: string, int8: boolean, shape: RunConfig['model']): Promise<void> {
   const inv = trainerInvocation([]);
-  const args = ['-c', EXPORT_SCRIPT, dir, JSON.stringify(VOCAB), int8 ? 'int8' : ''];
+  const args = ['-c', EXPORT_SCRIPT, dir, JSON.stringify(VOCAB), int8 ? 'int8' : '', JSON.stringify(shape)];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(inv.command, args, { env: inv.env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', (err) => reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)));
@@ -71,7 +75,7 @@ async function measure(model: GenerationModel, prompt: string, tokens: number, c
 export async function benchGeneration(args: string[]): Promise<number> {
   const opts = parseOptions(
     args,
-    { json: { type: 'boolean' }, runs: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' }, 'no-int8': { type: 'boolean' } },
+    { json: { type: 'boolean' }, config: { type: 'string' }, against: { type: 'string' }, runs: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' }, 'no-int8': { type: 'boolean' } },
     benchGenerationUsage,
   );
   const runs = numberOption(opts.runs, 'runs', 3);
@@ -83,25 +87,40 @@ export async function benchGeneration(args: string[]): Promise<number> {
   const say = (line: string) => (opts.json ? console.error(line) : console.log(line));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-generation-'));
   try {
-    say('exporting a freshly initialised 6-layer, 384-wide, block-256 char model ...');
-    await exportBenchModel(work, int8);
+    const config = opts.config ?? 'shakespeare-char';
+    const shape = loadConfig(config).config.model;
+    const describe = (name: string, m: RunConfig['model']) =>
+      `${name}: n_layer=${m.n_layer} n_head=${m.n_head} n_embd=${m.n_embd} block_size=${m.block_size} position=${m.position} norm=${m.norm} qk_norm=${m.qk_norm} mlp=${m.mlp} tie_embeddings=${m.tie_embeddings}`;
+    const described = describe(config, shape);
+    say(`exporting a freshly initialised char model (${described}) ...`);
+    await exportBenchModel(work, int8, shape);
+    const againstDir = path.join(work, 'against');
+    const againstShape = opts.against === undefined ? undefined : loadConfig(opts.against).config.model;
+    if (opts.against !== undefined && againstShape) {
+      say(`exporting the model to compare with (${describe(opts.against, againstShape)}) ...`);
+      await exportBenchModel(againstDir, false, againstShape);
+    }
     let t = performance.now();
     const model = await loadGenerationModel(path.join(work, MODEL_FILE), { threads });
     const loadMs = performance.now() - t;
     t = performance.now();
     const quant = int8 ? await loadGenerationModel(path.join(work, INT8_FILE), { threads }) : undefined;
     const int8LoadMs = performance.now() - t;
+    const against = againstShape ? await loadGenerationModel(path.join(againstDir, MODEL_FILE), { threads }) : undefined;
     const ids = model.tokenizer.encode(PROMPT).slice(0, 100);
     const prompt = model.tokenizer.decode(ids);
     // warm-up: first runs of a session allocate its buffers
     await measure(model, prompt, 32, true, 0);
     await measure(model, prompt, 4, false, 0);
     if (quant) await measure(quant, prompt, 32, true, 0);
+    if (against) await measure(against, prompt, 32, true, 0);
     const cached: Measure[] = [];
     const baseline: Measure[] = [];
     const quantized: Measure[] = [];
+    const compared: Measure[] = [];
     for (let r = 0; r < runs; r++) {
       cached.push(await measure(model, prompt, tokens, true, r + 1));
+      if (against) compared.push(await measure(against, prompt, tokens, true, r + 1));
       if (quant) quantized.push(await measure(quant, prompt, tokens, true, r + 1));
       baseline.push(await measure(model, prompt, tokens, false, r + 1));
       const last = (xs: Measure[]) => (xs.length ? `${xs[xs.length - 1].tokensPerS.toFixed(0)} tok/s` : '-');
@@ -118,7 +137,7 @@ export async function benchGeneration(args: string[]): Promise<number> {
     const tps = median(cached.map((m) => m.tokensPerS));
     const base = median(baseline.map((m) => m.tokensPerS));
     const result: Record<string, unknown> = {
-      model: 'gpt n_layer=6 n_head=6 n_embd=384 block_size=256 vocab=65 (fp32 model.onnx)',
+      model: `${described} vocab=65 (fp32 model.onnx)`,
       prompt_tokens: ids.length,
       new_tokens: tokens,
       runs,
@@ -139,6 +158,10 @@ export async function benchGeneration(args: string[]): Promise<number> {
         int8_speedup_vs_no_cache: round(q / base, 2),
         int8_session_load_ms: round(int8LoadMs),
       });
+    }
+    if (against && opts.against) {
+      const a = median(compared.map((m) => m.tokensPerS));
+      Object.assign(result, { against: describe(opts.against, againstShape!), against_tokens_per_s: round(a), ratio_vs_against: round(tps / a, 3) });
     }
     console.log(JSON.stringify(result));
     return 0;

@@ -130,6 +130,10 @@ const lossValue = (r) =>
     : `not reached in ${int(r.max_iters)} iterations (best val ${fixed(r.best_val_loss, 3)} at iteration ${int(r.best_iter)})`;
 const trainingValue = (r) =>
   `${int(r.tokens_per_s)} tokens/s (median of ${r.iters} iterations after ${r.warmup_iters} warm-up; ${r.device}, ${r.dtype}, ${r.compile ? 'compiled' : 'not compiled'}, ${r.data === 'synthetic' ? 'random tokens' : 'the preset’s dataset'})`;
+const recipeTarget = (p) => (p.target_s === null ? 'not reached' : `${fixed(p.target_s)} s at iteration ${int(p.target_iter)}`);
+const recipeRatioValue = (r) =>
+  `${r.ratio === null ? 'n/a: ours never reached it' : `${fixed(r.ratio, 2)}×`} (ours ${recipeTarget(r.candidate)}, nanoGPT’s ${recipeTarget(r.baseline)}` +
+  `${r.baseline_reference === 'whole run' ? `, so over its whole run of ${fixed(r.baseline.wall_s)} s` : ''}), medians of ${r.runs} runs${r.pinned ? '' : ', one after the other (unpinned)'}`;
 const percent = (x) => `${fixed(100 * x)}%`;
 const gpuMfu = (r) => (r.mfu === null ? `n/a: no peak known for ${r.device}` : percent(r.mfu));
 const firstCompletionValue = (r) =>
@@ -192,9 +196,35 @@ const benchmarks = [
     ],
   },
   {
-    name: 'generation',
-    args: ['bench', 'generation', '--json', '--runs', '5'],
+    name: 'recipe',
+    args: ['bench', 'recipe', '--runs', '2'],
     rows: [
+      {
+        figure: 'training recipe, CPU: time to val loss ≤ 1.88, `shakespeare-char-cpu` over nanoGPT’s `nanogpt-shakespeare-char-cpu`, side by side, one core and one thread each',
+        goal: '≤ 0.4× (#16), at no more parameters',
+        value: recipeRatioValue,
+        met: (r) => r.ratio !== null && r.ratio <= 0.4 && r.candidate.n_params <= r.baseline.n_params,
+      },
+      {
+        figure: 'the same: `shakespeare-char-cpu`’s val loss at the wall time of nanoGPT’s recipe',
+        goal: '≤ 1.70 (#16)',
+        value: (r) =>
+          `${r.candidate_val_at_baseline_wall === null ? 'no eval by then' : fixed(r.candidate_val_at_baseline_wall, 3)} at ${fixed(r.baseline.wall_s)} s ` +
+          `(its own run: ${fixed(r.candidate.wall_s)} s, final val ${fixed(r.candidate.final_val, 3)}; nanoGPT’s final val ${fixed(r.baseline.final_val, 3)}), median of ${r.runs} runs`,
+        met: (r) => r.candidate_val_at_baseline_wall !== null && r.candidate_val_at_baseline_wall <= 1.7,
+      },
+    ],
+  },
+  {
+    name: 'generation',
+    args: ['bench', 'generation', '--json', '--runs', '5', '--against', 'nanogpt-shakespeare-char'],
+    rows: [
+      {
+        figure: 'generation tokens/s, KV cache, fp32: today’s architecture (`shakespeare-char`) over GPT-2’s (`nanogpt-shakespeare-char`), same shape, runs interleaved',
+        goal: '≥ 0.95× (#16: no slower, within the noise of a shared machine)',
+        value: (r) => `${fixed(r.ratio_vs_against, 2)}× (${fixed(r.tokens_per_s)} against ${fixed(r.against_tokens_per_s)} tokens/s, medians of ${r.runs})`,
+        met: (r) => r.ratio_vs_against >= 0.95,
+      },
       {
         figure: 'generation tokens/s, KV cache, fp32',
         goal: '≥ 300 tokens/s on a 2-core CPU (#4)',
@@ -368,9 +398,9 @@ const benchmarks = [
     rows: [
       {
         figure: 'training time to val loss ≤ 1.47, `shakespeare-char`, GPU (`start` to `eval` event)',
-        goal: '< 60 s on one H100 (#3)',
+        goal: '< 30 s on one H100 (#16; nanoGPT’s recipe: < 60 s, #3)',
         value: lossValue,
-        met: (r) => r.reached && r.seconds < 60,
+        met: (r) => r.reached && r.seconds < 30,
       },
     ],
   },

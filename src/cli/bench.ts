@@ -6,6 +6,7 @@ import { benchActivation, benchActivationUsage } from '../../bench/activation';
 import { benchFirstCompletion, benchFirstCompletionUsage } from '../../bench/firstCompletion';
 import { benchGeneration, benchGenerationUsage } from '../../bench/generation';
 import { benchPrepare, benchPrepareUsage } from '../../bench/prepare';
+import { benchRecipe, benchRecipeUsage } from '../../bench/recipe';
 import { benchStop, benchStopUsage } from '../../bench/stop';
 import { benchTraining, benchTrainingUsage } from '../../bench/training';
 
@@ -16,9 +17,10 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   activation: benchActivation,
   'first-completion': benchFirstCompletion,
   stop: benchStop,
+  recipe: benchRecipe,
 };
 
-const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe> [options]
 
   prepare           prepare's MB/s, char and GPT-2, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
@@ -26,13 +28,14 @@ const summary = `Usage: wordplay bench <prepare | training | generation | activa
   activation        the extension's code loading + activate(), in fresh processes
   first-completion  a session's first completion to its first token, onnxruntime loading included
   stop              a graceful stop (SIGINT, SIGTERM) of a training run, to its done event and its exit
+  recipe            two training presets side by side on the CPU, one core each: time to a val loss
 
 Each prints JSON on its last line. Their options:`;
 
-const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage].join('\n\n');
+const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage, benchRecipeUsage].join('\n\n');
 
 export const bench: Subcommand = {
-  summary: 'measure prepare, training, generation, activation, first-completion or stop speed',
+  summary: 'measure prepare, training, generation, activation, first-completion or stop speed, or compare training recipes',
   usage,
   async run(args) {
     const [name, ...rest] = args;

@@ -9,8 +9,8 @@ import { parseOptions, type Subcommand } from './args';
 
 const usage = `Usage: wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir DIR]
 
-  --config   a *.wordplay.json config file, or a preset: shakespeare-char, shakespeare-char-cpu,
-             gpt2-finetune, gpt2-124m
+  --config   a *.wordplay.json config file, or a preset: shakespeare-char-cpu, shakespeare-char,
+             nanogpt-shakespeare-char-cpu, nanogpt-shakespeare-char, gpt2-finetune, gpt2-124m
   --set      override one key, e.g. --set train.max_iters=300 (repeatable)
   --run-dir  the run folder (default: runs/<YYYYMMDD-HHMMSS>-<config name>); with
              --set train.init_from=resume, the run to continue

@@ -38,10 +38,12 @@ test('every preset loads, valid, defaults filled', () => {
     assert.equal(config.distributed.backend, 'ddp');
     assert.equal(config.logging.wandb, false);
   }
-  const { config, name } = loadConfig('shakespeare-char');
-  assert.equal(name, 'shakespeare-char');
+  const { config, name } = loadConfig('nanogpt-shakespeare-char');
+  assert.equal(name, 'nanogpt-shakespeare-char');
   assert.deepEqual([config.model.n_layer, config.model.n_head, config.model.n_embd, config.model.block_size], [6, 6, 384, 256]);
   assert.equal(config.train.batch_size, 64);
+  assert.deepEqual([config.model.position, config.optimizer.name], ['learned', 'adamw']);
+  assert.deepEqual([loadConfig('shakespeare-char-cpu').config.optimizer.name, loadConfig('shakespeare-char').config.model.position], ['muon', 'rope']);
 });
 
 test('defaults come from the schema', () => {

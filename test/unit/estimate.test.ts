@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { editConfigText } from '../../src/core/train/configEdit';
 import { parseNvidiaSmi } from '../../src/core/train/deviceDetect';
-import { estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveDtype, type EstimateInput } from '../../src/core/train/estimate';
+import { estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveDtype, type EstimateInput, type ModelShape } from '../../src/core/train/estimate';
 import type { DeviceInfo } from '../../src/core/webview/protocol';
 import type { RunEvent } from '../../src/core/run/events';
 import { metricsCsv, RunMetrics } from '../../src/core/run/metrics';
 import { configEditorMessageProblem, metricsMessageProblem } from '../../src/core/webview/protocol';
 import { applyEdits } from 'jsonc-parser';
 import mfuCases from '../cases/mfu.json';
+import paramCases from '../cases/params.json';
 
 const shakespeare: EstimateInput = {
-  model: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, dropout: 0.2, bias: false },
+  model: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, dropout: 0.2, bias: false, position: 'learned', norm: 'layernorm', qk_norm: false, mlp: 'gelu', tie_embeddings: true, zero_init: false },
   train: { init_from: 'scratch', batch_size: 64, gradient_accumulation_steps: 1, max_iters: 5000, eval_interval: 250, eval_iters: 200, device: 'auto', dtype: 'auto', compile: 'auto' },
   distributed: { nproc_per_node: 1, nnodes: 1 },
 };
@@ -19,11 +20,18 @@ const cpu: DeviceInfo = { kind: 'cpu', name: 'CPU', cores: 4, memoryBytes: 16 * 
 const a100: DeviceInfo = { kind: 'cuda', name: 'NVIDIA A100-SXM4-40GB', peakFlops16: 312e12, peakFlops32: 156e12, bf16: true, memoryBytes: 40 * 2 ** 30 };
 
 test('parameter counts match nanoGPT (shakespeare-char 10.65M, GPT-2 124M)', () => {
-  assert.equal(paramCount({ n_layer: 6, n_embd: 384, block_size: 256, vocab_size: 65, bias: false })[0], 10_646_784);
-  const [gpt2, gpt2Total] = paramCount({ n_layer: 12, n_embd: 768, block_size: 1024, vocab_size: 50257, bias: true });
+  assert.equal(paramCount({ n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, vocab_size: 65, bias: false })[0], 10_646_784);
+  const [gpt2, gpt2Total] = paramCount({ n_layer: 12, n_head: 12, n_embd: 768, block_size: 1024, vocab_size: 50257, bias: true });
   assert.equal(gpt2, 123_653_376); // nanoGPT prints "number of parameters: 123.65M"
   assert.equal(gpt2Total, 124_439_808); // Hugging Face's 124M
 });
+
+// test/cases/params.json: the trainer's GPT (test_model.py) runs the same cases
+for (const c of paramCases.cases) {
+  test(`parameter counts, case table: ${c.name}`, () => {
+    assert.deepEqual(paramCount(c.model as ModelShape), [c.params, c.params_total]);
+  });
+}
 
 test('FLOPs per token follow the PaLM formula the trainer uses', () => {
   assert.equal(flopsPerToken(10_646_784, 6, 6, 384, 256), 6 * 10_646_784 + 12 * 6 * 6 * 64 * 256);

@@ -42,6 +42,45 @@ before(() => {
 
 const maxAbsDiff = (a: Float32Array, b: number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
+/** Feeds a reference's prompt, then its steps one token at a time: the largest logit difference. */
+async function worstDifference(modelDir: string, r: Reference): Promise<number> {
+  const model = await loadGenerationModel(modelDir);
+  const kv = model.acquire();
+  try {
+    let worst = maxAbsDiff(await kv.feed(r.prompt), r.logits[0]);
+    for (let i = 0; i < r.steps.length; i++) worst = Math.max(worst, maxAbsDiff(await kv.feed([r.steps[i]]), r.logits[i + 1]));
+    return worst;
+  } finally {
+    model.release(kv);
+  }
+}
+
+test('every architecture option, and the default recipe, completes within 1e-4 of PyTorch', async () => {
+  const recipe = JSON.parse(fs.readFileSync(path.join(packageRoot, 'trainer', 'wordplay_trainer', 'presets', 'shakespeare-char-cpu.json'), 'utf8'));
+  const { n_layer: _l, n_head: _h, n_embd: _e, block_size: _b, dropout: _d, ...recipeOptions } = recipe.model;
+  const variants: Record<string, object> = {
+    'default-recipe': recipeOptions,
+    rope: { position: 'rope' },
+    rmsnorm: { norm: 'rmsnorm' },
+    'qk-norm': { qk_norm: true },
+    relu2: { mlp: 'relu2' },
+    swiglu: { mlp: 'swiglu', bias: true },
+    untied: { tie_embeddings: false },
+  };
+  const out = tempDir('wordplay-variants-');
+  python([
+    path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'),
+    ...['--out', out, '--steps', '20', '--block-size', '32'],
+    ...Object.entries(variants).flatMap(([name, options]) => ['--variant', `${name}=${JSON.stringify(options)}`]),
+  ]);
+  for (const name of Object.keys(variants)) {
+    const r: Reference = JSON.parse(fs.readFileSync(path.join(out, name, 'reference.json'), 'utf8'));
+    const worst = await worstDifference(path.join(out, name), r);
+    assert.ok(worst <= 1e-4, `${name}: max abs difference ${worst}`);
+  }
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'default-recipe', 'model.json'), 'utf8')).architecture.position, recipeOptions.position);
+});
+
 test('onnxruntime-node logits equal PyTorch within 1e-4: prefill and 50 incremental steps', async () => {
   const model = await loadGenerationModel(dir);
   const kv = model.acquire();

@@ -14,6 +14,7 @@ import pytest
 
 TRAINER_DIR = Path(__file__).resolve().parents[1]
 CORPUS_DIR = TRAINER_DIR.parent / "corpus"
+PRESETS_DIR = TRAINER_DIR / "wordplay_trainer" / "presets"
 if str(TRAINER_DIR) not in sys.path:
     sys.path.insert(0, str(TRAINER_DIR))
 
@@ -67,6 +68,16 @@ def write_char_dataset(text: str, out: Path) -> Path:
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     return write_char_dataset(TEXT, tmp_path / "data")
+
+
+# Today's architecture and Muon, as the shakespeare-char-cpu preset ships them (its shape aside)
+_RECIPE = json.loads((PRESETS_DIR / "shakespeare-char-cpu.json").read_text())
+MUON_RECIPE = {
+    "model": {
+        k: v for k, v in _RECIPE["model"].items() if k not in ("n_layer", "n_head", "n_embd", "block_size")
+    },
+    "optimizer": {"name": "muon"},
+}
 
 
 def tiny_config(dataset: Path, **groups) -> dict:

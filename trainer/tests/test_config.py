@@ -18,7 +18,14 @@ CASES = json.loads(
 
 
 def test_presets_exist_and_validate(tmp_path):
-    assert set(preset_names()) >= {"shakespeare-char", "shakespeare-char-cpu", "gpt2-finetune", "gpt2-124m"}
+    assert set(preset_names()) >= {
+        "shakespeare-char",
+        "shakespeare-char-cpu",
+        "nanogpt-shakespeare-char",
+        "nanogpt-shakespeare-char-cpu",
+        "gpt2-finetune",
+        "gpt2-124m",
+    }
     for name in preset_names():
         raw = json.loads((PRESETS_DIR / f"{name}.json").read_text())
         jsonschema.Draft7Validator(load_schema()).validate(raw)
@@ -26,19 +33,65 @@ def test_presets_exist_and_validate(tmp_path):
         assert cfg.model.n_embd % cfg.model.n_head == 0
 
 
-def test_shakespeare_char_is_nanogpts_gpu_recipe():
-    cfg = load_config("shakespeare-char")
-    assert dataclasses.asdict(cfg.model) == {
+def test_nanogpts_recipes_are_kept_as_its_readme_gives_them():
+    gpt2 = {
+        "position": "learned",
+        "norm": "layernorm",
+        "qk_norm": False,
+        "mlp": "gelu",
+        "tie_embeddings": True,
+    }
+    gpu = load_config("nanogpt-shakespeare-char")
+    assert dataclasses.asdict(gpu.model) == {
         "n_layer": 6,
         "n_head": 6,
         "n_embd": 384,
         "block_size": 256,
         "dropout": 0.2,
         "bias": False,
+        **gpt2,
+        "zero_init": False,
     }
-    assert cfg.train.batch_size == 64 and cfg.train.max_iters == 5000
-    assert cfg.optimizer.learning_rate == 1e-3
+    assert gpu.train.batch_size == 64 and gpu.train.max_iters == 5000 and gpu.train.eval_interval == 250
+    o = gpu.optimizer
+    assert (o.name, o.learning_rate, o.min_lr, o.warmup_iters, o.lr_decay_iters, o.beta2) == (
+        "adamw",
+        1e-3,
+        1e-4,
+        100,
+        5000,
+        0.99,
+    )
+    # python train.py config/train_shakespeare_char.py --device=cpu --compile=False --eval_iters=20
+    # --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
+    # --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0
+    cpu = load_config("nanogpt-shakespeare-char-cpu")
+    m, t, o = cpu.model, cpu.train, cpu.optimizer
+    assert (m.n_layer, m.n_head, m.n_embd, m.block_size, m.dropout, m.bias) == (4, 4, 128, 64, 0.0, False)
+    assert {k: getattr(m, k) for k in gpt2} == gpt2 and not m.zero_init
+    assert (t.batch_size, t.max_iters, t.eval_interval, t.eval_iters, t.log_interval) == (
+        12,
+        2000,
+        250,
+        20,
+        1,
+    )
+    assert (t.device, t.compile) == ("cpu", "false")
+    assert (o.name, o.learning_rate, o.min_lr, o.warmup_iters, o.lr_decay_iters) == (
+        "adamw",
+        1e-3,
+        1e-4,
+        100,
+        2000,
+    )
+    assert (o.weight_decay, o.beta1, o.beta2, o.grad_clip) == (0.1, 0.9, 0.99, 1.0)
     assert load_config("gpt2-finetune").train.init_from == "gpt2"
+
+
+def test_the_default_recipes_use_todays_architecture_and_muon():
+    for name in ("shakespeare-char-cpu", "shakespeare-char"):
+        cfg = load_config(name)
+        assert cfg.optimizer.name == "muon" and cfg.model.position == "rope", name
 
 
 def test_defaults_filled_from_schema(tmp_path):

@@ -1,5 +1,6 @@
 """Issue 4 points 1, 2 and 5: ONNX export with a KV cache, parity with PyTorch (onnxruntime
-for Python), model.json, int8, a Hugging Face GPT-2 folder, and bad inputs."""
+for Python), model.json, int8, a Hugging Face GPT-2 folder, and bad inputs; issue 16: the same
+parity for every architecture option."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import onnxruntime as ort
 import pytest
 import torch
 import transformers
+from conftest import MUON_RECIPE
 from make_reference import VOCAB, reference, tiny_model
 
 from wordplay_trainer import export as ex
@@ -50,9 +52,31 @@ def run_steps(sess, meta: dict, prompt: np.ndarray, steps: np.ndarray) -> list[n
     return logits
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["no-bias", "bias"])
+# Each architecture option alone, the default recipe's set (the shakespeare-char-cpu preset) and
+# every option at once, through the same parity tests.
+VARIANTS = {
+    "gpt2": {},
+    "gpt2-bias": {"bias": True},
+    "rope": {"position": "rope"},
+    "rmsnorm": {"norm": "rmsnorm"},
+    "qk-norm": {"qk_norm": True},
+    "relu2": {"mlp": "relu2"},
+    "swiglu": {"mlp": "swiglu", "bias": True},
+    "untied": {"tie_embeddings": False},
+    "default-recipe": MUON_RECIPE["model"],
+    "every-option": {
+        "position": "rope",
+        "norm": "rmsnorm",
+        "qk_norm": True,
+        "mlp": "swiglu",
+        "tie_embeddings": False,
+    },
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS.values()), ids=list(VARIANTS))
 def exported(request, tmp_path_factory):
-    model = tiny_model(block_size=64, bias=request.param)
+    model = tiny_model(block_size=64, **request.param)
     out = tmp_path_factory.mktemp("export")
     state = {"iter": 120, "val_loss": 1.5, "best_val_loss": 1.4}
     path = ex.export_model(model, out, CHAR, state, log=lambda _m: None)
@@ -124,6 +148,7 @@ def test_model_json_describes_the_model(exported):
     assert meta["block_size"] == c.block_size == meta["architecture"]["block_size"]
     assert meta["vocab_size"] == len(VOCAB) == meta["architecture"]["vocab_size"]
     assert meta["architecture"]["n_layer"] == c.n_layer and meta["architecture"]["bias"] == c.bias
+    assert (meta["architecture"]["position"], meta["architecture"]["mlp"]) == (c.position, c.mlp)
     assert (meta["iter"], meta["val_loss"], meta["best_val_loss"]) == (120, 1.5, 1.4)
     assert meta["kv_cache"]["head_dim"] == c.n_embd // c.n_head
     assert meta["kv_cache"]["layout"] == "batch,seq,n_embd" and meta["kv_cache"]["width"] == c.n_embd
@@ -131,8 +156,9 @@ def test_model_json_describes_the_model(exported):
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.json", "model.onnx"]
 
 
-def test_int8_copy_is_smaller_and_close(tmp_path):
-    model = tiny_model(block_size=32)
+@pytest.mark.parametrize("options", [{}, MUON_RECIPE["model"]], ids=["gpt2", "default-recipe"])
+def test_int8_copy_is_smaller_and_close(tmp_path, options):
+    model = tiny_model(block_size=32, **options)
     messages: list[str] = []
     ex.export_model(model, tmp_path, CHAR, quantize="int8", log=messages.append)
     meta = json.loads((tmp_path / "model.json").read_text())

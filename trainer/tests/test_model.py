@@ -1,11 +1,15 @@
-"""Issue 3 point 1: the GPT-2 architecture."""
+"""Issue 3 point 1: the GPT-2 architecture; issue 16: its options, each against a computation
+written out by hand."""
 
+import json
 import math
+from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from wordplay_trainer.model import GPT, GPTConfig
+from wordplay_trainer.model import GPT, GPTConfig, apply_rope, rope_angles
 
 
 def tiny(**kw) -> GPT:
@@ -72,3 +76,142 @@ def test_generate_never_samples_padding_and_crops():
     x = torch.randint(65, (1, 8))
     assert model(x, x)[1] is not None
     assert F.softmax(model(x)[0], -1).shape == (1, 1, 128)
+
+
+# ---- the architecture options (issue 16) ---------------------------------------------------
+
+PARAM_CASES = json.loads((Path(__file__).resolve().parents[2] / "test" / "cases" / "params.json").read_text())
+
+
+@pytest.mark.parametrize("case", PARAM_CASES["cases"], ids=lambda c: c["name"])
+def test_parameter_counts_case_table(case):
+    """The same counts as src/core/train/estimate.ts paramCount."""
+    model = GPT(GPTConfig(**case["model"]))
+    assert model.num_params() == case["params"]
+    assert sum(p.numel() for p in model.parameters()) == case["params_total"]
+
+
+def reference_rope(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """RoPE written out: each pair (i, i + D/2) of a head at position p turned by the 2x2
+    rotation matrix of angle p / 10000^(2i/D). x is (B, H, T, D)."""
+    out = x.clone()
+    D = x.size(-1)
+    for t, p in enumerate(positions.tolist()):
+        for i in range(D // 2):
+            angle = p / 10000 ** (2 * i / D)
+            rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+            pair = torch.stack([x[..., t, i], x[..., t, i + D // 2]], -1)  # (B, H, 2)
+            turned = pair @ rotation.T
+            out[..., t, i], out[..., t, i + D // 2] = turned[..., 0], turned[..., 1]
+    return out
+
+
+def test_rope_is_the_rotation_written_out():
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 5, 8)
+    positions = torch.tensor([0, 1, 2, 7, 30])
+    angles = rope_angles(8, positions)[None, None]
+    assert torch.allclose(apply_rope(x, angles.cos(), angles.sin()), reference_rope(x, positions), atol=1e-5)
+    # a rotation keeps lengths, and relative positions are all attention sees
+    q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
+    dots = []
+    for shift in (0, 11):
+        a = rope_angles(8, torch.tensor([3 + shift, 5 + shift]))[None, None]
+        cos, sin = a.cos(), a.sin()
+        dots.append(
+            (
+                apply_rope(q, cos[..., :1, :], sin[..., :1, :])
+                * apply_rope(k, cos[..., 1:, :], sin[..., 1:, :])
+            ).sum()
+        )
+    assert torch.allclose(dots[0], dots[1], atol=1e-5)
+
+
+def reference_block(block, x: torch.Tensor, c: GPTConfig) -> torch.Tensor:
+    """One block written out with plain tensor operations, for every option."""
+    eps = 1e-5
+
+    def norm(v, module):
+        if c.norm == "rmsnorm":
+            return v / torch.sqrt((v * v).mean(-1, keepdim=True) + eps) * module.weight
+        mu = v.mean(-1, keepdim=True)
+        out = (v - mu) / torch.sqrt(((v - mu) ** 2).mean(-1, keepdim=True) + eps) * module.weight
+        return out + module.bias if module.bias is not None else out
+
+    def lin(v, module):
+        out = v @ module.weight.T
+        return out + module.bias if module.bias is not None else out
+
+    B, T, C = x.shape
+    H, D = c.n_head, c.head_dim
+    a = norm(x, block.ln_1)
+    q, k, v = (t.view(B, T, H, D).transpose(1, 2) for t in lin(a, block.attn.c_attn).split(C, -1))
+    if c.qk_norm:
+        q = q / torch.sqrt((q * q).mean(-1, keepdim=True) + eps) * block.attn.q_norm.weight
+        k = k / torch.sqrt((k * k).mean(-1, keepdim=True) + eps) * block.attn.k_norm.weight
+    if c.position == "rope":
+        q, k = reference_rope(q, torch.arange(T)), reference_rope(k, torch.arange(T))
+    scores = q @ k.transpose(-1, -2) / math.sqrt(D)
+    scores = scores.masked_fill(torch.ones(T, T).triu(1).bool(), float("-inf"))
+    y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+    x = x + lin(y, block.attn.c_proj)
+    m = norm(x, block.ln_2)
+    h = lin(m, block.mlp.c_fc)
+    if c.mlp == "swiglu":
+        g = lin(m, block.mlp.c_gate)
+        h = g / (1 + torch.exp(-g)) * h
+    elif c.mlp == "relu2":
+        h = torch.clamp(h, min=0) ** 2
+    else:
+        h = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3)))
+    return x + lin(h, block.mlp.c_proj)
+
+
+OPTIONS = [
+    {},
+    {"bias": True},
+    {"position": "rope"},
+    {"norm": "rmsnorm"},
+    {"qk_norm": True},
+    {"mlp": "relu2"},
+    {"mlp": "swiglu", "bias": True},
+    {"position": "rope", "norm": "rmsnorm", "qk_norm": True, "mlp": "swiglu"},
+]
+
+
+@pytest.mark.parametrize(
+    "options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "gpt2"
+)
+def test_block_matches_its_written_out_computation(options):
+    model = tiny(**options).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)  # norms' weights and biases away from 1 and 0
+        x = torch.randn(2, 9, 32)
+        block = model.transformer.h[0]
+        expected = reference_block(block, x, model.config)
+        assert torch.allclose(block(x, model._rotation(torch.arange(9))), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "gpt2"
+)
+def test_cached_forward_matches_full_forward_for_every_option(options):
+    model = tiny(**options, tie_embeddings=False).eval()
+    x = torch.randint(65, (2, 12))
+    full, _ = model(x, x)
+    logits, past = model.forward_cached(x[:, :5], torch.arange(5).expand(2, 5), model.empty_cache(2))
+    for i in range(5, 12):
+        logits, past = model.forward_cached(x[:, i : i + 1], torch.full((2, 1), i), past)
+    assert torch.allclose(logits, full[:, -1, :65], atol=1e-5)
+
+
+def test_untied_head_and_zero_init():
+    model = tiny(tie_embeddings=False, zero_init=True)
+    assert model.lm_head.weight is not model.transformer.wte.weight
+    assert model.lm_head.weight.abs().sum() == 0
+    assert all(
+        b.attn.c_proj.weight.abs().sum() == 0 == b.mlp.c_proj.weight.abs().sum() for b in model.transformer.h
+    )
+    assert model.transformer.wte.weight.std() > 0.01
+    assert "wpe" not in tiny(position="rope").transformer

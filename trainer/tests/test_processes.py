@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TRAINER_DIR, by_type, read_events, tiny_config, trainer_env, write_config
+from conftest import MUON_RECIPE, TRAINER_DIR, by_type, read_events, tiny_config, trainer_env, write_config
 
 # Only keeps a hung trainer from hanging the suite: no check here is about speed (how fast a
 # stop is: `wordplay bench stop`, in `npm run bench`).
@@ -62,13 +62,16 @@ def test_signal_stops_with_checkpoint_and_exit_0(tmp_path, dataset, sig):
     assert "stopping after this step" in err
 
 
-def test_two_gloo_processes_match_one_with_double_accumulation(tmp_path, dataset):
+@pytest.mark.parametrize("recipe", [{}, MUON_RECIPE], ids=["adamw", "muon"])
+def test_two_gloo_processes_match_one_with_double_accumulation(tmp_path, dataset, recipe):
     torchrun = Path(sys.executable).with_name("torchrun")
     if not torchrun.exists():
         pytest.skip("torchrun is not beside this Python")
     base = tiny_config(
         dataset,
         train={"max_iters": 8, "log_interval": 1, "eval_interval": 8, "gradient_accumulation_steps": 2},
+        optimizer={**tiny_config(dataset)["optimizer"], **recipe.get("optimizer", {})},
+        model={**tiny_config(dataset)["model"], **recipe.get("model", {})},
     )
     cfg1 = write_config(tmp_path / "one.json", base)
     cfg2 = write_config(tmp_path / "two.json", {**base, "distributed": {"nproc_per_node": 2}})

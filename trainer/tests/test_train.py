@@ -12,7 +12,16 @@ import jsonschema
 import numpy as np
 import pytest
 import torch
-from conftest import TEXT, by_type, read_events, run_trainer, tiny_config, write_char_dataset, write_config
+from conftest import (
+    MUON_RECIPE,
+    TEXT,
+    by_type,
+    read_events,
+    run_trainer,
+    tiny_config,
+    write_char_dataset,
+    write_config,
+)
 
 from wordplay_trainer import checkpoint as ckpt
 from wordplay_trainer import cli, common
@@ -157,12 +166,14 @@ def test_bf16_autocast_on_cpu(tmp_path, dataset):
 # ---- checkpoints and resume -------------------------------------------------------------
 
 
-def test_resume_is_exact(tmp_path, dataset):
+@pytest.mark.parametrize("recipe", [{}, MUON_RECIPE], ids=["adamw", "muon"])
+def test_resume_is_exact(tmp_path, dataset, recipe):
     """2N iterations straight == N, then resume for N more (float32, dropout 0)."""
     base = tiny_config(
         dataset,
         train={"max_iters": 16, "log_interval": 1, "eval_interval": 8, "always_save_checkpoint": True},
-        optimizer={"lr_decay_iters": 16, "warmup_iters": 2},
+        optimizer={"lr_decay_iters": 16, "warmup_iters": 2, **recipe.get("optimizer", {})},
+        model={**tiny_config(dataset)["model"], **recipe.get("model", {})},
     )
     cfg = write_config(tmp_path / "c.json", base)
     assert run_trainer(cfg, tmp_path / "straight") == 0
@@ -221,6 +232,37 @@ def test_resume_with_another_vocabulary(tmp_path, dataset):
     )
     error = last_error(run_dir)
     assert error["key"] == "data.dataset" and "different vocabulary" in error["message"]
+
+
+def test_resume_with_another_optimizer_names_it(tmp_path, dataset):
+    cfg, run_dir = _saved_run(tmp_path, dataset)
+    assert (
+        run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=20", "optimizer.name=muon") == 1
+    )
+    error = last_error(run_dir)
+    assert error["key"] == "optimizer.name" and "resume with optimizer.name=adamw" in error["message"]
+
+
+def test_resume_a_checkpoint_from_before_the_options_with_a_new_learning_rate(tmp_path, dataset):
+    """A checkpoint written before the architecture options and peak_lr existed resumes as GPT-2,
+    and the learning rate of this run's config, not the saved one, sets the schedule."""
+    cfg, run_dir = _saved_run(tmp_path, dataset)
+    folder = run_dir / "checkpoint"
+    state = json.loads((folder / "state.json").read_text())
+    state["model_args"] = {k: state["model_args"][k] for k in ckpt.SHAPE_ARGS}
+    (folder / "state.json").write_text(json.dumps(state))
+    meta = json.loads((folder / "optimizer.json").read_text())
+    for group in meta["param_groups"]:
+        del group["peak_lr"]
+    (folder / "optimizer.json").write_text(json.dumps(meta))
+    overrides = ("train.init_from=resume", "train.max_iters=20", "train.log_interval=1")
+    assert (
+        run_trainer(cfg, run_dir, *overrides, "optimizer.decay_lr=false", "optimizer.learning_rate=0.0005")
+        == 0
+    )
+    assert by_type(read_events(run_dir), "start")[-1]["iter"] == 10
+    groups = json.loads((folder / "optimizer.json").read_text())["param_groups"]
+    assert [g["lr"] for g in groups] == [0.0005, 0.0005]  # the saved peak was 0.003
 
 
 def test_checkpoint_swap_is_atomic(tmp_path, monkeypatch):

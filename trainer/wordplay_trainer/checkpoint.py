@@ -31,11 +31,20 @@ from .errors import TrainerError
 from .model import GPT, GPTConfig
 from .rundir import MODEL_FILE, OPTIMIZER_FILE, OPTIMIZER_JSON, STATE_FILE, RunDir
 
-MODEL_ARGS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")
+# What state.json's model_args hold: the shape, then the architecture options (a checkpoint
+# written before they existed lacks them, and is GPT-2: GPTConfig's defaults).
+SHAPE_ARGS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")
+OPTION_ARGS = ("position", "norm", "qk_norm", "mlp", "tie_embeddings")
+MODEL_ARGS = (*SHAPE_ARGS, *OPTION_ARGS)
 
 
 def model_args(config: GPTConfig) -> dict:
     return {k: getattr(config, k) for k in MODEL_ARGS}
+
+
+def config_from_args(args: dict) -> GPTConfig:
+    """state.json's model_args as a GPTConfig (KeyError or TypeError when malformed)."""
+    return GPTConfig(**{k: args[k] for k in SHAPE_ARGS}, **{k: args[k] for k in OPTION_ARGS if k in args})
 
 
 # ---- RNG states, as JSON ---------------------------------------------------------------
@@ -207,7 +216,7 @@ def read_state(folder: Path) -> dict:
     file = folder / STATE_FILE
     try:
         state = json.loads(file.read_text(encoding="utf-8"))
-        GPTConfig(**{k: state["model_args"][k] for k in MODEL_ARGS})
+        config_from_args(state["model_args"])
     except FileNotFoundError:
         raise _corrupt(file, "missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
@@ -223,8 +232,9 @@ def load_weights(model: GPT, folder: Path, device: str | torch.device = "cpu") -
         raise _corrupt(file, "missing") from None
     except (SafetensorError, RuntimeError, OSError, ValueError) as e:
         raise _corrupt(file, str(e).splitlines()[0]) from None
-    # the head is tied to the embedding, so one of the two is not in the file
-    missing = [k for k in missing if k not in ("lm_head.weight", "transformer.wte.weight")]
+    # a head tied to the embedding is one tensor, so one of the two names is not in the file
+    if model.config.tie_embeddings:
+        missing = [k for k in missing if k not in ("lm_head.weight", "transformer.wte.weight")]
     if missing or unexpected:
         raise _corrupt(file, f"missing {missing[:3]}, unexpected {unexpected[:3]}")
 
@@ -240,9 +250,18 @@ def load_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> dict:
         raise _corrupt(Path(e.filename or tfile), "missing") from None
     except (SafetensorError, json.JSONDecodeError, OSError, KeyError, ValueError) as e:
         raise _corrupt(tfile, str(e).splitlines()[0]) from None
-    # how the update runs (fused, foreach ...) follows this machine, not the saved one
+    saved_kind = "muon" if any("muon" in g for g in sd["param_groups"]) else "adamw"
+    current_kind = "muon" if any("muon" in g for g in optimizer.param_groups) else "adamw"
+    if saved_kind != current_kind:
+        raise TrainerError(
+            f"the checkpoint in {folder} was trained with optimizer.name {saved_kind}, not {current_kind}; "
+            f"resume with optimizer.name={saved_kind}, or train a new run",
+            "optimizer.name",
+        )
+    # how the update runs (fused, foreach ...) follows this machine, and the peak learning
+    # rates this run's config, not the saved ones (a checkpoint from before peak_lr has none)
     for saved, current in zip(sd["param_groups"], optimizer.param_groups, strict=False):
-        for key in ("fused", "foreach", "capturable", "differentiable"):
+        for key in ("fused", "foreach", "capturable", "differentiable", "peak_lr"):
             if key in current:
                 saved[key] = current[key]
     try:
@@ -256,7 +275,7 @@ def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> tuple
     """The run's checkpointed model in eval mode, and its state.json."""
     folder = checkpoint_dir(RunDir(Path(run_dir)))
     state = read_state(folder)
-    model = GPT(GPTConfig(**{k: state["model_args"][k] for k in MODEL_ARGS}))
+    model = GPT(config_from_args(state["model_args"]))
     load_weights(model, folder, device)
     model.to(device)
     model.eval()

@@ -25,6 +25,7 @@ from .schemas import PACKAGE_DIR, read_json
 
 PRESETS_DIR = PACKAGE_DIR / "presets"
 INIT_KEYWORDS = ("scratch", "resume", *read_json("gpt2.json")["models"])
+GPT2_ARCHITECTURE: dict = read_json("gpt2.json")["architecture"]
 
 
 # ---- the resolved configuration, typed (the schema's groups and keys) -----------------------
@@ -43,6 +44,12 @@ class ModelConfig:
     block_size: int
     dropout: float
     bias: bool
+    position: str
+    norm: str
+    qk_norm: bool
+    mlp: str
+    tie_embeddings: bool
+    zero_init: bool
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,9 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class OptimizerConfig:
+    name: str
+    muon_learning_rate: float
+    muon_momentum: float
     learning_rate: float
     min_lr: float
     warmup_iters: int
@@ -341,6 +351,21 @@ def semantic_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             "(it counts micro-batches over all processes)"
         )
         problems.append(("train.gradient_accumulation_steps", message))
+    if t.init_from not in ("scratch", "resume"):
+        for key, needed in GPT2_ARCHITECTURE.items():
+            value = getattr(m, key)
+            if value != needed:
+                message = (
+                    f"{json.dumps(value)} conflicts with train.init_from {t.init_from}: GPT-2's weights "
+                    f"need {json.dumps(needed)}; set it to {json.dumps(needed)}, or train from scratch"
+                )
+                problems.append((f"model.{key}", message))
+    if o.name == "muon" and d.backend == "deepspeed":
+        message = (
+            "muon cannot run under distributed.backend deepspeed (ZeRO flattens the matrices Muon "
+            "orthogonalises); use adamw, or backend ddp"
+        )
+        problems.append(("optimizer.name", message))
     return problems
 
 

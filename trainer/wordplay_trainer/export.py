@@ -44,8 +44,9 @@ import onnx
 import torch
 from onnx import helper, numpy_helper
 
+from .checkpoint import OPTION_ARGS, load_model
 from .errors import TrainerError
-from .model import GPT
+from .model import GPT, NORM_EPS, rope_angles
 from .rundir import RUN_FILES, STATE_FILE, RunDir
 
 FORMAT = "wordplay-model"
@@ -74,12 +75,14 @@ def new_names(n_layer: int) -> list[str]:
 
 
 def _block_weights(sd: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray | None]:
-    """One block's tensors, Linear weights transposed to (in, out) for MatMul; None: no bias."""
-    names = ["ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"]
+    """One block's tensors, Linear weights transposed to (in, out) for MatMul; None: absent
+    (no bias, no gate, no QK-norm)."""
+    norms = ["ln_1", "ln_2", "attn.q_norm", "attn.k_norm"]
+    linears = ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_gate", "mlp.c_proj"]
     out: dict[str, np.ndarray | None] = {}
-    for n in names:
-        w = sd[f"{prefix}{n}.weight"]
-        out[f"{n}.weight"] = w if n.startswith("ln") else np.ascontiguousarray(w.T)
+    for n in norms + linears:
+        w = sd.get(f"{prefix}{n}.weight")
+        out[f"{n}.weight"] = w if n in norms or w is None else np.ascontiguousarray(w.T)
         out[f"{n}.bias"] = sd.get(f"{prefix}{n}.bias")
     return out
 
@@ -94,10 +97,16 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
     causal bias built once per step for all layers, MatMul, Add, LayerNormalization, MatMul,
     FastGelu (GPT-2's tanh GELU), MatMul, Add: about 1.5x faster per token than the TorchScript
     export on a 2-core CPU, and its MatMuls are what int8 quantization replaces. The tests hold
-    it to PyTorch's logits within 1e-4.
+    it to PyTorch's logits within 1e-4, for every architecture option.
+
+    The options map onto onnxruntime's own fused ops where it has one: rmsnorm is
+    SimplifiedLayerNormalization (also per head, for QK-norm, between two Reshapes); rope is
+    RotaryEmbedding (com.microsoft) fed the position_ids input, so the cache's offset is just
+    the positions given; relu2 is Relu and Mul, swiglu Sigmoid, Mul and Mul; an untied head
+    is a MatMul by its own (n_embd, vocab_size) matrix.
     """
     c = model.config
-    C, N = c.n_embd, c.n_head
+    C, N, D = c.n_embd, c.n_head, c.head_dim
     sd = {k: v.detach().to("cpu", torch.float32).numpy() for k, v in model.state_dict().items()}
     inits: list[onnx.TensorProto] = []
     nodes: list[onnx.NodeProto] = []
@@ -115,11 +124,67 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         y = node("MatMul", [x, init(f"{name}.weight", w)], f"{name}.mm" if b is not None else name)
         return y if b is None else node("Add", [y, init(f"{name}.bias", b)], name)
 
-    zero_bias = init("zero_bias", np.zeros(C, np.float32))
+    # LayerNormalization needs a bias input even where the model has none
+    zero_bias = init("zero_bias", np.zeros(C, np.float32)) if c.norm == "layernorm" and not c.bias else ""
 
-    def layer_norm(x: str, w: np.ndarray, b: np.ndarray | None, name: str) -> str:
+    def norm(x: str, w: np.ndarray, b: np.ndarray | None, name: str) -> str:
+        if c.norm == "rmsnorm":
+            # onnxruntime's RMSNorm (registered in the ONNX domain, as its Llama exports use it)
+            return node(
+                "SimplifiedLayerNormalization",
+                [x, init(f"{name}.weight", w)],
+                name,
+                axis=-1,
+                epsilon=NORM_EPS,
+            )
         bias = zero_bias if b is None else init(f"{name}.bias", b)
-        return node("LayerNormalization", [x, init(f"{name}.weight", w), bias], name, axis=-1, epsilon=1e-5)
+        return node(
+            "LayerNormalization", [x, init(f"{name}.weight", w), bias], name, axis=-1, epsilon=NORM_EPS
+        )
+
+    def mlp(x: str, w: dict[str, np.ndarray | None], p: str) -> str:
+        """The MLP of model.mlp, its output projection included."""
+        up = w["mlp.c_fc.weight"], w["mlp.c_fc.bias"]
+        if c.mlp == "swiglu":
+            gate = linear(x, w["mlp.c_gate.weight"], w["mlp.c_gate.bias"], f"{p}.c_gate")
+            silu = node("Mul", [gate, node("Sigmoid", [gate], f"{p}.sigmoid")], f"{p}.silu")
+            h = node("Mul", [silu, linear(x, *up, f"{p}.c_fc")], f"{p}.swiglu")
+        elif c.mlp == "relu2":
+            r = node("Relu", [linear(x, *up, f"{p}.c_fc")], f"{p}.relu")
+            h = node("Mul", [r, r], f"{p}.relu2")
+        else:
+            # GPT-2's tanh GELU, with the c_fc bias folded into onnxruntime's fused op
+            bias = [] if up[1] is None else [init(f"{p}.c_fc.bias", up[1])]
+            h = node("FastGelu", [linear(x, up[0], None, f"{p}.c_fc"), *bias], f"{p}.gelu", "com.microsoft")
+        return linear(h, w["mlp.c_proj.weight"], w["mlp.c_proj.bias"], f"{p}.mlp_proj")
+
+    if c.qk_norm:
+        heads_shape = init("heads_shape", np.array([0, 0, N, D], np.int64))
+        width_shape = init("width_shape", np.array([0, 0, C], np.int64))
+
+    def head_norm(x: str, w: np.ndarray, name: str) -> str:
+        """QK-norm: RMSNorm over each head's head_dim columns of (batch, seq, n_embd)."""
+        heads = node("Reshape", [x, heads_shape], f"{name}.heads")
+        normed = node(
+            "SimplifiedLayerNormalization",
+            [heads, init(f"{name}.weight", w)],
+            f"{name}.normed",
+            axis=-1,
+            epsilon=NORM_EPS,
+        )
+        return node("Reshape", [normed, width_shape], name)
+
+    if c.position == "rope":
+        angles = rope_angles(D, torch.arange(c.block_size)).numpy()
+        cos_cache, sin_cache = init("rope_cos", np.cos(angles)), init("rope_sin", np.sin(angles))
+
+    def rotate(x: str, name: str) -> str:
+        """RoPE at the absolute positions position_ids (onnxruntime's fused op; interleaved=0 is
+        the half-split pairing of model.apply_rope)."""
+        if c.position != "rope":
+            return x
+        inputs = [x, POSITION_IDS, cos_cache, sin_cache]
+        return node("RotaryEmbedding", inputs, name, domain="com.microsoft", interleaved=0, num_heads=N)
 
     wte = init("wte", sd["transformer.wte.weight"])
     split = init("qkv_split", np.array([C, C, C], np.int64))
@@ -146,16 +211,22 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         "mask2d",
     )
     causal = node("Unsqueeze", [mask, i64("axes01", [0, 1])], "causal_bias")
-    tok = node("Gather", [wte, INPUT_IDS], "tok_emb")
-    pos = node("Gather", [init("wpe", sd["transformer.wpe.weight"]), POSITION_IDS], "pos_emb")
-    x = node("Add", [tok, pos], "h0")
+    x = node("Gather", [wte, INPUT_IDS], "tok_emb")
+    if c.position == "learned":
+        pos = node("Gather", [init("wpe", sd["transformer.wpe.weight"]), POSITION_IDS], "pos_emb")
+        x = node("Add", [x, pos], "h0")
     for i in range(c.n_layer):
         w = _block_weights(sd, f"transformer.h.{i}.")
         p = f"h{i}"
-        a = layer_norm(x, w["ln_1.weight"], w["ln_1.bias"], f"{p}.ln_1")
+        a = norm(x, w["ln_1.weight"], w["ln_1.bias"], f"{p}.ln_1")
         qkv = linear(a, w["attn.c_attn.weight"], w["attn.c_attn.bias"], f"{p}.c_attn")
-        q, k, v = f"{p}.q", f"new_key_{i}", f"new_value_{i}"
+        q, k, v = f"{p}.q", f"{p}.k", f"new_value_{i}"
         node("Split", [qkv, split], [q, k, v], axis=-1)
+        if c.qk_norm:
+            q = head_norm(q, w["attn.q_norm.weight"], f"{p}.q_norm")
+            k = head_norm(k, w["attn.k_norm.weight"], f"{p}.k_norm")
+        q = rotate(q, f"{p}.q_rot")
+        k = node("Identity", [rotate(k, f"{p}.k_rot")], f"new_key_{i}")
         # keys/values of the past and the new tokens, (batch, past + seq, n_embd)
         keys = node("Concat", [f"past_key_{i}", k], f"present_key_{i}", axis=1)
         values = node("Concat", [f"past_value_{i}", v], f"present_value_{i}", axis=1)
@@ -171,32 +242,19 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
             [x, linear(att, w["attn.c_proj.weight"], w["attn.c_proj.bias"], f"{p}.attn_proj")],
             f"{p}.r1",
         )
-        m = layer_norm(x, w["ln_2.weight"], w["ln_2.bias"], f"{p}.ln_2")
-        m = linear(m, w["mlp.c_fc.weight"], None, f"{p}.c_fc")
-        fc_bias = w["mlp.c_fc.bias"]
-        m = node(
-            "FastGelu",
-            [m] + ([init(f"{p}.c_fc.bias", fc_bias)] if fc_bias is not None else []),
-            f"{p}.gelu",
-            "com.microsoft",
-        )
-        x = node(
-            "Add", [x, linear(m, w["mlp.c_proj.weight"], w["mlp.c_proj.bias"], f"{p}.mlp_proj")], f"{p}.r2"
-        )
+        x = node("Add", [x, mlp(norm(x, w["ln_2.weight"], w["ln_2.bias"], f"{p}.ln_2"), w, p)], f"{p}.r2")
     last = node("Gather", [x, init("last_index", np.array(-1, np.int64))], "last", axis=1)
-    last = layer_norm(last, sd["transformer.ln_f.weight"], sd.get("transformer.ln_f.bias"), "ln_f")
-    # The head is the token embedding (tied), cut to the real vocabulary: onnxruntime folds the
-    # Slice + Transpose of this constant once at load, and the file holds the weights once.
-    head = node(
-        "Slice",
-        [
-            wte,
+    last = norm(last, sd["transformer.ln_f.weight"], sd.get("transformer.ln_f.bias"), "ln_f")
+    if c.tie_embeddings:
+        # The head is the token embedding, cut to the real vocabulary: onnxruntime folds the
+        # Slice + Transpose of this constant once at load, and the file holds the weights once.
+        vocab = [
             init("vocab_start", np.array([0], np.int64)),
             init("vocab_end", np.array([c.vocab_size], np.int64)),
-        ],
-        "head_rows",
-    )
-    head = node("Transpose", [head], "head_weight", perm=[1, 0])
+        ]
+        head = node("Transpose", [node("Slice", [wte, *vocab], "head_rows")], "head_weight", perm=[1, 0])
+    else:
+        head = init("head_weight", np.ascontiguousarray(sd["lm_head.weight"][: c.vocab_size].T))
     node("MatMul", [last, head], LOGITS)
 
     kv = ["batch", "past", C]
@@ -355,6 +413,7 @@ def model_metadata(model: GPT, state: dict[str, Any] | None, tokenizer: dict[str
             "vocab_size": c.vocab_size,
             "padded_vocab_size": c.padded_vocab_size,
             "bias": c.bias,
+            **{k: getattr(c, k) for k in OPTION_ARGS},
         },
         "block_size": c.block_size,
         "vocab_size": c.vocab_size,
@@ -429,8 +488,6 @@ def export_model(
 
 def export_run(run_dir: Path, quantize: str | None = None) -> Path:
     """Exports a run's checkpoint to model.onnx + model.json in the run dir; returns model.onnx."""
-    from .checkpoint import load_model
-
     run_dir = Path(run_dir)
     model, state = load_model(run_dir, device="cpu")
     tokenizer = state.get("tokenizer")

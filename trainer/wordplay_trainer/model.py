@@ -1,15 +1,23 @@
-"""The GPT-2 language model, after nanoGPT's model.py.
+"""The language model: GPT-2 as nanoGPT's model.py writes it, and today's small-LM choices.
 
 One file, no framework between the reader and the math:
-1) token + position embeddings,
-2) n_layer pre-LayerNorm blocks of causal self-attention and a GELU MLP,
-3) a final LayerNorm and a head tied to the token embedding.
+1) token embeddings, plus learned position embeddings (GPT-2) unless positions are rotary,
+2) n_layer pre-norm blocks of causal self-attention and an MLP,
+3) a final norm and a head, tied to the token embedding (GPT-2) or a matrix of its own.
+
+The defaults are GPT-2's (schemas/gpt2.json names the ones its weights fix). The options
+(`GPTConfig`), each from the Llama / Qwen3 family the rest of the ecosystem runs: rotary
+position embeddings (RoPE, the half-split rotation of Hugging Face's Llama) on queries and
+keys; RMSNorm instead of LayerNorm; RMSNorm of each head's queries and keys before the rotation
+(QK-norm, Qwen3); a ReLU² MLP (modded-nanogpt; no Llama-family equivalent) or SwiGLU (Llama);
+an untied head; output projections that start at zero.
 
 Two forward paths share every weight:
 - `forward(idx, targets)` for training: the whole block at once, causal attention.
 - `forward_cached(idx, pos, past)` for generation and ONNX export: new tokens at absolute
   positions `pos` attend to the cached keys/values of earlier tokens, and the new
   keys/values are returned, so each generated token costs one position, not the whole context.
+  Cached keys are stored after their rotation, so the past never needs rotating again.
 """
 
 import math
@@ -22,6 +30,8 @@ from torch.nn import functional as F
 # The embedding and head are padded to a multiple of this many rows: matrix shapes that are
 # multiples of 64 run markedly faster on GPUs. Padding rows are never sampled.
 VOCAB_MULTIPLE = 64
+NORM_EPS = 1e-5  # LayerNorm's (GPT-2) and RMSNorm's
+ROPE_BASE = 10000.0  # Llama's rotary base
 
 KeyValue = tuple[torch.Tensor, torch.Tensor]
 
@@ -35,10 +45,26 @@ class GPTConfig:
     n_embd: int = 384
     dropout: float = 0.0
     bias: bool = False
+    position: str = "learned"  # learned | rope
+    norm: str = "layernorm"  # layernorm | rmsnorm
+    qk_norm: bool = False
+    mlp: str = "gelu"  # gelu | relu2 | swiglu
+    tie_embeddings: bool = True
+    zero_init: bool = False  # output projections (and an untied head) start at zero
 
     @property
     def padded_vocab_size(self) -> int:
         return math.ceil(self.vocab_size / VOCAB_MULTIPLE) * VOCAB_MULTIPLE
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
+    def mlp_hidden(self) -> int:
+        """4·n_embd; for SwiGLU's three matrices 8/3·n_embd, down to a multiple of 8, so that
+        every MLP has at most the parameters of GPT-2's."""
+        return 4 * self.n_embd if self.mlp != "swiglu" else (8 * self.n_embd // 3) // 8 * 8
 
 
 class LayerNorm(nn.Module):
@@ -50,7 +76,37 @@ class LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, NORM_EPS)
+
+
+class RMSNorm(nn.Module):
+    """x / sqrt(mean(x²) + eps) · weight (Llama's; no mean subtracted, no bias)."""
+
+    def __init__(self, ndim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, self.weight.shape, self.weight, NORM_EPS)
+
+
+def make_norm(config: GPTConfig, ndim: int) -> nn.Module:
+    return RMSNorm(ndim) if config.norm == "rmsnorm" else LayerNorm(ndim, bias=config.bias)
+
+
+def rope_angles(head_dim: int, positions: torch.Tensor) -> torch.Tensor:
+    """The rotation angle of each position (..., head_dim / 2): position · base^(-2i/head_dim)."""
+    inv_freq = ROPE_BASE ** (
+        -torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim
+    )
+    return positions.float()[..., None] * inv_freq
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotates each pair (x[i], x[i + head_dim/2]) of x (B, n_head, T, head_dim) by its angle;
+    cos and sin are (B or 1, 1, T, head_dim / 2)."""
+    x1, x2 = x.float().chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).type_as(x)
 
 
 class CausalSelfAttention(nn.Module):
@@ -60,18 +116,28 @@ class CausalSelfAttention(nn.Module):
         self.n_head = config.n_head
         self.n_embd = config.n_embd
         self.dropout = config.dropout
+        self.rope = config.position == "rope"
         # query, key and value for all heads in one matmul
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
+        # QK-norm bounds the attention logits, which lets the learning rate go higher
+        self.q_norm = RMSNorm(config.head_dim) if config.qk_norm else None
+        self.k_norm = RMSNorm(config.head_dim) if config.qk_norm else None
 
-    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _heads(
+        self, x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         # (B, T, C) -> (B, n_head, T, head_size)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        if self.q_norm is not None and self.k_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        if rotation is not None:
+            q, k = apply_rope(q, *rotation), apply_rope(k, *rotation)
         return q, k, v
 
     def _merge(self, y: torch.Tensor) -> torch.Tensor:
@@ -79,16 +145,18 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, self.n_embd)
         return self.resid_dropout(self.c_proj(y))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self._heads(x)
+    def forward(self, x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        q, k, v = self._heads(x, rotation)
         # flash attention on GPUs; is_causal masks the future
         y = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
         )
         return self._merge(y)
 
-    def forward_cached(self, x: torch.Tensor, past: KeyValue) -> tuple[torch.Tensor, KeyValue]:
-        q, k, v = self._heads(x)
+    def forward_cached(
+        self, x: torch.Tensor, past: KeyValue, rotation: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, KeyValue]:
+        q, k, v = self._heads(x, rotation)
         k = torch.cat([past[0], k], dim=2)
         v = torch.cat([past[1], v], dim=2)
         # New token i sits at position past_len + i and may see every key up to there.
@@ -101,31 +169,46 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
+    """gelu: GPT-2's; relu2: relu(x)², as cheap as GELU and faster to train (modded-nanogpt);
+    swiglu: silu(gate(x)) · up(x), Llama's."""
+
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.kind = config.mlp
+        hidden = config.mlp_hidden
+        self.c_fc = nn.Linear(config.n_embd, hidden, bias=config.bias)
+        self.c_gate = nn.Linear(config.n_embd, hidden, bias=config.bias) if config.mlp == "swiglu" else None
+        self.c_proj = nn.Linear(hidden, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # GPT-2 uses the tanh approximation of GELU; matching it keeps OpenAI's weights exact
-        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))
+        h = self.c_fc(x)
+        if self.c_gate is not None:
+            h = F.silu(self.c_gate(x)) * h
+        elif self.kind == "relu2":
+            h = F.relu(h).square()
+        else:
+            # GPT-2 uses the tanh approximation of GELU; matching it keeps OpenAI's weights exact
+            h = F.gelu(h, approximate="tanh")
+        return self.dropout(self.c_proj(h))
 
 
 class Block(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = make_norm(config, config.n_embd)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_2 = make_norm(config, config.n_embd)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), rotation)
         return x + self.mlp(self.ln_2(x))
 
-    def forward_cached(self, x: torch.Tensor, past: KeyValue) -> tuple[torch.Tensor, KeyValue]:
-        a, present = self.attn.forward_cached(self.ln_1(x), past)
+    def forward_cached(
+        self, x: torch.Tensor, past: KeyValue, rotation: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, KeyValue]:
+        a, present = self.attn.forward_cached(self.ln_1(x), past, rotation)
         x = x + a
         return x + self.mlp(self.ln_2(x)), present
 
@@ -134,23 +217,28 @@ class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.config = config
-        self.transformer = nn.ModuleDict(
-            dict(
-                wte=nn.Embedding(config.padded_vocab_size, config.n_embd),
-                wpe=nn.Embedding(config.block_size, config.n_embd),
-                drop=nn.Dropout(config.dropout),
-                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-                ln_f=LayerNorm(config.n_embd, bias=config.bias),
-            )
+        layers = dict(
+            wte=nn.Embedding(config.padded_vocab_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+            ln_f=make_norm(config, config.n_embd),
         )
+        if config.position == "learned":
+            layers["wpe"] = nn.Embedding(config.block_size, config.n_embd)
+        self.transformer = nn.ModuleDict(layers)
         self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size, bias=False)
-        # weight tying: the head reads the token embedding (https://paperswithcode.com/method/weight-tying)
-        self.transformer.wte.weight = self.lm_head.weight
+        if config.tie_embeddings:
+            # the head reads the token embedding (https://paperswithcode.com/method/weight-tying)
+            self.transformer.wte.weight = self.lm_head.weight
         self.apply(self._init_weights)
-        # GPT-2's scaled init of the residual projections: each block adds two of them
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
-                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+                # GPT-2's scaled init of the residual projections: each block adds two of them;
+                # zero_init starts each block as the identity (modded-nanogpt)
+                std = 0.0 if config.zero_init else 0.02 / math.sqrt(2 * config.n_layer)
+                torch.nn.init.normal_(p, mean=0.0, std=std)
+        if config.zero_init and not config.tie_embeddings:
+            torch.nn.init.zeros_(self.lm_head.weight)
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, nn.Linear):
@@ -162,11 +250,24 @@ class GPT(nn.Module):
 
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameters; by default without the position embeddings, as nanoGPT and the
-        PaLM FLOPs formula count them (the token embedding is shared with the head)."""
+        PaLM FLOPs formula count them (a tied token embedding counts once, as the head)."""
         n = sum(p.numel() for p in self.parameters())
-        if non_embedding:
+        if non_embedding and "wpe" in self.transformer:
             n -= self.transformer.wpe.weight.numel()
         return n
+
+    def _rotation(self, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """cos and sin of the rotary angles at positions pos ((T,) or (B, T)), shaped to
+        broadcast over (B, n_head, T, head_dim / 2); None for learned positions."""
+        if self.config.position != "rope":
+            return None
+        angles = rope_angles(self.config.head_dim, pos)
+        angles = angles[None, None] if pos.dim() == 1 else angles[:, None]
+        return angles.cos(), angles.sin()
+
+    def _embed(self, idx: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        x = self.transformer.wte(idx)
+        return x + self.transformer.wpe(pos) if "wpe" in self.transformer else x
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
@@ -177,9 +278,10 @@ class GPT(nn.Module):
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens exceeds block_size {self.config.block_size}")
         pos = torch.arange(T, dtype=torch.long, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        x = self.transformer.drop(self._embed(idx, pos))
+        rotation = self._rotation(pos)
         for block in self.transformer.h:
-            x = block(x)
+            x = block(x, rotation)
         x = self.transformer.ln_f(x)
         if targets is None:
             return self.lm_head(x[:, [-1], :]), None
@@ -203,10 +305,11 @@ class GPT(nn.Module):
         """Generation path: new tokens `idx` (B, T) at absolute positions `pos` (B, T) after
         the cached keys/values `past`. Returns the logits of the last position over the real
         vocabulary (B, vocab_size) and the keys/values including the new tokens."""
-        x = self.transformer.wte(idx) + self.transformer.wpe(pos)
+        x = self._embed(idx, pos)
+        rotation = self._rotation(pos)
         presents = []
         for block, layer_past in zip(self.transformer.h, past, strict=True):
-            x, present = block.forward_cached(x, layer_past)
+            x, present = block.forward_cached(x, layer_past, rotation)
             presents.append(present)
         x = self.transformer.ln_f(x[:, -1, :])
         return self.lm_head(x)[:, : self.config.vocab_size], presents
@@ -215,6 +318,8 @@ class GPT(nn.Module):
         """Shrink the context, e.g. to fine-tune GPT-2 (1024) with a shorter block."""
         assert block_size <= self.config.block_size
         self.config.block_size = block_size
+        if "wpe" not in self.transformer:
+            return  # rotary positions have no table
         # a copy, not a view: a slice would keep the whole table's storage, which safetensors
         # refuses to save ("no suitable name to keep ... None is covering the entire storage")
         self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size].clone())

@@ -42,6 +42,7 @@ from .data import GPT2_END_OF_TEXT, Batches, Dataset
 from .errors import TrainerError
 from .events import EventWriter
 from .model import GPT, GPTConfig
+from .muon import MuonAdamW
 from .pretrained import gpt2_model
 from .rundir import RunDir
 from .stop import StopFlag
@@ -125,7 +126,7 @@ class Trainer:
         t, opt = self.cfg.train, self.cfg.optimizer
         lr = learning_rate(self.iter, opt, t.max_iters)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = group["peak_lr"] * lr / opt.learning_rate  # Muon's too, in proportion
         world = self.compute.world
         micro = t.gradient_accumulation_steps // world
         loss_sum = torch.zeros((), device=self.device)
@@ -252,6 +253,7 @@ class Trainer:
             device=device_name,
             dtype=self.compute.dtype,
             n_params=n_params,
+            n_params_total=self.model.num_params(non_embedding=False),
             tokens_per_iter=tokens_per_iter,
             world_size=world,
             init_from=t.init_from,
@@ -306,10 +308,9 @@ class Trainer:
         """The model train.init_from names; for resume also the checkpoint's state and folder."""
         m, init = self.cfg.model, self.cfg.train.init_from
         if init == "scratch":
-            args = {
-                k: getattr(m, k) for k in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")
-            }
-            return GPT(GPTConfig(vocab_size=self.dataset.vocab_size, **args)), None, None
+            args = {k: getattr(m, k) for k in ckpt.MODEL_ARGS if k != "vocab_size"}
+            model = GPT(GPTConfig(vocab_size=self.dataset.vocab_size, zero_init=m.zero_init, **args))
+            return model, None, None
         if init == "resume":
             folder = ckpt.checkpoint_dir(self.run_dir)
             state = ckpt.read_state(folder)
@@ -321,14 +322,12 @@ class Trainer:
                     "was trained on, or train a new run with train.init_from=scratch",
                     "data.dataset",
                 )
-            args = dict(state["model_args"])
-            args["dropout"] = m.dropout
-            changed = [
-                k for k in ("block_size", "n_layer", "n_head", "n_embd", "bias") if args[k] != getattr(m, k)
-            ]
-            if changed and self.compute.master:
-                log(f"wordplay: resuming keeps the checkpoint's model shape ({', '.join(changed)} ignored)")
-            model = GPT(GPTConfig(**args))
+            config = ckpt.config_from_args(state["model_args"])
+            config.dropout = m.dropout
+            kept = [k for k in ckpt.MODEL_ARGS if k != "vocab_size" and getattr(config, k) != getattr(m, k)]
+            if kept and self.compute.master:
+                log(f"wordplay: resuming keeps the checkpoint's model ({', '.join(kept)} ignored)")
+            model = GPT(config)
             ckpt.load_weights(model, folder)
             return model, state, folder
         return gpt2_model(init, self.dataset, m), None, None
@@ -369,15 +368,25 @@ def learning_rate(it: int, opt: OptimizerConfig, max_iters: int) -> float:
     return opt.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (opt.learning_rate - opt.min_lr)
 
 
-def make_optimizer(model: torch.nn.Module, opt: OptimizerConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW with weight decay on tensors of rank >= 2 only (matrices, embeddings)."""
-    params = [p for p in model.parameters() if p.requires_grad]
+def make_optimizer(
+    model: torch.nn.Module, opt: OptimizerConfig, device: torch.device
+) -> torch.optim.Optimizer:
+    """AdamW with weight decay on tensors of rank >= 2 only (matrices, embeddings); or, with
+    optimizer.name muon, Muon for the blocks' matrices and that AdamW for the rest."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    hidden = [p for n, p in named if opt.name == "muon" and p.dim() == 2 and n.startswith("transformer.h.")]
+    rest = [p for _, p in named if not any(p is h for h in hidden)]
     groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": opt.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": [p for p in rest if p.dim() >= 2], "weight_decay": opt.weight_decay},
+        {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0},
     ]
+    betas = (opt.beta1, opt.beta2)
+    if opt.name == "muon":
+        return MuonAdamW(hidden, groups, opt.muon_learning_rate, opt.muon_momentum, opt.learning_rate, betas)
+    for g in groups:
+        g["peak_lr"] = opt.learning_rate
     extra = {"fused": True} if device.type == "cuda" else {}
-    return torch.optim.AdamW(groups, lr=opt.learning_rate, betas=(opt.beta1, opt.beta2), **extra)
+    return torch.optim.AdamW(groups, lr=opt.learning_rate, betas=betas, **extra)
 
 
 def sample_start(tokenizer: dict) -> int:

@@ -18,6 +18,8 @@ export interface StartEvent extends Base {
   device: string;
   dtype: string;
   n_params: number;
+  /** Every parameter (trainers before 2026-12 did not write it). */
+  n_params_total?: number;
   tokens_per_iter: number;
   world_size?: number;
 }

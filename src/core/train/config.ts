@@ -180,6 +180,23 @@ export function semanticProblems(c: RunConfig): ConfigProblem[] {
       message: `${t.gradient_accumulation_steps} must be a multiple of the ${world} processes (it counts micro-batches over all processes)`,
     });
   }
+  if (t.init_from !== 'scratch' && t.init_from !== 'resume') {
+    for (const [key, needed] of Object.entries(gpt2.architecture)) {
+      const value = m[key as keyof typeof gpt2.architecture];
+      if (value === needed) continue;
+      const [have, need] = [JSON.stringify(value), JSON.stringify(needed)];
+      problems.push({
+        key: `model.${key}`,
+        message: `${have} conflicts with train.init_from ${t.init_from}: GPT-2's weights need ${need}; set it to ${need}, or train from scratch`,
+      });
+    }
+  }
+  if (o.name === 'muon' && d.backend === 'deepspeed') {
+    problems.push({
+      key: 'optimizer.name',
+      message: 'muon cannot run under distributed.backend deepspeed (ZeRO flattens the matrices Muon orthogonalises); use adamw, or backend ddp',
+    });
+  }
   return problems;
 }
 

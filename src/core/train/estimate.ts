@@ -24,7 +24,7 @@ export interface EstimateInput {
 
 export interface Figures {
   /** The architecture actually trained: init_from gpt2* replaces the model group's shape. */
-  shape: { n_layer: number; n_head: number; n_embd: number; block_size: number; vocab_size: number; bias: boolean };
+  shape: ModelShape;
   /** Parameters as nanoGPT reports them (without position embeddings). */
   params: number;
   /** Every parameter, position embeddings included. */
@@ -55,16 +55,42 @@ export const GPT2_SHAPES: Record<string, { n_layer: number; n_head: number; n_em
 export const GPT2_VOCAB = gpt2.vocab_size;
 export const GPT2_BLOCK = gpt2.block_size;
 
-/** Parameters of a nanoGPT model: [without position embeddings, total]. */
-export function paramCount(shape: { n_layer: number; n_embd: number; block_size: number; vocab_size: number; bias: boolean }): [number, number] {
+/** A model's shape and architecture options (schemas/run-config.schema.json's model group;
+ *  an option left out is GPT-2's). */
+export interface ModelShape {
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  block_size: number;
+  vocab_size: number;
+  bias: boolean;
+  position?: 'learned' | 'rope';
+  norm?: 'layernorm' | 'rmsnorm';
+  qk_norm?: boolean;
+  mlp?: 'gelu' | 'relu2' | 'swiglu';
+  tie_embeddings?: boolean;
+}
+
+/** The MLP's hidden width: 4·n_embd; SwiGLU's three matrices 8/3·n_embd, down to a multiple of 8
+ *  (the trainer's GPTConfig.mlp_hidden; both held to test/cases/params.json). */
+export function mlpHidden(shape: Pick<ModelShape, 'n_embd' | 'mlp'>): number {
+  return shape.mlp === 'swiglu' ? Math.floor(Math.floor((8 * shape.n_embd) / 3) / 8) * 8 : 4 * shape.n_embd;
+}
+
+/** Parameters of the model: [without position embeddings, total], nanoGPT's count (the real
+ *  vocabulary, not the trainer's padded one). */
+export function paramCount(shape: ModelShape): [number, number] {
   const d = shape.n_embd;
-  // per block: c_attn 3d², attn c_proj d², mlp c_fc 4d², mlp c_proj 4d²; two LayerNorm weights;
-  // with bias: LayerNorm biases 2d, c_attn 3d, attn c_proj d, c_fc 4d, mlp c_proj d
-  const perLayer = 12 * d * d + 2 * d + (shape.bias ? 11 * d : 0);
-  const lnF = d + (shape.bias ? d : 0);
-  const wte = shape.vocab_size * d; // tied with lm_head
-  const wpe = shape.block_size * d;
-  const withoutPos = shape.n_layer * perLayer + lnF + wte;
+  const h = mlpHidden(shape);
+  const layerNormBias = shape.norm !== 'rmsnorm' && shape.bias; // RMSNorm has no bias
+  const attention = 4 * d * d + (shape.bias ? 4 * d : 0); // c_attn 3d², c_proj d²
+  const mlp = shape.mlp === 'swiglu' ? 3 * d * h + (shape.bias ? 2 * h + d : 0) : 2 * d * h + (shape.bias ? h + d : 0);
+  const norms = 2 * d + (layerNormBias ? 2 * d : 0) + (shape.qk_norm ? (2 * d) / shape.n_head : 0);
+  const lnF = d + (layerNormBias ? d : 0);
+  const wte = shape.vocab_size * d;
+  const head = shape.tie_embeddings === false ? shape.vocab_size * d : 0; // tied: wte is the head
+  const wpe = shape.position === 'rope' ? 0 : shape.block_size * d;
+  const withoutPos = shape.n_layer * (attention + mlp + norms) + lnF + wte + head;
   return [withoutPos, withoutPos + wpe];
 }
 
@@ -125,7 +151,7 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   const pretrained = GPT2_SHAPES[t.init_from];
   const shape = pretrained
     ? { ...pretrained, block_size: Math.min(m.block_size, GPT2_BLOCK), vocab_size: GPT2_VOCAB, bias: true }
-    : { n_layer: m.n_layer, n_head: m.n_head, n_embd: m.n_embd, block_size: m.block_size, vocab_size: vocabSize, bias: m.bias };
+    : { ...m, vocab_size: vocabSize };
   if (pretrained) notes.push(`init_from ${t.init_from}: the model group's shape is replaced by GPT-2's (${pretrained.n_layer} layers, ${pretrained.n_head} heads, ${pretrained.n_embd} wide).`);
 
   const device = effectiveDevice(t.device, detected, notes);

@@ -3,7 +3,20 @@
 export interface RunConfig {
   $schema?: string;
   data: { dataset: string };
-  model: { n_layer: number; n_head: number; n_embd: number; block_size: number; dropout: number; bias: boolean };
+  model: {
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    block_size: number;
+    dropout: number;
+    bias: boolean;
+    position: 'learned' | 'rope';
+    norm: 'layernorm' | 'rmsnorm';
+    qk_norm: boolean;
+    mlp: 'gelu' | 'relu2' | 'swiglu';
+    tie_embeddings: boolean;
+    zero_init: boolean;
+  };
   train: {
     init_from: string;
     batch_size: number;
@@ -20,6 +33,9 @@ export interface RunConfig {
     compile: 'auto' | 'true' | 'false';
   };
   optimizer: {
+    name: 'adamw' | 'muon';
+    muon_learning_rate: number;
+    muon_momentum: number;
     learning_rate: number;
     min_lr: number;
     warmup_iters: number;

@@ -1,0 +1,243 @@
+// `wordplay bench recipe`: two training recipes side by side on the CPU, nanoGPT's own
+// (preset nanogpt-shakespeare-char-cpu) against ours (shakespeare-char-cpu), each read from its
+// preset when the bench runs. Tiny Shakespeare (char-level) is prepared into a temporary folder;
+// each round starts both trainers at once, each pinned to its own core (taskset) with one
+// thread, the cores swapped every round. Each run's figures come from its events.jsonl, timed
+// from its start event; the summary is the medians per preset and the candidate's time to the
+// target loss over the baseline's.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../src/core/common/errors';
+import { prepare } from '../src/core/prepare/prepare';
+import { shakespearePath } from '../src/core/prepare/shakespeare';
+import { EventFollower, readEvents, type EvalEvent, type RunEvent } from '../src/core/run/events';
+import { runPaths } from '../src/core/run/runDir';
+import { trainerInvocation } from '../src/core/train/pythonEnv';
+import { numberOption, parseOptions } from '../src/cli/args';
+
+export const benchRecipeUsage = `Usage: wordplay bench recipe [--baseline nanogpt-shakespeare-char-cpu] [--candidate shakespeare-char-cpu] [--runs 2] [--target 1.88] [--budget-s 180] [--set group.key=value ...]
+
+Trains both configs (presets or files) on tiny Shakespeare (char-level), --runs rounds, both at
+once in each round, each pinned to its own core with one thread (cores swapped every round; one
+after the other, unpinned, where taskset or a second core is missing). --set applies to both.
+The last line is JSON: per run and as medians per preset, from the start event, wall_s,
+target_iter and target_s (the first eval at val loss <= --target, null if never),
+val_at_budget (the last eval by --budget-s), final_val, n_params (every parameter the model
+holds: architectures differ in what nanoGPT's count leaves out); ratio (the candidate's
+target_s over the baseline's, or over its wall_s where it never reaches the target: see
+baseline_reference) and candidate_val_at_baseline_wall.`;
+
+// --- the figures (pure) ------------------------------------------------------------------------
+
+export interface EvalPoint {
+  /** Seconds from the run's start event. */
+  s: number;
+  iter: number;
+  val_loss: number;
+}
+
+export interface RunFigures {
+  n_params: number;
+  wall_s: number;
+  target_iter: number | null;
+  target_s: number | null;
+  val_at_budget: number | null;
+  final_val: number | null;
+  evals: EvalPoint[];
+}
+
+/** The val loss of the last eval at or before `s` seconds; null when there is none. */
+export const valAt = (evals: EvalPoint[], s: number): number | null => evals.filter((e) => e.s <= s).at(-1)?.val_loss ?? null;
+
+/** One run's figures from its events, timed from its start event. */
+export function runFigures(events: RunEvent[], target: number, budgetS: number): RunFigures {
+  const start = events.find((e) => e.type === 'start');
+  const done = events.find((e) => e.type === 'done');
+  if (!start || !done) throw new UserError(`the run has no ${start ? 'done' : 'start'} event`);
+  const evals = events.filter((e): e is EvalEvent => e.type === 'eval').map((e) => ({ s: e.time - start.time, iter: e.iter, val_loss: e.val_loss }));
+  const hit = evals.find((e) => e.val_loss <= target);
+  return {
+    n_params: start.n_params_total ?? start.n_params,
+    wall_s: done.time - start.time,
+    target_iter: hit?.iter ?? null,
+    target_s: hit?.s ?? null,
+    val_at_budget: valAt(evals, budgetS),
+    final_val: evals.at(-1)?.val_loss ?? null,
+    evals,
+  };
+}
+
+/** The median, the mean of the middle two for an even count. A missing figure (null: the target
+ *  never reached, no eval yet) counts as worse than any, so the median is null when it is one. */
+export function median(xs: (number | null)[]): number | null {
+  const sorted = xs.map((x) => x ?? Infinity).sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const m = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return Number.isFinite(m) ? m : null;
+}
+
+export function summarize(runs: RunFigures[]) {
+  const of = (key: 'wall_s' | 'target_iter' | 'target_s' | 'val_at_budget' | 'final_val') => median(runs.map((r) => r[key]));
+  return {
+    n_params: runs[0]?.n_params ?? null,
+    wall_s: of('wall_s'),
+    target_iter: of('target_iter'),
+    target_s: of('target_s'),
+    val_at_budget: of('val_at_budget'),
+    final_val: of('final_val'),
+  };
+}
+
+/** The candidate against the baseline: its median time to the target over the baseline's (or
+ *  over the baseline's median wall time where the baseline never gets there), and its val loss
+ *  at the baseline's median wall time (per run, then the median). */
+export function compare(baseline: RunFigures[], candidate: RunFigures[]) {
+  const base = summarize(baseline);
+  const byTarget = base.target_s !== null;
+  const reference = byTarget ? base.target_s : base.wall_s;
+  const candidateS = summarize(candidate).target_s;
+  const wall = base.wall_s;
+  return {
+    ratio: candidateS === null || !reference ? null : candidateS / reference,
+    baseline_reference: byTarget ? ('time to target' as const) : ('whole run' as const),
+    candidate_val_at_baseline_wall: wall === null ? null : median(candidate.map((r) => valAt(r.evals, wall))),
+  };
+}
+
+// --- the runs -----------------------------------------------------------------------------------
+
+/** Whether taskset can pin to cores 0 and 1 here (it exists, and both cores are ours). */
+function canPin(): boolean {
+  return os.availableParallelism() >= 2 && ['0', '1'].every((core) => spawnSync('taskset', ['-c', core, 'true']).status === 0);
+}
+
+interface Slot {
+  role: 'baseline' | 'candidate';
+  config: string;
+  core: number | null;
+  runDir: string;
+}
+
+/** One trainer, to its exit; its events. `say` gets its eval lines as they come. */
+async function trainOnce(slot: Slot, sets: string[], signal: AbortSignal, say: (line: string) => void): Promise<RunEvent[]> {
+  const paths = runPaths(slot.runDir);
+  fs.mkdirSync(paths.root, { recursive: true });
+  const trainArgs = ['train', '--config', slot.config, '--run-dir', paths.root, ...sets.flatMap((s) => ['--set', s])];
+  const inv = trainerInvocation(trainArgs, {
+    ...process.env,
+    OMP_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+    WORDPLAY_SKIP_EXPORT: '1', // the export is not part of the figures
+    WORDPLAY_STOP_WITH_PID: String(process.pid), // stops if this bench goes away
+  });
+  const [command, args] = slot.core === null ? [inv.command, inv.args] : ['taskset', ['-c', String(slot.core), inv.command, ...inv.args]];
+  const log = fs.openSync(paths.log, 'w');
+  const child = spawn(command, args, { env: inv.env, stdio: ['ignore', log, log], signal, killSignal: 'SIGKILL' });
+  fs.closeSync(log);
+  const follower = new EventFollower(paths.events);
+  let start: number | undefined;
+  const poll = () => {
+    for (const e of follower.poll()) {
+      if (e.type === 'start') start = e.time;
+      if (e.type === 'eval') say(`${slot.role} eval ${e.iter}: val ${e.val_loss.toFixed(4)} at ${(e.time - (start ?? e.time)).toFixed(0)} s`);
+    }
+  };
+  const timer = setInterval(poll, 2000);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  }).finally(() => clearInterval(timer));
+  poll();
+  const events = readEvents(paths.events);
+  if (code !== 0 || !events.some((e) => e.type === 'done' && e.reason === 'finished')) {
+    const tail = fs.readFileSync(paths.log, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+    throw new UserError(`the ${slot.role} (${slot.config}) did not finish (exit ${code}); its last lines:\n${tail}`);
+  }
+  return events;
+}
+
+export async function benchRecipe(args: string[]): Promise<number> {
+  const opts = parseOptions(
+    args,
+    {
+      baseline: { type: 'string', default: 'nanogpt-shakespeare-char-cpu' },
+      candidate: { type: 'string', default: 'shakespeare-char-cpu' },
+      runs: { type: 'string' },
+      target: { type: 'string' },
+      'budget-s': { type: 'string' },
+      set: { type: 'string', multiple: true },
+    },
+    benchRecipeUsage,
+  );
+  const runs = numberOption(opts.runs, 'runs', 2);
+  if (!Number.isInteger(runs) || runs < 1) throw new UserError('--runs must be a whole number of at least 1.');
+  const target = numberOption(opts.target, 'target', 1.88);
+  const budgetS = numberOption(opts['budget-s'], 'budget-s', 180);
+  const configs = { baseline: opts.baseline ?? 'nanogpt-shakespeare-char-cpu', candidate: opts.candidate ?? 'shakespeare-char-cpu' };
+  const pinned = canPin();
+  if (!pinned) console.error('recipe: taskset or a second core is missing: the two configs run one after the other, unpinned');
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-recipe-'));
+  try {
+    const dataset = await prepare({ input: await shakespearePath(), tokenizer: 'char', out: path.join(work, 'data') });
+    const sets = [`data.dataset=${dataset.dir}`, ...(opts.set ?? [])];
+    type Run = RunFigures & { round: number; core: number | null };
+    const figures: Record<'baseline' | 'candidate', Run[]> = { baseline: [], candidate: [] };
+    for (let round = 1; round <= runs; round++) {
+      const slots: Slot[] = (['baseline', 'candidate'] as const).map((role, i) => ({
+        role,
+        config: configs[role],
+        core: pinned ? (i + round - 1) % 2 : null,
+        runDir: path.join(work, `${role}-${round}`),
+      }));
+      const where = pinned ? `baseline on core ${slots[0].core}, candidate on core ${slots[1].core}` : 'one after the other';
+      console.error(`recipe: round ${round}/${runs}: ${configs.baseline} against ${configs.candidate}, ${where}`);
+      const abort = new AbortController();
+      let failure: unknown;
+      const go = (slot: Slot) =>
+        trainOnce(slot, sets, abort.signal, (line) => console.error(`recipe: round ${round}: ${line}`)).catch((err: unknown) => {
+          failure ??= err;
+          abort.abort(); // the other run of the round is of no use now
+          return [];
+        });
+      const events = pinned ? await Promise.all(slots.map(go)) : [await go(slots[0]), await go(slots[1])];
+      if (failure) throw failure;
+      slots.forEach((slot, i) => figures[slot.role].push({ round, core: slot.core, ...runFigures(events[i], target, budgetS) }));
+    }
+
+    const preset = (role: 'baseline' | 'candidate') => ({
+      config: configs[role],
+      ...summarize(figures[role]),
+      runs: figures[role].map(({ evals: _evals, ...rest }) => rest),
+    });
+    const result = {
+      target,
+      budget_s: budgetS,
+      runs,
+      pinned,
+      threads: 1,
+      cpus: os.cpus().length,
+      baseline: preset('baseline'),
+      candidate: preset('candidate'),
+      ...compare(figures.baseline, figures.candidate),
+    };
+    const num = (x: number | null, digits: number) => (x === null ? '—' : x.toFixed(digits));
+    for (const role of ['baseline', 'candidate'] as const) {
+      const p = result[role];
+      console.error(
+        `${role} ${p.config}: ${num((p.n_params ?? 0) / 1e6, 2)}M params, wall ${num(p.wall_s, 0)} s, val <= ${target} at ${num(p.target_s, 0)} s ` +
+          `(iter ${num(p.target_iter, 0)}), val at ${budgetS} s ${num(p.val_at_budget, 4)}, final ${num(p.final_val, 4)} (medians of ${runs})`,
+      );
+    }
+    console.error(
+      `ratio ${num(result.ratio, 3)} (the candidate's time to ${target} over the baseline's ${result.baseline_reference}); ` +
+        `the candidate's val at the baseline's wall time: ${num(result.candidate_val_at_baseline_wall, 4)}`,
+    );
+    console.log(JSON.stringify(result, (_key, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v)));
+    return 0;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
