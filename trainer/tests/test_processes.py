@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from conftest import MUON_RECIPE, TRAINER_DIR, by_type, read_events, tiny_config, trainer_env, write_config
 
+from wordplay_trainer.bench import bench
+from wordplay_trainer.config import load_config
+
 # Only keeps a hung trainer from hanging the suite: no check here is about speed (how fast a
 # stop is: `wordplay bench stop`, in `npm run bench`).
 HANG_GUARD_S = 600
@@ -174,3 +177,11 @@ def test_bench_prints_json(tmp_path, dataset):
     )
     assert synthetic.returncode == 0, synthetic.stderr
     assert json.loads(synthetic.stdout)["data"] == "synthetic"
+
+
+def test_bench_trains_the_configs_architecture(dataset):
+    """The benchmark times the model the config describes, its architecture options included."""
+    cfg = load_config(tiny_config(dataset, model={**tiny_config(dataset)["model"], **MUON_RECIPE["model"]}))
+    result = bench(cfg, iters=1, warmup=0, name="tiny")
+    gpt2 = bench(load_config(tiny_config(dataset)), iters=1, warmup=0, name="tiny")
+    assert result["n_params"] != gpt2["n_params"]  # no position table, SwiGLU's width

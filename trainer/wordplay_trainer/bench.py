@@ -21,8 +21,7 @@ from .common import compute_init, device_peak, flops_per_token, mfu, resolve_com
 from .config import RunConfig, config_name, load_config
 from .data import GPT2_VOCAB, Batches, Dataset
 from .errors import TrainerError
-from .model import GPT, GPTConfig
-from .train import make_optimizer
+from .train import make_optimizer, new_model
 
 
 def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | None = None) -> dict:
@@ -39,8 +38,7 @@ def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | 
             dataset = None
     if vocab_size is None:
         vocab_size = dataset.vocab_size if dataset else (65 if "char" in name else GPT2_VOCAB)
-    model_args = {k: getattr(m, k) for k in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")}
-    model = GPT(GPTConfig(vocab_size=vocab_size, **model_args)).to(device)
+    model = new_model(m, vocab_size).to(device)
     optimizer = make_optimizer(model, cfg.optimizer, device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == "float16")
     compiled = resolve_compile(t.compile, device)

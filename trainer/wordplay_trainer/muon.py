@@ -7,8 +7,9 @@ the same rate. It is meant for the blocks' hidden matrices only: the embeddings,
 norms and the biases keep AdamW, each kind in its own parameter group with its own learning rate.
 
 Why not torch.optim.Muon: it always runs Newton-Schulz in bfloat16, which CPUs without native
-bf16 matrix units (AVX2 only) emulate: 6x slower per step here than float32, and on our CPU
-presets the optimizer step is a large part of an iteration. This one iterates in bfloat16 on
+bf16 matrix units (AVX2 only) emulate: on the development VM one step over the CPU preset's 20
+block matrices took 940 ms against 102 ms in float32 here (BENCHMARKS.md), where a whole
+one-thread training step of that preset takes 382 ms. This one iterates in bfloat16 on
 GPUs and in float32 elsewhere, and keeps AdamW in the same optimizer, so one state_dict holds
 both halves (checkpoints and bit-exact resume as for AdamW) and DDP, GradScaler and the
 learning-rate schedule see one optimizer. Limits: no ZeRO sharding (DeepSpeed flattens the

@@ -37,7 +37,7 @@ from .common import (
     resolve_compile,
     wandb_run,
 )
-from .config import OptimizerConfig, RunConfig
+from .config import ModelConfig, OptimizerConfig, RunConfig
 from .data import GPT2_END_OF_TEXT, Batches, Dataset
 from .errors import TrainerError
 from .events import EventWriter
@@ -308,9 +308,7 @@ class Trainer:
         """The model train.init_from names; for resume also the checkpoint's state and folder."""
         m, init = self.cfg.model, self.cfg.train.init_from
         if init == "scratch":
-            args = {k: getattr(m, k) for k in ckpt.MODEL_ARGS if k != "vocab_size"}
-            model = GPT(GPTConfig(vocab_size=self.dataset.vocab_size, zero_init=m.zero_init, **args))
-            return model, None, None
+            return new_model(m, self.dataset.vocab_size), None, None
         if init == "resume":
             folder = ckpt.checkpoint_dir(self.run_dir)
             state = ckpt.read_state(folder)
@@ -368,14 +366,21 @@ def learning_rate(it: int, opt: OptimizerConfig, max_iters: int) -> float:
     return opt.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (opt.learning_rate - opt.min_lr)
 
 
+def new_model(m: ModelConfig, vocab_size: int) -> GPT:
+    """A freshly initialised model of the config's shape and architecture options."""
+    args = {k: getattr(m, k) for k in ckpt.MODEL_ARGS if k != "vocab_size"}
+    return GPT(GPTConfig(vocab_size=vocab_size, zero_init=m.zero_init, **args))
+
+
 def make_optimizer(
     model: torch.nn.Module, opt: OptimizerConfig, device: torch.device
 ) -> torch.optim.Optimizer:
     """AdamW with weight decay on tensors of rank >= 2 only (matrices, embeddings); or, with
     optimizer.name muon, Muon for the blocks' matrices and that AdamW for the rest."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    hidden = [p for n, p in named if opt.name == "muon" and p.dim() == 2 and n.startswith("transformer.h.")]
-    rest = [p for _, p in named if not any(p is h for h in hidden)]
+    is_hidden = [opt.name == "muon" and p.dim() == 2 and n.startswith("transformer.h.") for n, p in named]
+    hidden = [p for (_, p), h in zip(named, is_hidden, strict=True) if h]
+    rest = [p for (_, p), h in zip(named, is_hidden, strict=True) if not h]
     groups = [
         {"params": [p for p in rest if p.dim() >= 2], "weight_decay": opt.weight_decay},
         {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0},
