@@ -14,6 +14,8 @@ export interface VsCode {
   page: Page;
   workspace: string;
   logsDir: string;
+  /** Opens the command palette (F1), again if a keypress was lost; its input is then visible. */
+  openPalette(): Promise<void>;
   /** Runs a command from the palette by its title, as a person would (F1, type, Enter). */
   runCommand(title: string): Promise<void>;
   /** Types into the palette without the ">" (a file name; ":N" goes to line N) and presses
@@ -161,6 +163,7 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
     page,
     workspace: options.workspace,
     logsDir,
+    openPalette,
     async runCommand(title) {
       // The palette lists an extension's commands once its host has read the manifest, which
       // can be after the workbench shows: reopen it until the command is there. No Escape

@@ -29,9 +29,8 @@ test('the extension activates from the palette and opens its log', async (t) => 
 });
 
 test('the palette lists the Wordplay commands', async () => {
-  await vscode.page.keyboard.press('F1');
-  const input = vscode.page.locator('.quick-input-widget input');
-  await input.fill('>Wordplay:');
+  await vscode.openPalette();
+  await vscode.page.locator('.quick-input-widget input').fill('>Wordplay:');
   const rows = vscode.page.locator('.quick-input-list .monaco-list-row');
   await rows.first().waitFor();
   const titles = await rows.allInnerTexts();
