@@ -15,7 +15,7 @@ import { UserError } from '../src/core/common/errors';
 import { generate, loadGenerationModel } from '../src/core/complete/generate';
 import { INT8_FILE, MODEL_FILE } from '../src/core/complete/modelFiles';
 import { trainerDir } from '../src/core/common/paths';
-import { trainerInvocation } from '../src/core/train/pythonEnv';
+import { trainerInvocation } from '../src/core/common/pythonEnv';
 import { numberOption, parseOptions } from '../src/cli/args';
 
 export const benchFirstCompletionUsage = `Usage: wordplay bench first-completion [--model <run dir|model.onnx>] [--runs 10] [--prompt ROMEO:]

@@ -12,7 +12,7 @@ import { UserError } from '../src/core/common/errors';
 import { clearModelCache, complete, loadGenerationModel, type GenerationModel } from '../src/core/complete/generate';
 import { INT8_FILE, MODEL_FILE } from '../src/core/complete/modelFiles';
 import { loadConfig, type RunConfig } from '../src/core/train/config';
-import { trainerInvocation } from '../src/core/train/pythonEnv';
+import { trainerInvocation } from '../src/core/common/pythonEnv';
 import { numberOption, parseOptions } from '../src/cli/args';
 
 export const benchGenerationUsage = `Usage: wordplay bench generation [--json] [--config shakespeare-char] [--against CONFIG] [--runs 3] [--tokens 500] [--threads N] [--no-int8]

@@ -5,17 +5,15 @@
 // thread, the cores swapped every round. Each run's figures come from its events.jsonl, timed
 // from its start event; the summary is the medians per preset and the candidate's time to the
 // target loss over the baseline's.
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/core/common/errors';
 import { prepare } from '../src/core/prepare/prepare';
 import { shakespearePath } from '../src/core/prepare/shakespeare';
-import { EventFollower, readEvents, type EvalEvent, type RunEvent } from '../src/core/run/events';
-import { runPaths } from '../src/core/run/runDir';
-import { trainerInvocation } from '../src/core/train/pythonEnv';
+import { type EvalEvent, type RunEvent } from '../src/core/run/events';
 import { numberOption, parseOptions } from '../src/cli/args';
+import { canPin, trainPinned } from './pinned';
 
 export const benchRecipeUsage = `Usage: wordplay bench recipe [--baseline nanogpt-shakespeare-char-cpu] [--candidate shakespeare-char-cpu] [--runs 2] [--target 1.88] [--budget-s 180] [--set group.key=value ...]
 
@@ -108,54 +106,11 @@ export function compare(baseline: RunFigures[], candidate: RunFigures[]) {
 
 // --- the runs -----------------------------------------------------------------------------------
 
-/** Whether taskset can pin to cores 0 and 1 here (it exists, and both cores are ours). */
-function canPin(): boolean {
-  return os.availableParallelism() >= 2 && ['0', '1'].every((core) => spawnSync('taskset', ['-c', core, 'true']).status === 0);
-}
-
 interface Slot {
   role: 'baseline' | 'candidate';
   config: string;
   core: number | null;
   runDir: string;
-}
-
-/** One trainer, to its exit; its events. `say` gets its eval lines as they come. */
-async function trainOnce(slot: Slot, sets: string[], signal: AbortSignal, say: (line: string) => void): Promise<RunEvent[]> {
-  const paths = runPaths(slot.runDir);
-  fs.mkdirSync(paths.root, { recursive: true });
-  const trainArgs = ['train', '--config', slot.config, '--run-dir', paths.root, ...sets.flatMap((s) => ['--set', s])];
-  const inv = trainerInvocation(trainArgs, {
-    ...process.env,
-    OMP_NUM_THREADS: '1',
-    MKL_NUM_THREADS: '1',
-    WORDPLAY_SKIP_EXPORT: '1', // the export is not part of the figures
-    WORDPLAY_STOP_WITH_PID: String(process.pid), // stops if this bench goes away
-  });
-  const [command, args] = slot.core === null ? [inv.command, inv.args] : ['taskset', ['-c', String(slot.core), inv.command, ...inv.args]];
-  const log = fs.openSync(paths.log, 'w');
-  const child = spawn(command, args, { env: inv.env, stdio: ['ignore', log, log], signal, killSignal: 'SIGKILL' });
-  fs.closeSync(log);
-  const follower = new EventFollower(paths.events);
-  let start: number | undefined;
-  const poll = () => {
-    for (const e of follower.poll()) {
-      if (e.type === 'start') start = e.time;
-      if (e.type === 'eval') say(`${slot.role} eval ${e.iter}: val ${e.val_loss.toFixed(4)} at ${(e.time - (start ?? e.time)).toFixed(0)} s`);
-    }
-  };
-  const timer = setInterval(poll, 2000);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  }).finally(() => clearInterval(timer));
-  poll();
-  const events = readEvents(paths.events);
-  if (code !== 0 || !events.some((e) => e.type === 'done' && e.reason === 'finished')) {
-    const tail = fs.readFileSync(paths.log, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
-    throw new UserError(`the ${slot.role} (${slot.config}) did not finish (exit ${code}); its last lines:\n${tail}`);
-  }
-  return events;
 }
 
 export async function benchRecipe(args: string[]): Promise<number> {
@@ -197,7 +152,7 @@ export async function benchRecipe(args: string[]): Promise<number> {
       const abort = new AbortController();
       let failure: unknown;
       const go = (slot: Slot) =>
-        trainOnce(slot, sets, abort.signal, (line) => console.error(`recipe: round ${round}: ${line}`)).catch((err: unknown) => {
+        trainPinned({ ...slot, label: slot.role, sets }, { signal: abort.signal, say: (line) => console.error(`recipe: round ${round}: ${line}`) }).catch((err: unknown) => {
           failure ??= err;
           abort.abort(); // the other run of the round is of no use now
           return [];

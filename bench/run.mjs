@@ -139,6 +139,25 @@ const gpuMfu = (r) => (r.mfu === null ? `n/a: no peak known for ${r.device}` : p
 const firstCompletionValue = (r) =>
   `${fixed(r.total_ms)} ms (onnxruntime-node ${fixed(r.ort_require_ms)}, session ${fixed(r.session_ms)}, prompt to first token ${fixed(r.first_token_ms)}; slowest ${fixed(r.max_total_ms)})`;
 
+const tokenizerRows = [
+  ['char', 'char'],
+  ['gpt2', 'GPT-2 (50,257 tokens)'],
+  ['bpe-1024', 'trained BPE, 1,024 tokens'],
+  ['bpe-4096', 'trained BPE, 4,096'],
+  ['bpe-8192', 'trained BPE, 8,192'],
+  ['bpe-16384', 'trained BPE, 16,384'],
+];
+const tokenizerValue = (r, name) => {
+  const t = r.tokenizers.find((x) => x.name === name);
+  if (!t) return 'not in this result';
+  if (t.val_bpb === null) return `no figure: stopped after ${int(t.iters)} of ${int(t.max_iters)} iterations`;
+  return (
+    `${fixed(t.val_bpb, 3)} bits per byte (val loss ${fixed(t.val_loss, 3)} per token, ${fixed(t.tokens_per_byte, 3)} tokens per byte; ` +
+    `${int(t.iters)} iterations in ${fixed(t.train_cpu_s ?? t.train_s)} CPU s, ${int(t.tokens_per_cpu_s ?? t.tokens_per_s)} tokens per CPU s` +
+    `${t.prepare_default ? '; the size prepare picks for this corpus' : ''})`
+  );
+};
+
 // --- the benchmarks ------------------------------------------------------------------------
 
 const noGpu = (machine) => (machine.gpus.length ? undefined : 'no GPU on this machine');
@@ -153,7 +172,7 @@ const noGpu = (machine) => (machine.gpus.length ? undefined : 'no GPU on this ma
 const benchmarks = [
   {
     name: 'prepare',
-    args: ['bench', 'prepare', '--runs', '5'],
+    args: ['bench', 'prepare', '--runs', '5', '--large-mb', '1000'],
     rows: [
       {
         figure: 'prepare, char-level',
@@ -168,10 +187,40 @@ const benchmarks = [
         met: (r) => r.gpt2_mb_per_s >= 5,
       },
       {
+        figure: 'prepare, trained BPE: training the tokenizer (the `training tokenizer` phase: the trainer’s Python, rustbpe, one thread)',
+        goal: '≥ 10 MB/s on one core (#17)',
+        value: (r) =>
+          r.bpe
+            ? `${fixed(r.bpe.train_mb_per_s)} MB/s of training text (median of ${r.runs} runs: ${fixed(r.bpe.train_mb)} MB in ${fixed(r.bpe.train_s, 2)} s; vocab ${int(r.bpe.vocab_size)}; ` +
+              `its Python: ${fixed(r.bpe.child.cores, 2)} cores of CPU time over its wall time)`
+            : 'not in this result',
+        met: (r) => r.bpe?.train_mb_per_s >= 10,
+      },
+      {
+        figure: 'prepare, trained BPE: encoding (the `encoding` phase, both splits)',
+        goal: '≥ 5 MB/s on one core (#17)',
+        value: (r) =>
+          r.bpe
+            ? `${fixed(r.bpe.encode_mb_per_s)} MB/s (median of ${r.runs} runs: ${fixed(r.input_mb)} MB in ${fixed(r.bpe.encode_s, 2)} s; the whole prepare ${fixed(r.bpe.mb_per_s)} MB/s)`
+            : 'not in this result',
+        met: (r) => r.bpe?.encode_mb_per_s >= 5,
+      },
+      {
         figure: 'prepare, peak memory of the benchmark process',
         goal: '< 500 MB RSS (#2)',
-        value: (r) => `${int(r.peak_rss_mb)} MB RSS (${fixed(r.input_mb)} MB input, both tokenizers; 1 GB: see below)`,
+        value: (r) => `${int(r.peak_rss_mb)} MB RSS (${fixed(r.input_mb)} MB input, ${r.bpe ? 'char, GPT-2 and trained BPE' : 'both tokenizers'}; 1 GB: the next row)`,
         met: (r) => r.peak_rss_mb < 500,
+      },
+      {
+        figure: 'prepare, trained BPE, peak memory: the trainer’s Python (tokenizer training) and prepare’s process',
+        goal: 'memory bounded for 1 GB of text (#17): each under #2’s 500 MB',
+        value: (r) =>
+          r.large
+            ? `1 GB (${fixed(r.large.input_mb, 0)} MB, vocab ${int(r.large.vocab_size)}): Python ${int(r.large.child.peak_rss_mb)} MB, prepare ${int(r.large.node_peak_rss_mb)} MB RSS ` +
+              `(a process of its own); ${fixed(r.input_mb)} MB: Python ${int(r.bpe.child_peak_rss_mb)} MB. The 1 GB run: ${fixed(r.large.train_mb_per_s)} MB/s training, ` +
+              `${fixed(r.large.encode_mb_per_s)} MB/s encoding, once`
+            : 'not in this result',
+        met: (r) => r.large?.child.peak_rss_mb < 500 && r.large?.node_peak_rss_mb < 500,
       },
     ],
   },
@@ -212,6 +261,29 @@ const benchmarks = [
           `${r.candidate_val_at_baseline_wall === null ? 'no eval by then' : fixed(r.candidate_val_at_baseline_wall, 3)} at ${fixed(r.baseline.wall_s)} s ` +
           `(its own run: ${fixed(r.candidate.wall_s)} s, final val ${fixed(r.candidate.final_val, 3)}; nanoGPT’s final val ${fixed(r.baseline.final_val, 3)}), median of ${r.runs} runs`,
         met: (r) => r.candidate_val_at_baseline_wall !== null && r.candidate_val_at_baseline_wall <= 1.7,
+      },
+    ],
+  },
+  {
+    name: 'tokenizers',
+    args: ['bench', 'tokenizers'],
+    rows: [
+      ...tokenizerRows.map(([name, label], i) => ({
+        figure:
+          i === 0
+            ? `tokenizers: val bits per byte after the same 180 s of one core each (CPU time), the same model (\`shakespeare-char-cpu\`’s architecture at block 128), Python’s standard library’s code; ${label}`
+            : `the same, ${label}`,
+        goal: '—',
+        value: (r) => tokenizerValue(r, name),
+      })),
+      {
+        figure: 'the same: the lowest val bits per byte',
+        goal: 'the trained BPE gives the lowest bpb (#17)',
+        value: (r) => {
+          const of = (name) => r.tokenizers.find((t) => t.name === name);
+          return `${r.lowest ?? 'none'}, ${fixed(r.lowest_bpb, 3)} (char ${fixed(of('char')?.val_bpb, 3)}, GPT-2 ${fixed(of('gpt2')?.val_bpb, 3)}); ${fixed(r.corpus.mb)} MB of \`.py\` files (${int(r.corpus.files)}), Python ${r.corpus.python}`;
+        },
+        met: (r) => r.bpe_lowest,
       },
     ],
   },

@@ -3,7 +3,7 @@
 // box without Node) and prints its JSON on one line.
 import { spawn } from 'node:child_process';
 import { UserError } from '../src/core/common/errors';
-import { trainerInvocation } from '../src/core/train/pythonEnv';
+import { trainerInvocation } from '../src/core/common/pythonEnv';
 import { parseOptions } from '../src/cli/args';
 
 export const benchTrainingUsage = `Usage: wordplay bench training --config <preset|file> [--iters N] [--warmup N] [--set group.key=value ...]

@@ -8,6 +8,7 @@ import { benchGeneration, benchGenerationUsage } from '../../bench/generation';
 import { benchPrepare, benchPrepareUsage } from '../../bench/prepare';
 import { benchRecipe, benchRecipeUsage } from '../../bench/recipe';
 import { benchStop, benchStopUsage } from '../../bench/stop';
+import { benchTokenizers, benchTokenizersUsage } from '../../bench/tokenizers';
 import { benchTraining, benchTrainingUsage } from '../../bench/training';
 
 const benches: Record<string, (args: string[]) => Promise<number>> = {
@@ -18,24 +19,26 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   'first-completion': benchFirstCompletion,
   stop: benchStop,
   recipe: benchRecipe,
+  tokenizers: benchTokenizers,
 };
 
-const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | tokenizers> [options]
 
-  prepare           prepare's MB/s, char and GPT-2, on tiny Shakespeare repeated to 100 MB
+  prepare           prepare's MB/s, char, GPT-2 and trained BPE, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
   generation        KV-cached ONNX generation against recomputing the context each step
   activation        the extension's code loading + activate(), in fresh processes
   first-completion  a session's first completion to its first token, onnxruntime loading included
   stop              a graceful stop (SIGINT, SIGTERM) of a training run, to its done event and its exit
   recipe            two training presets side by side on the CPU, one core each: time to a val loss
+  tokenizers        char, GPT-2 and trained BPEs: val bits per byte after the same CPU time, on Python's code
 
 Each prints JSON on its last line. Their options:`;
 
-const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage, benchRecipeUsage].join('\n\n');
+const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage, benchRecipeUsage, benchTokenizersUsage].join('\n\n');
 
 export const bench: Subcommand = {
-  summary: 'measure prepare, training, generation, activation, first-completion or stop speed, or compare training recipes',
+  summary: 'measure prepare, training, generation, activation, first-completion or stop speed, or compare training recipes or tokenizers',
   usage,
   async run(args) {
     const [name, ...rest] = args;

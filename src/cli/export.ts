@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/common/errors';
-import { trainerInvocation } from '../core/train/pythonEnv';
+import { trainerInvocation } from '../core/common/pythonEnv';
 import { parseOptions, type Subcommand } from './args';
 
 const usage = `Usage: wordplay export --run <run dir> [--quantize int8]

@@ -3,11 +3,16 @@ import { UserError } from '../core/common/errors';
 import { parseOptions, type Subcommand } from './args';
 import { ProgressLine } from './progressLine';
 
-const usage = `Usage: wordplay prepare --input <file | folder | glob | shakespeare> --tokenizer char|gpt2 --out <dir> [--force]
+const usage = `Usage: wordplay prepare --input <file | folder | glob | shakespeare> --tokenizer char|gpt2|bpe [--vocab-size N] --out <dir> [--force]
 
 Tokenizes text into a dataset folder: train.bin and val.bin (the first 90% and last 10% of
 the text, as nanoGPT splits it), tokenizer.json and meta.json. "shakespeare" is nanoGPT's
 tiny Shakespeare, shipped with wordplay (no network needed).
+  char   one token per character (nanoGPT's shakespeare_char)
+  gpt2   GPT-2's BPE, 50,257 tokens (for fine-tuning GPT-2)
+  bpe    a byte-level BPE trained on this text's training split, written as a Hugging Face
+         tokenizer.json; --vocab-size N (at least 257) sets its size, by default one that
+         suits the text's size. It trains with the trainer's Python ("wordplay setup").
 --force replaces an existing dataset at --out.`;
 
 export const prepare: Subcommand = {
@@ -16,14 +21,23 @@ export const prepare: Subcommand = {
   async run(args) {
     const opts = parseOptions(
       args,
-      { input: { type: 'string' }, tokenizer: { type: 'string', default: 'char' }, out: { type: 'string' }, force: { type: 'boolean' } },
+      {
+        input: { type: 'string' },
+        tokenizer: { type: 'string', default: 'char' },
+        'vocab-size': { type: 'string' },
+        out: { type: 'string' },
+        force: { type: 'boolean' },
+      },
       usage,
     );
     if (!opts.input) throw new UserError(`--input is required.\n\n${usage}`);
     if (!opts.out) throw new UserError(`--out is required.\n\n${usage}`);
-    if (opts.tokenizer !== 'char' && opts.tokenizer !== 'gpt2') {
-      throw new UserError(`--tokenizer must be char or gpt2, not "${opts.tokenizer}".`);
+    if (opts.tokenizer !== 'char' && opts.tokenizer !== 'gpt2' && opts.tokenizer !== 'bpe') {
+      throw new UserError(`--tokenizer must be char, gpt2 or bpe, not "${opts.tokenizer}".`);
     }
+    const vocabText = opts['vocab-size'];
+    if (vocabText !== undefined && opts.tokenizer !== 'bpe') throw new UserError('--vocab-size is for --tokenizer bpe only: char and gpt2 have fixed vocabularies.');
+    if (vocabText !== undefined && !/^\d+$/.test(vocabText)) throw new UserError(`--vocab-size must be a whole number, not "${vocabText}".`);
     const abort = new AbortController();
     const onSigint = () => abort.abort();
     process.once('SIGINT', onSigint);
@@ -32,6 +46,7 @@ export const prepare: Subcommand = {
       const { dir, meta } = await prepareDataset({
         input: opts.input,
         tokenizer: opts.tokenizer as TokenizerKind,
+        vocabSize: vocabText === undefined ? undefined : Number(vocabText),
         out: opts.out,
         force: opts.force,
         signal: abort.signal,

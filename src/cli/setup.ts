@@ -1,4 +1,4 @@
-import { setupManagedEnv } from '../core/train/pythonEnv';
+import { setupManagedEnv } from '../core/common/pythonEnv';
 import { parseOptions, type Subcommand } from './args';
 
 const usage = `Usage: wordplay setup [--python <interpreter>] [--verbose]

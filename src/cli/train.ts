@@ -50,7 +50,10 @@ export const train: Subcommand = {
       env: { ...process.env, WORDPLAY_STOP_WITH_PID: String(process.pid) },
       onEvent(event) {
         if (!tty) return; // the trainer's own lines are the plain progress
-        if (event.type === 'eval') print(`eval ${event.iter}: train loss ${event.train_loss.toFixed(4)}, val loss ${event.val_loss.toFixed(4)}`);
+        if (event.type === 'eval') {
+          const bpb = event.val_bpb === undefined ? '' : `, ${event.val_bpb.toFixed(4)} bits per byte`;
+          print(`eval ${event.iter}: train loss ${event.train_loss.toFixed(4)}, val loss ${event.val_loss.toFixed(4)}${bpb}`);
+        }
         if (progress.update(event)) {
           process.stderr.write(`\r\x1b[2K${progress.line()}`);
           shown = true;
@@ -82,7 +85,8 @@ export const train: Subcommand = {
       const evals = result.events.filter((e) => e.type === 'eval');
       const last = evals[evals.length - 1];
       if (result.done && result.done.reason !== 'error') {
-        const val = last && last.type === 'eval' ? `, val loss ${last.val_loss.toFixed(4)}` : '';
+        const bpb = last && last.type === 'eval' && last.val_bpb !== undefined ? ` (${last.val_bpb.toFixed(4)} bits per byte)` : '';
+        const val = last && last.type === 'eval' ? `, val loss ${last.val_loss.toFixed(4)}${bpb}` : '';
         process.stderr.write(`wordplay: ${result.done.reason} at iteration ${result.done.iter ?? '?'}${val}; run dir ${runDir}\n`);
       } else if (!result.error) {
         process.stderr.write(`wordplay: the trainer exited with code ${result.exitCode} without an error event\n`);

@@ -7,7 +7,7 @@ import { PVSC_EXTENSION_ID, PythonExtension } from '@vscode/python-extension';
 import * as vscode from 'vscode';
 import { guarded, requireTrust } from './commandGuards';
 import { doctor, formatDoctor, summarizeDoctor, type DoctorReport, type Problem } from '../core/train/doctor';
-import { resolveEditorPython, setupManagedEnv, type ResolvedPython } from '../core/train/pythonEnv';
+import { resolveEditorPython, setupManagedEnv, type ResolvedPython } from '../core/common/pythonEnv';
 
 const SET_UP = 'Set Up Python Environment';
 const OPEN_SETTING = 'Open Setting';

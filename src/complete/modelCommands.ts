@@ -25,7 +25,8 @@ export function completionModel(state: vscode.Memento): { model: string } | NoMo
 }
 
 function describe(run: RunSummary): vscode.QuickPickItem & { run: RunSummary } {
-  const loss = run.bestValLoss === null ? 'no evaluation yet' : `val loss ${run.bestValLoss.toFixed(3)}`;
+  const bpb = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bpb`;
+  const loss = run.bestValLoss === null ? 'no evaluation yet' : `val loss ${run.bestValLoss.toFixed(3)}${bpb}`;
   return {
     label: run.name,
     description: `${loss} · ${run.state} at iteration ${run.iter}`,

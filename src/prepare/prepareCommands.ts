@@ -1,12 +1,14 @@
 // Wordplay: Prepare Dataset: a file or folder of text and a tokenizer, prepared into a dataset
 // folder with a cancellable progress notification; then, if the user wants, it becomes a
 // config's data.dataset (a document edit, so undo works).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded } from '../common/commandGuards';
 import { editConfigText } from '../core/train/configEdit';
-import type { PrepareOptions, PrepareResult } from '../core/prepare/prepare';
+import type { PrepareOptions, PrepareResult, TokenizerKind } from '../core/prepare/prepare';
 import { chooseFile, input, pick } from '../common/prompts';
+import { trainingEnvironment } from '../common/pythonCommands';
 
 const COMMAND = 'Prepare Dataset';
 const NOTHING_PREPARED = 'no dataset was prepared';
@@ -27,13 +29,23 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
     COMMAND,
     NOTHING_PREPARED,
     [
+      { label: 'bpe', detail: 'A BPE trained on this text (Hugging Face tokenizer.json): the best bits per byte for a small model; for code and most text.' },
       { label: 'char', detail: 'One token per character: small vocabulary, learns fast on small text (nanoGPT shakespeare_char).' },
-      { label: 'gpt2', detail: "GPT-2's BPE (50,257 tokens): for larger text, and for fine-tuning GPT-2." },
+      { label: 'gpt2', detail: "GPT-2's BPE (50,257 tokens): for fine-tuning GPT-2; too large a vocabulary for a small model." },
     ],
     { title: 'Wordplay: tokenizer' },
   );
   if (!kind) return;
   const text = picked.fsPath;
+  let vocabSize: number | undefined;
+  let env: NodeJS.ProcessEnv | undefined;
+  if (kind.label === 'bpe') {
+    vocabSize = await askVocabSize(text);
+    if (vocabSize === undefined) return;
+    // the tokenizer trains in the trainer's Python: the same environment and trust as training
+    env = await trainingEnvironment();
+    if (!env) return;
+  }
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(text);
   const suggested = path.join(root, 'data', `${path.parse(text).name}-${kind.label}`);
   const out = await input(COMMAND, NOTHING_PREPARED, {
@@ -43,13 +55,32 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
     validateInput: (v) => (v.trim() ? undefined : 'a folder path'),
   });
   if (out === undefined) return;
-  const result = await prepareWithProgress({ input: text, tokenizer: kind.label as 'char' | 'gpt2', out, force: false }, 'Wordplay: preparing dataset', log);
+  const result = await prepareWithProgress(
+    { input: text, tokenizer: kind.label as TokenizerKind, vocabSize, env, out, force: false },
+    'Wordplay: preparing dataset',
+    log,
+  );
   log.info(`Prepared ${result.dir}: ${JSON.stringify(result.meta)}`);
   const choice = await vscode.window.showInformationMessage(
     `Wordplay: prepared ${path.basename(result.dir)}: vocab ${result.meta.vocab_size}, ${result.meta.train_tokens.toLocaleString()} train and ${result.meta.val_tokens.toLocaleString()} val tokens.`,
     'Use in Config',
   );
   if (choice === 'Use in Config') await useInConfig(result.dir);
+}
+
+/** The BPE's vocabulary size, offered with the size that suits the text (training split). */
+async function askVocabSize(text: string): Promise<number | undefined> {
+  const { resolveInputs } = await import('../core/prepare/inputs');
+  const { TRAIN_FRACTION } = await import('../core/prepare/prepare');
+  const { bpeVocabProblem, defaultBpeVocab } = await import('../core/prepare/trainBpe');
+  const trainBytes = Math.floor(TRAIN_FRACTION * resolveInputs(text, path.dirname(text)).reduce((sum, f) => sum + fs.statSync(f).size, 0));
+  const answer = await input(COMMAND, NOTHING_PREPARED, {
+    title: 'Wordplay: BPE vocabulary size',
+    value: String(defaultBpeVocab(trainBytes)),
+    prompt: `Tokens to learn, <|endoftext|> included; the suggested size suits ${(trainBytes / 1e6).toFixed(1)} MB of training text`,
+    validateInput: (v) => (/^\d+$/.test(v.trim()) ? bpeVocabProblem(Number(v), trainBytes) : 'a whole number, e.g. 4096'),
+  });
+  return answer === undefined ? undefined : Number(answer);
 }
 
 /** Runs prepare under a cancellable progress notification (percent, phase, MB/s), its log

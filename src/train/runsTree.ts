@@ -1,6 +1,6 @@
 // The Runs tree in the wordplay sidebar: each run under the workspace's runs folder with its
-// state, where it is (iteration and ETA, worded as everywhere: core/run/progress.ts) and best val
-// loss, and the actions that fit its state (the menus in
+// state, where it is (iteration and ETA, worded as everywhere: core/run/progress.ts), best val
+// loss and best val bits per byte (where its dataset records byte counts), and the actions that fit its state (the menus in
 // package.json match on contextValue "run.<state>[.model]"). Selecting runs shows them in the
 // metrics dashboard, several at once to compare.
 import * as path from 'node:path';
@@ -26,14 +26,17 @@ function runItem(run: RunSummary): vscode.TreeItem {
   const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
   const iteration = positionText(run);
   const loss = run.bestValLoss === null ? '' : ` · val ${run.bestValLoss.toFixed(3)}`;
-  item.description = `${run.state} · ${iteration}${loss}`;
+  // bits per byte: the one figure that compares runs with different tokenizers
+  const bpb = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bpb`;
+  const bpbWords = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bits per byte`;
+  item.description = `${run.state} · ${iteration}${loss}${bpb}`;
   item.iconPath = ICONS[run.state];
   item.contextValue = `run.${run.state}${run.hasModel ? '.model' : ''}`;
   item.resourceUri = vscode.Uri.file(run.dir);
-  const tooltip = new vscode.MarkdownString(`**${run.name}**: ${run.state} at iteration ${iteration}${loss}\n\n${run.dir}`);
+  const tooltip = new vscode.MarkdownString(`**${run.name}**: ${run.state} at iteration ${iteration}${loss}${bpbWords}\n\n${run.dir}`);
   if (run.error) tooltip.appendMarkdown(`\n\n${run.error}`);
   item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `Run ${run.name}, ${run.state}, iteration ${iteration}${loss}` };
+  item.accessibilityInformation = { label: `Run ${run.name}, ${run.state}, iteration ${iteration}${loss}${bpbWords}` };
   return item;
 }
 

@@ -14,7 +14,7 @@ import { guarded, requireTrust } from '../common/commandGuards';
 import { loadConfig, presetNames, presetsDir, type RunConfig } from '../core/train/config';
 import { datasetFiles } from '../core/prepare/dataset';
 import { UserError } from '../core/common/errors';
-import { trainerInvocation } from '../core/train/pythonEnv';
+import { trainerInvocation } from '../core/common/pythonEnv';
 import { defaultRunDir, runPaths } from '../core/run/runDir';
 import { positionText } from '../core/run/progress';
 import { listRuns, summarizeRun, type RunSummary } from '../core/run/runs';
@@ -279,7 +279,8 @@ export class TrainingManager implements vscode.Disposable {
       const run = summarizeRun(session.runDir);
       this.log.info(`${session.name} ${run?.state ?? reason ?? 'ended'} at iteration ${run?.iter ?? '?'}.`);
       if (run?.state === 'finished' || run?.state === 'stopped') {
-        const loss = run.bestValLoss === null ? '' : `, best val loss ${run.bestValLoss.toFixed(4)}`;
+        const bpb = run.bestValBpb === null ? '' : ` (${run.bestValBpb.toFixed(4)} bits per byte)`;
+        const loss = run.bestValLoss === null ? '' : `, best val loss ${run.bestValLoss.toFixed(4)}${bpb}`;
         void vscode.window.showInformationMessage(`Wordplay: ${session.name} ${run.state} at iteration ${run.iter}${loss}.`);
       }
     });

@@ -1,12 +1,15 @@
 // "Complete with wordplay" in a real VS Code, through its UI only: a trained model (a finished
 // run in the workspace's runs/ folder, found by default) continues "ROMEO:" in shakespeare.txt
 // right after the selection, started from the editor's context menu, the palette and the
-// keybinding; one Ctrl+Z takes the whole completion back. The document is read from disk after
+// keybinding; one Ctrl+Z takes the whole completion back. Then a dataset of Python files is
+// prepared from the palette with a BPE trained on it, a model trained on it from the palette,
+// and a selection in a .py file completed with that model. The document is read from disk after
 // Ctrl+S, not from the screen (the editor renders only the lines in view).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { packageRoot } from '../../src/core/common/paths';
 import { launchVsCode, waitUntil, type VsCode } from './harness';
 import { e2eSetup, trainedModel } from './setup';
 
@@ -186,4 +189,87 @@ test('the first completion and the activation, as the editor saw them', async (t
   });
   t.diagnostic(`activation as VS Code reports it: ${activation} ms`);
   assert.ok(activation > 0);
+});
+
+/** Picks a folder in the web's simple file dialog, once it shows the workspace: the folder's
+ *  path typed and the dialog's OK button (labelled with the command's openLabel) opens it; OK
+ *  again, in it, picks it. */
+async function pickFolder(folder: string, okLabel: string): Promise<void> {
+  const box = vscode.page.locator('.quick-input-widget input');
+  const ok = vscode.page.locator('.quick-input-widget .monaco-button', { hasText: okLabel });
+  await waitUntil(async () => (await box.inputValue().catch(() => '')).startsWith(path.dirname(folder)), 'the file dialog to show the workspace');
+  await box.fill(folder);
+  await ok.click();
+  await waitUntil(async () => (await box.inputValue().catch(() => '')) === `${folder}/`, `the file dialog to open ${folder}`);
+  await vscode.page.locator('.quick-input-widget .monaco-list-row', { hasText: fs.readdirSync(folder).sort()[0] }).first().waitFor();
+  await ok.click();
+}
+
+/** Accepts the quick pick's row `label`, or an input box's value, once the prompt shows `title`. */
+async function answer(title: RegExp, row?: string): Promise<void> {
+  await vscode.page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
+  if (row) await vscode.page.locator('.quick-input-widget .monaco-list-row', { hasText: row }).first().click();
+  else await vscode.page.keyboard.press('Enter');
+}
+
+test('Prepare Dataset trains a BPE on a folder of Python files; Train GPT on it; Complete with wordplay continues a selection in a .py file', { timeout: 300_000 }, async () => {
+  const workspace = path.dirname(file);
+  // the corpus: this project's own trainer, a folder of Python files
+  const code = path.join(workspace, 'code');
+  fs.cpSync(path.join(packageRoot, 'trainer', 'wordplay_trainer'), code, { recursive: true, filter: (f) => !f.includes('__pycache__') && !f.includes('presets') });
+  const config = {
+    data: { dataset: 'data/code-bpe' },
+    model: { n_layer: 1, n_head: 2, n_embd: 64, block_size: 64 },
+    train: { batch_size: 8, max_iters: 60, eval_interval: 30, eval_iters: 2, log_interval: 10, device: 'cpu', compile: 'false', sample_tokens: 0 },
+    optimizer: { learning_rate: 0.01, min_lr: 0.001, warmup_iters: 5, lr_decay_iters: 60 },
+  };
+  fs.writeFileSync(path.join(workspace, 'code.wordplay.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const dataset = path.join(workspace, 'data', 'code-bpe');
+  await vscode.step('Prepare Dataset: the folder of Python files, a BPE at its suggested size', async () => {
+    await vscode.runCommand('Wordplay: Prepare Dataset');
+    await pickFolder(code, 'Prepare');
+    await answer(/tokenizer/, 'bpe');
+    await answer(/BPE vocabulary size/);
+    await vscode.screenshot('completion-5-bpe-1-dataset-folder');
+    await answer(/dataset folder/);
+    await waitUntil(async () => (await vscode.notifications()).some((n) => n.includes('prepared code-bpe')), 'the prepared notification', 120_000);
+  });
+  const meta = JSON.parse(fs.readFileSync(path.join(dataset, 'meta.json'), 'utf8'));
+  assert.equal(meta.tokenizer, 'bpe');
+  assert.ok(meta.vocab_size >= 512 && meta.documents > 10, JSON.stringify(meta));
+  assert.ok(JSON.parse(fs.readFileSync(path.join(dataset, 'tokenizer.json'), 'utf8')).model.type === 'BPE', 'a Hugging Face tokenizer.json');
+  const runDir = await vscode.step('Train GPT on it until it finishes', async () => {
+    await vscode.runCommand('Wordplay: Train GPT');
+    const row = vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: 'code.wordplay.json' }).first();
+    await row.waitFor();
+    await row.click();
+    const runs = path.join(workspace, 'runs');
+    let dir: string | undefined;
+    await waitUntil(() => Boolean((dir = fs.readdirSync(runs).find((n) => n.endsWith('-code')))) && fs.existsSync(path.join(runs, dir!, 'model.onnx')), 'the run to export its model', 180_000);
+    return path.join(runs, dir!);
+  });
+  const pyFile = path.join(code, 'model.py');
+  const source = fs.readFileSync(pyFile, 'utf8');
+  const line = source.split('\n').findIndex((l) => l.startsWith('class ')) + 1;
+  const prompt = source.split('\n')[line - 1];
+  await vscode.step(`select line ${line} of code/model.py and complete it`, async () => {
+    await vscode.quickOpen('code/model.py', 'model.py');
+    await vscode.quickOpen(`:${line}`, `Go to line ${line}`);
+    await cursorAt(line, 1);
+    await vscode.page.keyboard.press('Shift+End');
+    await cursorAt(line, [...prompt].length + 1, [...prompt].length);
+    const before = completions();
+    await vscode.runCommand('Wordplay: Complete with wordplay');
+    await waitUntil(() => completions() > before, 'the extension logs "Completed ... tokens"', 60_000);
+    await vscode.screenshot('completion-5-bpe-2-completed');
+    await activeTab('.dirty').waitFor();
+    await vscode.page.keyboard.press('Control+S');
+    await activeTab(':not(.dirty)').waitFor();
+  });
+  assert.match(vscode.extensionLog(), new RegExp(`Completed \\d+ tokens .*model .*${path.basename(runDir)}`));
+  const after = fs.readFileSync(pyFile, 'utf8');
+  const end = source.split('\n').slice(0, line).join('\n').length;
+  assert.ok(after.length > source.length, 'the completion was inserted');
+  assert.equal(after.slice(0, end), source.slice(0, end), 'the text up to the selection is unchanged');
+  assert.equal(after.slice(end + after.length - source.length), source.slice(end), 'the text after the selection is unchanged');
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { isManagedEnvReady, managedEnv } from '../../src/core/train/pythonEnv';
+import { isManagedEnvReady, managedEnv } from '../../src/core/common/pythonEnv';
 import { shakespeareCachePath } from '../../src/core/prepare/shakespeare';
 import { launchVsCode, waitUntil, type VsCode } from './harness';
 import { e2eSetup } from './setup';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, type RunConfig } from '../../src/core/train/config';
 import { prepare } from '../../src/core/prepare/prepare';
-import { resolvePython } from '../../src/core/train/pythonEnv';
+import { resolvePython } from '../../src/core/common/pythonEnv';
 import { runPaths } from '../../src/core/run/runDir';
 import type { TrainerProcess } from '../../src/core/train/trainerProcess';
 import { SHAKESPEARE } from '../unit/helpers';

@@ -69,6 +69,21 @@ test('wordplay prepare refuses a binary input with a message, a non-zero exit an
   assert.deepEqual(fs.readdirSync(dir), ['image.png']);
 });
 
+test('wordplay prepare --tokenizer bpe trains a tokenizer of --vocab-size; --vocab-size is refused for char and when not a number', () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'ds');
+  const result = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'bpe', '--vocab-size', '600', '--out', out]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /bpe tokenizer, vocab 600, [\d,]+ train and [\d,]+ val tokens \(uint16\)/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'tokenizer.json'), 'utf8')).model.type, 'BPE');
+  const forChar = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'char', '--vocab-size', '600', '--out', path.join(dir, 'c')]);
+  assert.equal(forChar.status, 1);
+  assert.match(forChar.stderr, /--vocab-size is for --tokenizer bpe only/);
+  const notNumber = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'bpe', '--vocab-size', 'lots', '--out', path.join(dir, 'n')]);
+  assert.match(notNumber.stderr, /--vocab-size must be a whole number, not "lots"/);
+  assert.deepEqual(fs.readdirSync(dir), ['ds']);
+});
+
 test('wordplay names a bad option and a bad command', () => {
   const bad = wordplay(['prepare', '--inptu', 'x']);
   assert.equal(bad.status, 1);

@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import { completionTarget, streamInsert, undoStops } from '../../src/core/complete/completionTarget';
 import { generate } from '../../src/core/complete/generate';
 import { packageRoot } from '../../src/core/common/paths';
-import { trainerInvocation } from '../../src/core/train/pythonEnv';
+import { trainerInvocation } from '../../src/core/common/pythonEnv';
 import { listRuns, summarizeRun } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 

@@ -18,6 +18,7 @@ const run = (name: string, state: RunSummary['state'], hasModel: boolean): RunSu
   maxIters: 100,
   etaSeconds: undefined,
   bestValLoss: null,
+  bestValBpb: null,
   hasModel,
   updated: 0,
   pid: null,

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { doctor, formatDoctor, summarizeDoctor } from '../../src/core/train/doctor';
 import { prepare } from '../../src/core/prepare/prepare';
-import { managedEnv, resolveEditorPython, resolvePython, type EditorPythonSources } from '../../src/core/train/pythonEnv';
+import { managedEnv, resolveEditorPython, resolvePython, type EditorPythonSources } from '../../src/core/common/pythonEnv';
 import { preparedShakespeareChar } from '../../src/core/prepare/shakespeare';
 import { SHAKESPEARE, tempDir } from './helpers';
 

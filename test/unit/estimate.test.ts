@@ -10,6 +10,7 @@ import { configEditorMessageProblem, metricsMessageProblem } from '../../src/cor
 import { applyEdits } from 'jsonc-parser';
 import mfuCases from '../cases/mfu.json';
 import paramCases from '../cases/params.json';
+import timingCases from '../cases/estimate-timings.json';
 
 const shakespeare: EstimateInput = {
   model: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, dropout: 0.2, bias: false, position: 'learned', norm: 'layernorm', qk_norm: false, mlp: 'gelu', tie_embeddings: true, zero_init: false },
@@ -79,6 +80,65 @@ test('estimate: processes share the work; gpt2 replaces the shape; device caveat
   assert.equal(resolveDtype('auto', { ...a100, bf16: false }), 'float16');
 });
 
+// test/cases/estimate-timings.json: training steps measured on a 2-core CPU (medians, the machine
+// otherwise idle). The estimate is rough by design, but within 2x either way of each: the CPU
+// presets, and small models with large vocabularies, where the FLOPs alone said half the time.
+for (const c of timingCases.cases) {
+  test(`time per iteration within 2x of the measured, case table: ${c.name}`, () => {
+    const f = estimate(c.config as EstimateInput, c.vocab_size, timingCases.device as DeviceInfo);
+    const ratio = c.ms_per_iter / 1000 / f.secondsPerIter;
+    assert.ok(ratio > 0.5 && ratio < 2, `measured ${c.ms_per_iter} ms, estimated ${(f.secondsPerIter * 1000).toFixed(0)} ms (ratio ${ratio.toFixed(2)})`);
+  });
+}
+
+test('time per iteration: typically within 25% over the whole case table', () => {
+  // the geometric mean of each case's error factor (max(ratio, 1/ratio)); the FLOPs alone were
+  // 1.7x off on average, always under
+  const logs = timingCases.cases.map((c) => Math.abs(Math.log(c.ms_per_iter / 1000 / estimate(c.config as EstimateInput, c.vocab_size, timingCases.device as DeviceInfo).secondsPerIter)));
+  const typical = Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
+  assert.ok(typical < 1.25, `typically ${typical.toFixed(2)}x off`);
+});
+
+test('estimate: a note when the token embedding holds most of the parameters', () => {
+  const byName = (name: string) => timingCases.cases.find((c) => c.name === name)!;
+  const device = timingCases.device as DeviceInfo;
+  const gpt2Vocab = byName('2x64, GPT-2 vocabulary, batch 12');
+  const big = estimate(gpt2Vocab.config as EstimateInput, gpt2Vocab.vocab_size, device);
+  assert.ok(big.embeddingShare > 0.95, `${big.embeddingShare}`);
+  assert.ok(
+    big.notes.includes('The token embedding holds 97% of the parameters (vocabulary 50,257): most of the compute goes to tokens this corpus may never use. Prepare the dataset with a BPE trained on it (wordplay prepare --tokenizer bpe --vocab-size 4096).'),
+    big.notes.join('\n'),
+  );
+  // an untied head is counted too
+  const untied = estimate({ ...gpt2Vocab.config, model: { ...gpt2Vocab.config.model, tie_embeddings: false } } as EstimateInput, 50257, device);
+  assert.match(untied.notes.join('\n'), /The token embedding and the output head hold 98% of the parameters/);
+  // a vocabulary already small: no BPE of the same size suggested
+  assert.match(estimate(gpt2Vocab.config as EstimateInput, 4096, device).notes.join('\n'), /holds 72% .*vocabulary 4,096.*wider or deeper model/);
+  // characters, and GPT-2 itself: the layers hold most of the parameters
+  const chars = byName('shakespeare-char-cpu (preset)');
+  assert.equal(chars.vocab_size, 65);
+  const small = estimate(chars.config as EstimateInput, chars.vocab_size, device);
+  assert.ok(small.embeddingShare < 0.05);
+  assert.ok(!small.notes.some((n) => n.includes('token embedding')), small.notes.join('\n'));
+  assert.ok(!estimate({ ...shakespeare, train: { ...shakespeare.train, init_from: 'gpt2' } }, 65, a100).notes.some((n) => n.includes('token embedding')));
+});
+
+test('estimate: memory traffic counts on a CPU only; Muon adds its FLOPs', () => {
+  const f = estimate(shakespeare, 65, cpu);
+  assert.equal(f.bytesPerIter, 3 * f.memory.activations + 2 * (f.memory.weights + f.memory.gradients + f.memory.optimizer));
+  assert.ok(Math.abs(f.secondsPerIter - (f.flopsPerIter / f.assumedRates.flops + f.bytesPerIter / f.assumedRates.bytesPerSecond)) < 1e-12);
+  const gpu = estimate(shakespeare, 65, a100);
+  assert.equal(gpu.assumedRates.bytesPerSecond, Infinity);
+  assert.equal(gpu.secondsPerIter, gpu.flopsPerIter / gpu.assumedRates.flops);
+  const muon = estimate({ ...shakespeare, optimizer: { name: 'muon' } }, 65, cpu);
+  assert.equal(f.optimizerFlopsPerIter, 0);
+  // five Newton-Schulz iterations on each block's c_attn (3d x d), c_proj (d x d) and MLP (2 of 4d x d)
+  const d = 384;
+  const ns = (m: number, n: number) => 5 * (4 * m * m * n + 2 * m * m * m);
+  assert.equal(muon.optimizerFlopsPerIter, 6 * (ns(d, 3 * d) + ns(d, d) + 2 * ns(d, 4 * d)));
+  assert.ok(muon.secondsPerIter > f.secondsPerIter);
+});
+
 test('formatting', () => {
   assert.equal(formatBytes(2 * 2 ** 30), '2.0 GiB');
   assert.equal(formatDuration(90), '1 min 30 s');
@@ -138,6 +198,6 @@ test('run metrics: events to columns, deltas, CSV', () => {
   assert.deepEqual(m.series.train.iter, [0, 10]);
   assert.equal(
     metricsCsv([{ name: 'a', events: [...events, ...more] }]),
-    'run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss\na,train,0,4.2,0,1000,,,\na,eval,0,,,,,4.1,4.3\na,train,10,3.9,0.0001,1100,0.1,,\n',
+    'run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss,val_bpb\na,train,0,4.2,0,1000,,,,\na,eval,0,,,,,4.1,4.3,\na,train,10,3.9,0.0001,1100,0.1,,,\n',
   );
 });

@@ -54,3 +54,12 @@ test('follow() is an async stream that ends at done', async () => {
   ac.abort();
   for await (const _ of new EventFollower(file).follow({ signal: ac.signal })) assert.fail('aborted');
 });
+
+test('an eval event may carry val bits per byte, a number of at least 0; a line with a wrong one is skipped', () => {
+  const evalEv = (extra: object) => line({ type: 'eval', time: 3, iter: 10, train_loss: 2, val_loss: 2.1, ...extra });
+  const events = parseEvents(evalEv({}) + evalEv({ val_bpb: 3.03 }) + evalEv({ val_bpb: -1 }) + evalEv({ val_bpb: '3.03' }) + evalEv({ val_bpb: null }));
+  assert.deepEqual(
+    events.map((e) => (e.type === 'eval' ? e.val_bpb : e.type)),
+    [undefined, 3.03],
+  );
+});

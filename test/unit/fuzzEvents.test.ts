@@ -25,7 +25,10 @@ const event = fc.oneof(
     { requiredKeys: ['type', 'time', 'iter', 'max_iters', 'pid', 'device', 'dtype', 'n_params', 'tokens_per_iter'] },
   ),
   fc.record({ type: fc.constant('train'), time: finite, iter, loss: finite, lr: finite, dt_ms: finite, tokens_per_s: finite, mfu: fc.option(finite) }),
-  fc.record({ type: fc.constant('eval'), time: finite, iter, train_loss: finite, val_loss: finite }),
+  fc.record(
+    { type: fc.constant('eval'), time: finite, iter, train_loss: finite, val_loss: finite, val_bpb: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }) },
+    { requiredKeys: ['type', 'time', 'iter', 'train_loss', 'val_loss'] },
+  ),
   fc.record({ type: fc.constant('checkpoint'), time: finite, iter, val_loss: fc.option(finite) }, { requiredKeys: ['type', 'time', 'iter'] }),
   fc.record({ type: fc.constant('sample'), time: finite, iter, tokens: fc.array(fc.nat(), { maxLength: 10 }) }),
   fc.record({ type: fc.constant('done'), time: finite, reason: fc.constantFrom('finished', 'stopped', 'error'), iter }, { requiredKeys: ['type', 'time', 'reason'] }),

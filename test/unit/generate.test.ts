@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 import { UserError } from '../../src/core/common/errors';
 import { clearModelCache, complete, generate, loadGenerationModel, promptTokens, type GenerateOptions } from '../../src/core/complete/generate';
 import { packageRoot } from '../../src/core/common/paths';
-import { trainerInvocation } from '../../src/core/train/pythonEnv';
+import { trainerInvocation } from '../../src/core/common/pythonEnv';
 import { Rng, sampleToken } from '../../src/core/complete/sampling';
 import { tempDir } from './helpers';
 
@@ -247,7 +247,7 @@ test('missing, corrupt or disagreeing model files are UserErrors naming the file
   const vocab = writeMeta('vocab', (m) => {
     m.tokenizer.vocab = m.tokenizer.vocab.slice(0, 10);
   });
-  await rejectsUserError(complete(vocab, options()), /tokenizer has 10 characters but the model's vocab_size is/);
+  await rejectsUserError(complete(vocab, options()), /char tokenizer has 10 tokens but the model's vocab_size is/);
   // model.json and model.onnx disagree on the vocabulary
   const logits = writeMeta('logits', (m) => {
     m.vocab_size = m.architecture.vocab_size = m.vocab_size + 1;

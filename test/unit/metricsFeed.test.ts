@@ -5,7 +5,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { metricsCsv } from '../../src/core/run/metrics';
 import { MetricsFeed } from '../../src/core/run/metricsFeed';
+import { readEvents } from '../../src/core/run/events';
 import type { HostToMetrics } from '../../src/core/webview/protocol';
 import { tempDir } from './helpers';
 
@@ -93,4 +95,34 @@ test("a sample is decoded with the dataset's tokenizer, or shown as token ids wi
     { iter: 10, text: "(token ids; the run's tokenizer was not found) 2 3" },
   ]);
   assert.deepEqual(warnings, [`no tokenizer found for ${path.resolve(without)}; samples are shown as token ids`]);
+});
+
+test('val bits per byte reach the series, its appends and the CSV; a run without them has nulls and empty cells', (t) => {
+  const evalEv = (iter: number, extra: object = {}) => ({ type: 'eval', time: 3, iter, train_loss: 2, val_loss: 2.1 - iter / 100, ...extra });
+  const withBytes = runDir(start, train(0), evalEv(0, { val_bpb: 3.03 }));
+  const older = runDir(start, train(0), evalEv(0));
+  const { feed, posted } = recordedFeed();
+  t.after(() => feed.dispose());
+  feed.follow([withBytes, older]);
+  assert.deepEqual(
+    feed.snapshot().runs.map((r) => r.eval.valBpb),
+    [[3.03], [null]],
+    'one value per eval, parallel to valLoss',
+  );
+  feed.postReset();
+  append(withBytes, evalEv(10, { val_bpb: 2.9 }));
+  feed.poll(false);
+  assert.equal(posted.length, 2);
+  assert.deepEqual(posted[1].runs.map((r) => [r.eval.iter, r.eval.valBpb]), [[[10], [2.9]]]);
+  assert.deepEqual(feed.snapshot().runs[0].eval.valBpb, [3.03, 2.9]);
+
+  const csv = metricsCsv([
+    { name: 'bytes', events: readEvents(path.join(withBytes, 'events.jsonl')) },
+    { name: 'older', events: readEvents(path.join(older, 'events.jsonl')) },
+  ]).split('\n');
+  assert.equal(csv[0], 'run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss,val_bpb');
+  assert.deepEqual(
+    csv.filter((row) => row.includes(',eval,')),
+    ['bytes,eval,0,,,,,2,2.1,3.03', 'bytes,eval,10,,,,,2,2,2.9', 'older,eval,0,,,,,2,2.1,'],
+  );
 });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/core/common/errors';
-import { isManagedEnvReady, managedEnv, pythonVersion, requirementsHash, resolvePython, setupManagedEnv, trainerInvocation } from '../../src/core/train/pythonEnv';
+import { isManagedEnvReady, managedEnv, pythonVersion, requirementsHash, resolvePython, setupManagedEnv, trainerInvocation } from '../../src/core/common/pythonEnv';
 import { trainerDir } from '../../src/core/common/paths';
 import { tempDir } from './helpers';
 

@@ -30,3 +30,24 @@ test('the summary reads on as events are appended, and afresh when the file is r
   fs.rmSync(events);
   assert.equal(summarizeRun(dir), undefined);
 });
+
+test('the summary keeps the best val bits per byte of the evaluations that carry it, and none without', () => {
+  const dir = tempDir('wordplay-runs-');
+  const events = path.join(dir, 'events.jsonl');
+  // an older dataset (no byte counts): no bits per byte at all
+  fs.writeFileSync(events, start(100) + line({ type: 'eval', iter: 10, train_loss: 2, val_loss: 2.5 }));
+  assert.deepEqual([summarizeRun(dir)!.bestValLoss, summarizeRun(dir)!.bestValBpb], [2.5, null]);
+
+  const other = tempDir('wordplay-runs-');
+  fs.writeFileSync(
+    path.join(other, 'events.jsonl'),
+    start(100) +
+      line({ type: 'eval', iter: 10, train_loss: 2, val_loss: 2.5, val_bpb: 3.6 }) +
+      line({ type: 'eval', iter: 20, train_loss: 1.9, val_loss: 2.1, val_bpb: 3.03 }) +
+      line({ type: 'eval', iter: 30, train_loss: 1.8, val_loss: 2.3, val_bpb: 3.32 }),
+  );
+  const run = summarizeRun(other)!;
+  assert.deepEqual([run.bestValLoss, run.bestValBpb], [2.1, 3.03]);
+  fs.writeFileSync(path.join(other, 'events.jsonl'), start(100));
+  assert.equal(summarizeRun(other)!.bestValBpb, null, 'a new run in the folder starts afresh');
+});

@@ -7,19 +7,20 @@ import { MAX_POINTS, thinSeries } from '../../src/core/run/thinSeries';
 
 function series(points: number, from = 0): RunSeries {
   const iter = Array.from({ length: points }, (_, i) => from + i);
+  const evals = iter.filter((i) => i % 3 === 0);
   return {
     id: '/runs/a',
     name: 'a',
     status: 'running',
     train: { iter, loss: iter.map((i) => i / 2), lr: iter.map((i) => i / 3), tokensPerS: iter.map((i) => i * 2), mfu: iter.map(() => null) },
-    eval: { iter: iter.filter((i) => i % 3 === 0), trainLoss: iter.filter((i) => i % 3 === 0).map((i) => i / 4), valLoss: iter.filter((i) => i % 3 === 0).map((i) => i / 5) },
+    eval: { iter: evals, trainLoss: evals.map((i) => i / 4), valLoss: evals.map((i) => i / 5), valBpb: evals.map((i) => i / 7) },
   };
 }
 
 /** Columns still line up: each kept point carries its own values. */
 function assertAligned(s: RunSeries): void {
   s.train.iter.forEach((it, k) => assert.deepEqual([s.train.loss[k], s.train.lr[k], s.train.tokensPerS[k]], [it / 2, it / 3, it * 2]));
-  s.eval.iter.forEach((it, k) => assert.deepEqual([s.eval.trainLoss[k], s.eval.valLoss[k]], [it / 4, it / 5]));
+  s.eval.iter.forEach((it, k) => assert.deepEqual([s.eval.trainLoss[k], s.eval.valLoss[k], s.eval.valBpb[k]], [it / 4, it / 5, it / 7]));
 }
 
 test('a series beyond MAX_POINTS is thinned to fit, keeping its first and latest points, aligned and in order', () => {
@@ -50,7 +51,7 @@ test('the host buffer and the dashboard stay within MAX_POINTS however long the 
   for (const s of [m.series, run]) {
     assert.ok(s.train.iter.length <= MAX_POINTS, `${s.train.iter.length} points`);
     assert.equal(s.train.iter.at(-1), latest);
-    s.eval = { iter: [], trainLoss: [], valLoss: [] };
+    s.eval = { iter: [], trainLoss: [], valLoss: [], valBpb: [] };
     assertAligned(s);
   }
 });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, type RunConfig } from '../../src/core/train/config';
-import { resolvePython } from '../../src/core/train/pythonEnv';
+import { resolvePython } from '../../src/core/common/pythonEnv';
 
 const python = resolvePython().path;
 const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;

@@ -1,8 +1,15 @@
 // Made-up but realistic metrics for the dashboard's browser tests and screenshots.
 import type { RunSeries } from '../../src/core/webview/protocol';
 
-/** A run shaped like nanoGPT's shakespeare-char: loss from ~4.2 to ~1.0, warmup + cosine lr. */
-export function fakeRun(id: string, points: number, options: { seed?: number; every?: number; maxIters?: number; mfu?: boolean; status?: RunSeries['status'] } = {}): RunSeries {
+/** A run shaped like nanoGPT's shakespeare-char: loss from ~4.2 to ~1.0, warmup + cosine lr.
+ *  Val bits per byte at `tokensPerByte` (1: characters of ASCII text); null gives none, as a
+ *  dataset without byte counts does. */
+export function fakeRun(
+  id: string,
+  points: number,
+  options: { seed?: number; every?: number; maxIters?: number; mfu?: boolean; status?: RunSeries['status']; tokensPerByte?: number | null } = {},
+): RunSeries {
+  const tokensPerByte = options.tokensPerByte === undefined ? 1 : options.tokensPerByte;
   let seed = options.seed ?? 1;
   const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const every = options.every ?? 10;
@@ -14,7 +21,7 @@ export function fakeRun(id: string, points: number, options: { seed?: number; ev
     maxIters,
     device: options.mfu ? 'cuda:0' : 'cpu',
     train: { iter: [], loss: [], lr: [], tokensPerS: [], mfu: [] },
-    eval: { iter: [], trainLoss: [], valLoss: [] },
+    eval: { iter: [], trainLoss: [], valLoss: [], valBpb: [] },
   };
   const warmup = maxIters / 50;
   for (let i = 0; i < points; i++) {
@@ -30,7 +37,9 @@ export function fakeRun(id: string, points: number, options: { seed?: number; ev
     if (iter % 250 === 0) {
       run.eval.iter.push(iter);
       run.eval.trainLoss.push(base - 0.02);
-      run.eval.valLoss.push(base + 0.05 + progress * 0.35);
+      const valLoss = base + 0.05 + progress * 0.35;
+      run.eval.valLoss.push(valLoss);
+      run.eval.valBpb.push(tokensPerByte === null ? null : (valLoss * tokensPerByte) / Math.LN2);
     }
   }
   run.sample = {

@@ -191,6 +191,51 @@ describe('webviews in Chromium', { skip }, () => {
     await again.page.close();
   });
 
+  test('metrics: val bits per byte are charted for runs whose datasets have byte counts, and the others say why not', async () => {
+    const p = await h.open('metrics');
+    // a GPT-2 run (about 0.3 tokens per byte) and a char run of a dataset without byte counts
+    const runs = [fakeRun('/w/runs/gpt2', 400, { seed: 1, tokensPerByte: 0.3 }), fakeRun('/w/runs/old-char', 400, { seed: 2, tokensPerByte: null })];
+    await p.send({ type: 'metrics/reset', runs });
+    await p.page.waitForFunction(() => window.wordplayCharts.bpb.data.datasets.length === 2);
+    const drawn = await p.page.evaluate(() =>
+      window.wordplayCharts.bpb.data.datasets.map((d: { label: string; data: { x: number; y: number }[] }) => ({ label: d.label, points: d.data })),
+    );
+    assert.deepEqual(drawn.map((d: { label: string }) => d.label), ['gpt2 · val bits per byte', 'old-char · val bits per byte']);
+    const expected = runs[0].eval.iter.map((x, i) => ({ x, y: (runs[0].eval.valLoss[i] * 0.3) / Math.LN2 }));
+    assert.equal(drawn[0].points.length, expected.length);
+    drawn[0].points.forEach((pt: { x: number; y: number }, i: number) => {
+      assert.equal(pt.x, expected[i].x);
+      assert.ok(Math.abs(pt.y - expected[i].y) < 1e-12, `${pt.y} vs ${expected[i].y}`);
+    });
+    assert.deepEqual(drawn[1].points, [], 'no bits per byte is invented for the older dataset');
+    const summary = await p.page.locator('#bpb-summary').innerText();
+    assert.match(summary, /gpt2: val \d\.\d{4} bits per byte at iteration 3750/);
+    assert.match(summary, /old-char: no bits per byte/);
+    assert.equal(await p.page.locator('[data-chart="bpb"] canvas').getAttribute('role'), 'img');
+    assert.match((await p.page.locator('#bpb-description').textContent()) ?? '', /compare/);
+    assert.ok(await p.page.locator('[data-chart="bpb"] .chart-empty').isHidden());
+
+    // appends extend the chart; the chart exports as PNG like the others
+    const append = fakeRun('/w/runs/gpt2', 0);
+    append.eval = { iter: [4000], trainLoss: [1.0], valLoss: [1.1], valBpb: [0.47] };
+    delete append.sample;
+    await p.send({ type: 'metrics/append', runs: [append] });
+    await p.page.waitForFunction(() => window.wordplayCharts.bpb.data.datasets[0].data.length === 17);
+    assert.match(await p.page.locator('#bpb-summary').innerText(), /gpt2: val 0\.4700 bits per byte at iteration 4000/);
+    await p.page.locator('[data-chart="bpb"] .png').click();
+    const png = await waitForPosted(p, (m) => m.type === 'metrics/exportPng', 'exportPng');
+    assert.equal(png.chart, 'bpb');
+
+    // only runs without byte counts: the empty chart says why
+    await p.send({ type: 'metrics/reset', runs: [runs[1]] });
+    await p.page.waitForFunction(() => window.wordplayCharts.bpb.data.datasets.length === 1);
+    const empty = p.page.locator('[data-chart="bpb"] .chart-empty');
+    await empty.waitFor({ state: 'visible' });
+    assert.match(await empty.innerText(), /no byte counts|before meta\.json recorded byte counts/);
+    await noProblems(p);
+    await p.page.close();
+  });
+
   // how long the first draw takes is a benchmark: bench/dashboard.ts, in `npm run bench`
   test('metrics: 100,000 points are decimated when drawn', async () => {
     const p = await h.open('metrics');
@@ -235,11 +280,11 @@ describe('webviews in Chromium', { skip }, () => {
         return a ? a.id || a.getAttribute('data-run') || a.getAttribute('aria-label') || a.tagName : '';
       }));
     }
-    for (const want of ['pick-runs', 'export-csv', '/w/runs/a', 'smoothing', 'show-raw', 'Export the loss chart as PNG', 'Export the mfu chart as PNG']) {
+    for (const want of ['pick-runs', 'export-csv', '/w/runs/a', 'smoothing', 'show-raw', 'Export the loss chart as PNG', 'Export the val bits per byte chart as PNG', 'Export the mfu chart as PNG']) {
       assert.ok(reached.has(want), `Tab reaches ${want}; reached ${[...reached].join(', ')}`);
     }
     // every chart has a text alternative
-    for (const id of ['loss', 'lr', 'tokens', 'mfu']) {
+    for (const id of ['loss', 'bpb', 'lr', 'tokens', 'mfu']) {
       assert.equal(await p.page.locator(`[data-chart="${id}"] canvas`).getAttribute('role'), 'img');
       assert.ok((await p.page.locator(`#${id}-summary`).innerText()).startsWith('Latest'));
     }

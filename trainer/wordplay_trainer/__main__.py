@@ -9,6 +9,7 @@ COMMANDS = {
     "export": "wordplay_trainer.export",
     "bench": "wordplay_trainer.bench",
     "probe": "wordplay_trainer.probe",
+    "tokenizer": "wordplay_trainer.bpe",
 }
 
 

@@ -10,6 +10,7 @@ N processes see exactly the micro-batches one process with N times the accumulat
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +21,56 @@ from .schemas import read_json
 
 GPT2_VOCAB = read_json("gpt2.json")["vocab_size"]
 GPT2_END_OF_TEXT = read_json("gpt2.json")["end_of_text"]
+BPE_END_OF_TEXT = read_json("bpe.json")["end_of_text"]
 FILES = ("train.bin", "val.bin", "tokenizer.json", "meta.json")
 
 
-def tokenizer_vocab_size(tokenizer: dict) -> int:
-    if tokenizer.get("type") == "char":
-        return len(tokenizer["vocab"])
-    if tokenizer.get("type") == "gpt2":
-        return GPT2_VOCAB
+def tokenizer_kind(tokenizer: dict) -> str:
+    """char and gpt2 are wordplay's own {"type": ...}; bpe is a Hugging Face tokenizer.json
+    (trained by bpe.py), which has a "model" object instead."""
+    if tokenizer.get("type") in ("char", "gpt2"):
+        return tokenizer["type"]
+    if isinstance(tokenizer.get("model"), dict) and tokenizer["model"].get("type") == "BPE":
+        return "bpe"
     raise ValueError(f"unknown tokenizer type {tokenizer.get('type')!r}")
+
+
+def tokenizer_vocab_size(tokenizer: dict) -> int:
+    kind = tokenizer_kind(tokenizer)
+    if kind == "char":
+        return len(tokenizer["vocab"])
+    if kind == "gpt2":
+        return GPT2_VOCAB
+    ids = [*tokenizer["model"]["vocab"].values(), *(t["id"] for t in tokenizer.get("added_tokens", []))]
+    return max(ids) + 1
+
+
+def end_of_text(tokenizer: dict) -> int | None:
+    """The id of <|endoftext|> (between documents), or None for char."""
+    kind = tokenizer_kind(tokenizer)
+    if kind == "gpt2":
+        return GPT2_END_OF_TEXT
+    if kind == "bpe":
+        return next(t["id"] for t in tokenizer["added_tokens"] if t["content"] == BPE_END_OF_TEXT)
+    return None
+
+
+def tokens_per_byte(meta: dict, split: str) -> float | None:
+    """`{split}_tokens / {split}_bytes` from a dataset's meta.json, or None unless both are
+    positive integers (older datasets lack the byte counts: no ratio is ever invented)."""
+    tokens, size = meta.get(f"{split}_tokens"), meta.get(f"{split}_bytes")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (tokens, size)):
+        return None
+    return tokens / size
+
+
+def bits_per_byte(loss: float, ratio: float | None) -> float | None:
+    """A mean loss in nats per token as bits per UTF-8 byte of text, which compares across
+    tokenizers (a char, GPT-2 or BPE vocabulary). `ratio` is tokens per byte (tokens_per_byte);
+    None without it or without a finite loss."""
+    if ratio is None or not math.isfinite(loss):
+        return None
+    return loss * ratio / math.log(2)
 
 
 class Dataset:
@@ -52,7 +94,7 @@ class Dataset:
         self.meta = self._json("meta.json")
         try:
             self.vocab_size = tokenizer_vocab_size(self.tokenizer)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, StopIteration) as e:
             raise TrainerError(
                 f"{self.path / 'tokenizer.json'} is malformed ({e}); prepare the dataset again",
                 str(self.path / "tokenizer.json"),
@@ -94,6 +136,16 @@ class Dataset:
 
     def tokens(self, split: str) -> int:
         return len(self.splits[split])
+
+    @property
+    def val_tokens_per_byte(self) -> float | None:
+        """meta.json's val_tokens / val_bytes: what turns val loss (nats per token) into bits per
+        byte; None for a dataset prepared before meta.json carried the byte counts."""
+        return tokens_per_byte(self.meta, "val")
+
+    def val_bits_per_byte(self, loss: float) -> float | None:
+        """A val loss (nats per token) as bits per byte; None when the ratio is unknown."""
+        return bits_per_byte(loss, self.val_tokens_per_byte)
 
     def check_block_size(self, block_size: int) -> None:
         for split in ("train", "val"):

@@ -45,6 +45,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from .checkpoint import OPTION_ARGS, load_model
+from .data import tokenizer_kind, tokenizer_vocab_size
 from .errors import TrainerError
 from .model import GPT, NORM_EPS, rope_angles
 from .rundir import RUN_FILES, STATE_FILE, RunDir
@@ -452,12 +453,11 @@ def export_model(
     """Writes model.onnx (+ model.int8.onnx) and model.json into out_dir; returns model.onnx's path."""
     if quantize not in (None, "int8"):
         raise ValueError(f'unknown quantization "{quantize}": only "int8" is supported')
-    if tokenizer.get("type") not in ("char", "gpt2"):
-        raise ValueError(f"not a wordplay tokenizer: {tokenizer!r}")
-    if tokenizer["type"] == "char" and len(tokenizer.get("vocab", [])) != model.config.vocab_size:
+    kind = tokenizer_kind(tokenizer)
+    if kind != "gpt2" and tokenizer_vocab_size(tokenizer) != model.config.vocab_size:
         raise ValueError(
-            f"the tokenizer has {len(tokenizer.get('vocab', []))} characters but the model's vocab_size is "
-            f"{model.config.vocab_size}"
+            f"the {kind} tokenizer has {tokenizer_vocab_size(tokenizer)} tokens but the model's "
+            f"vocab_size is {model.config.vocab_size}"
         )
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out_dir = Path(out_dir)

@@ -41,7 +41,7 @@ def probe() -> dict:
     elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         report["devices"]["mps"] = True
         report["device"] = "mps"
-    for module in ("numpy", "safetensors", "onnx", "transformers", "jsonschema"):
+    for module in ("numpy", "safetensors", "onnx", "transformers", "jsonschema", "rustbpe", "tokenizers"):
         try:
             __import__(module)
         except ImportError:

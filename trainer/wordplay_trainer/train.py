@@ -38,7 +38,7 @@ from .common import (
     wandb_run,
 )
 from .config import ModelConfig, OptimizerConfig, RunConfig
-from .data import GPT2_END_OF_TEXT, Batches, Dataset
+from .data import Batches, Dataset, end_of_text
 from .errors import TrainerError
 from .events import EventWriter
 from .model import GPT, GPTConfig
@@ -172,11 +172,16 @@ class Trainer:
     def _evaluate_and_save(self) -> None:
         losses = self.evaluate()
         self.last_val = losses["val"]
-        self.events.emit("eval", iter=self.iter, train_loss=losses["train"], val_loss=losses["val"])
+        # bits per byte: comparable across tokenizers; left out when meta.json lacks the byte counts
+        bpb = self.dataset.val_bits_per_byte(losses["val"])
+        extra = {} if bpb is None else {"val_bpb": bpb}
+        self.events.emit("eval", iter=self.iter, train_loss=losses["train"], val_loss=losses["val"], **extra)
         if self.compute.master:
-            log(f"eval {self.iter}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+            bpb_text = "" if bpb is None else f", {bpb:.4f} bits per byte"
+            log(f"eval {self.iter}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{bpb_text}")
         if self.wandb:
-            self.wandb.log({"iter": self.iter, "train/eval_loss": losses["train"], "val/loss": losses["val"]})
+            metrics = {"iter": self.iter, "train/eval_loss": losses["train"], "val/loss": losses["val"]}
+            self.wandb.log(metrics if bpb is None else {**metrics, "val/bpb": bpb})
         improved = losses["val"] < self.best_val
         if improved:
             self.best_val = losses["val"]
@@ -395,8 +400,9 @@ def make_optimizer(
 
 
 def sample_start(tokenizer: dict) -> int:
-    """The token a sample starts from: a newline for characters, <|endoftext|> for GPT-2."""
-    if tokenizer.get("type") == "char":
-        vocab = tokenizer["vocab"]
-        return vocab.index("\n") if "\n" in vocab else 0
-    return GPT2_END_OF_TEXT
+    """The token a sample starts from: a newline for characters, <|endoftext|> for GPT-2 and BPE."""
+    eot = end_of_text(tokenizer)
+    if eot is not None:
+        return eot
+    vocab = tokenizer["vocab"]
+    return vocab.index("\n") if "\n" in vocab else 0

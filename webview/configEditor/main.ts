@@ -14,7 +14,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '../common.css';
 import './style.css';
-import { estimate, formatBytes, formatCount, formatDuration, formatFlops, type EstimateInput } from '../../src/core/train/estimate';
+import { CPU_BYTES_PER_CORE, CPU_FLOPS_PER_CORE, estimate, formatBytes, formatCount, formatDuration, formatFlops, type EstimateInput } from '../../src/core/train/estimate';
 import { el, onHostMessage, vscodeApi } from '../common';
 import type { ConfigEditorState, ConfigEditorToHost, ConfigInitMessage, DeviceInfo, FieldValue, Problem, SchemaNode } from '../../src/core/webview/protocol';
 import { checkField, displayValue, fieldKind, groupsOf, valueProblem, type FieldKind } from './fields';
@@ -360,8 +360,11 @@ function refreshFigures(): void {
     ...row('Time per iteration', `≈ ${formatDuration(f.secondsPerIter)}`, `on ${f.device.name}${f.world > 1 ? ` × ${f.world} processes` : ''}`, 'iter-time'),
     ...row('Whole run', `≈ ${formatDuration(f.secondsPerRun)}`, `(${(config.train.max_iters as number).toLocaleString('en-US')} iterations and the evaluations)`, 'run-time'),
   );
-  const assumption =
-    f.device.kind === 'cuda' ? `assumes ${(100 * f.assumedMfu).toFixed(0)}% model FLOPs utilisation` : f.device.kind === 'cpu' ? 'assumes about 25 GFLOP/s per core' : 'assumes about 1.5 TFLOP/s';
+  const counted = config.optimizer.name === 'muon' ? "the FLOPs (the model's and Muon's orthogonalisation)" : 'the FLOPs';
+  const how =
+    f.device.kind === 'cpu'
+      ? `${counted} at about ${CPU_FLOPS_PER_CORE / 1e9} GFLOP/s per core, plus the memory traffic (the activations, above all the logits over the whole vocabulary, and the weights, gradients and optimizer state) at about ${CPU_BYTES_PER_CORE / 1e9} GB/s per core`
+      : `${counted} at ${f.device.kind === 'cuda' ? `${(100 * f.assumedMfu).toFixed(0)}% model FLOPs utilisation` : 'about 1.5 TFLOP/s'}, memory traffic included in that rate`;
   const notes = f.notes.map((n) => el('p', { class: f.exceedsMemory && n.includes('exceeds') ? 'warning' : 'muted' }, n));
   figuresBody.replaceChildren(
     list,
@@ -369,7 +372,7 @@ function refreshFigures(): void {
     el(
       'p',
       { class: 'muted' },
-      `Rough estimates from the FLOPs alone: ${assumption}. A run can take several times as long (a large vocabulary, a small model or a busy machine keep the hardware well below that rate); the first iterations of the run show its real pace.`,
+      `Rough estimates: ${how}. A run can take several times as long on a busy machine; the first iterations of the run show its real pace.`,
     ),
   );
 }

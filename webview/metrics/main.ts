@@ -1,7 +1,7 @@
 // The metrics dashboard: chart.js charts against iteration for every run the host shows (train
-// loss raw and smoothed, val loss, learning rate, tokens/s, MFU), overlaid, live, decimated,
-// coloured from the VS Code theme and redrawn when it changes; PNG and CSV export through the
-// host; the latest sample text; a text alternative for every chart.
+// loss raw and smoothed, val loss, val bits per byte, learning rate, tokens/s, MFU), overlaid,
+// live, decimated, coloured from the VS Code theme and redrawn when it changes; PNG and CSV
+// export through the host; the latest sample text; a text alternative for every chart.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import {
@@ -32,7 +32,7 @@ const saveState = () => vscode.setState(state);
 
 const runs = new Map<string, RunSeries>();
 
-type ChartId = 'loss' | 'lr' | 'tokens' | 'mfu';
+type ChartId = 'loss' | 'bpb' | 'lr' | 'tokens' | 'mfu';
 interface ChartView {
   id: ChartId;
   title: string;
@@ -44,6 +44,13 @@ interface ChartView {
 }
 const chartDefs: { id: ChartId; title: string; yLabel: string; description: string }[] = [
   { id: 'loss', title: 'Loss', yLabel: 'loss', description: 'Train loss (faint: raw, solid: smoothed) and val loss at evaluations (dashed, dots) against iteration.' },
+  {
+    id: 'bpb',
+    title: 'Val bits per byte',
+    yLabel: 'bits per byte',
+    description:
+      'Val loss in bits per byte of text at evaluations against iteration. Unlike loss per token it does not depend on the tokenizer, so char, GPT-2 and BPE runs compare on it.',
+  },
   { id: 'lr', title: 'Learning rate', yLabel: 'learning rate', description: 'Learning rate against iteration.' },
   { id: 'tokens', title: 'Throughput', yLabel: 'tokens/s', description: 'Training tokens per second against iteration.' },
   { id: 'mfu', title: 'MFU', yLabel: 'MFU %', description: "Model FLOPs utilisation (percent of the GPU's peak) against iteration." },
@@ -241,6 +248,9 @@ function datasetsFor(id: ChartId): ChartDataset<'line', Point[]>[] {
       if (state.showRaw) out.push({ ...base, label: name('train (raw)'), data: points(run.train.iter, run.train.loss), borderColor: withAlpha(color, 0.3), borderWidth: 1 });
       out.push({ ...base, label: name('train (smoothed)'), data: points(run.train.iter, emaSmooth(run.train.loss, state.smoothing)), borderWidth: 2 });
       out.push({ ...base, label: name('val'), data: points(run.eval.iter, run.eval.valLoss), borderDash: [6, 4], pointRadius: 3, borderWidth: 1.5 });
+    } else if (id === 'bpb') {
+      // a run whose dataset has no byte counts has no points here (its column holds nulls)
+      out.push({ ...base, label: name('val bits per byte'), data: points(run.eval.iter, run.eval.valBpb), pointRadius: 3, borderWidth: 1.5 });
     } else if (id === 'lr') {
       out.push({ ...base, label: name('lr'), data: points(run.train.iter, run.train.lr) });
     } else if (id === 'tokens') {
@@ -269,15 +279,22 @@ function redrawAll(): void {
     const hasData = view.chart.data.datasets.some((d) => d.data.length > 0);
     view.empty.hidden = hasData;
     view.canvas.classList.toggle('no-data', !hasData);
-    view.empty.textContent =
-      view.id === 'mfu' && [...runs.values()].some((r) => r.train.iter.length > 0)
-        ? 'MFU is unknown on this device (the CPU, or a GPU whose peak is not known).'
-        : 'No data yet.';
+    view.empty.textContent = emptyText(view.id);
     view.chart.update('none');
     view.summary.textContent = summaryText(view.id);
   }
   renderRuns();
   renderSamples();
+}
+
+/** What an empty chart says: why there is nothing to draw. */
+function emptyText(id: ChartId): string {
+  const all = [...runs.values()];
+  if (id === 'mfu' && all.some((r) => r.train.iter.length > 0)) return 'MFU is unknown on this device (the CPU, or a GPU whose peak is not known).';
+  if (id === 'bpb' && all.some((r) => r.eval.iter.length > 0)) {
+    return 'No bits per byte: the dataset was prepared before meta.json recorded byte counts. Prepare it again to compare runs across tokenizers.';
+  }
+  return 'No data yet.';
 }
 
 /** The chart's text alternative: the latest values of every shown run. */
@@ -288,6 +305,12 @@ function summaryText(id: ChartId): string {
     const t = run.train;
     const last = t.iter.length - 1;
     const prefix = runs.size > 1 ? `${run.name}: ` : '';
+    if (id === 'bpb') {
+      if (run.eval.iter.length === 0) continue;
+      const b = latest(run.eval.iter, run.eval.valBpb);
+      parts.push(b ? `${prefix}val ${formatValue('bpb', b.y)} bits per byte at iteration ${b.x}` : `${prefix}no bits per byte (its dataset has no byte counts)`);
+      continue;
+    }
     if (last < 0 && (id !== 'loss' || run.eval.iter.length === 0)) continue;
     if (id === 'loss') {
       const bits: string[] = [];

@@ -15,6 +15,7 @@ export function appendSeries(run: RunSeries, delta: RunSeries): void {
   push(run.eval.iter, delta.eval.iter);
   push(run.eval.trainLoss, delta.eval.trainLoss);
   push(run.eval.valLoss, delta.eval.valLoss);
+  push(run.eval.valBpb, delta.eval.valBpb);
   run.status = delta.status;
   run.name = delta.name;
   if (delta.maxIters !== undefined) run.maxIters = delta.maxIters;
@@ -55,9 +56,11 @@ export function latest(xs: number[], ys: (number | null)[]): { x: number; y: num
   return undefined;
 }
 
-export function formatValue(kind: 'loss' | 'lr' | 'tokens' | 'mfu', v: number): string {
+export type ValueKind = 'loss' | 'bpb' | 'lr' | 'tokens' | 'mfu';
+
+export function formatValue(kind: ValueKind, v: number): string {
   if (!Number.isFinite(v)) return '—';
-  if (kind === 'loss') return v.toFixed(4);
+  if (kind === 'loss' || kind === 'bpb') return v.toFixed(4);
   if (kind === 'lr') return v === 0 ? '0' : Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
   if (kind === 'mfu') return v.toFixed(1);
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
@@ -66,7 +69,7 @@ export function formatValue(kind: 'loss' | 'lr' | 'tokens' | 'mfu', v: number): 
 }
 
 /** Axis tick labels: short. */
-export function formatTick(kind: 'loss' | 'lr' | 'tokens' | 'mfu', v: number): string {
-  if (kind === 'loss') return Number(v.toPrecision(3)).toString();
+export function formatTick(kind: ValueKind, v: number): string {
+  if (kind === 'loss' || kind === 'bpb') return Number(v.toPrecision(3)).toString();
   return formatValue(kind, v);
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import layout from '../../../schemas/run-files.json';
 import { UserError } from '../common/errors';
-import { parseTokenizerSpec, type TokenizerSpec } from '../prepare/tokenizer';
+import { parseTokenizerSpec, tokenizerFromSpec, type TokenizerSpec } from '../prepare/tokenizer';
 
 export const MODEL_FILE = layout.run.onnx;
 export const META_FILE = layout.run.model_json;
@@ -94,8 +94,8 @@ export function readModelMeta(file: string): ModelMeta {
   names('inputs', ['input_ids', 'position_ids'], ['past_key', 'past_value']);
   names('outputs', ['logits'], ['present_key', 'present_value'], ['new_key', 'new_value']);
   const tokenizer = parseTokenizerSpec(value.tokenizer, `${file} (its "tokenizer")`);
-  if (tokenizer.type === 'char' && tokenizer.vocab.length !== a.vocab_size) {
-    throw bad(`the tokenizer has ${tokenizer.vocab.length} characters but the model's vocab_size is ${a.vocab_size}`);
+  if (tokenizer.type !== 'gpt2' && tokenizerFromSpec(tokenizer).vocabSize !== a.vocab_size) {
+    throw bad(`the ${tokenizer.type} tokenizer has ${tokenizerFromSpec(tokenizer).vocabSize} tokens but the model's vocab_size is ${a.vocab_size}`);
   }
   return { ...(value as unknown as ModelMeta), tokenizer };
 }

@@ -28,6 +28,10 @@ export interface DatasetMeta {
   train_characters: number;
   train_tokens: number;
   val_tokens: number;
+  /** UTF-8 bytes of each split's text (bits per byte = loss · tokens / bytes / ln 2); datasets
+   *  prepared before these were counted lack them. */
+  train_bytes?: number;
+  val_bytes?: number;
   created: string;
   /** Why the dtype is uint32, when it is. */
   note?: string;

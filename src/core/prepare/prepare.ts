@@ -1,8 +1,9 @@
 // prepare: text in, dataset directory out (train.bin, val.bin, tokenizer.json, meta.json).
 //
 // It streams: a first pass checks the input (no NUL bytes, valid UTF-8), hashes it, counts its
-// characters (to place nanoGPT's 90/10 split) and, for char, collects the vocabulary; a second
-// pass encodes. Memory stays bounded whatever the corpus size. The dataset is built in a
+// characters (to place nanoGPT's 90/10 split) and, for char, collects the vocabulary; for bpe,
+// the tokenizer is then trained on the training split (trainBpe.ts, the trainer's Python); a
+// last pass encodes. Memory stays bounded whatever the corpus size. The dataset is built in a
 // temporary folder beside --out and renamed into place at the end, so an interrupted or failed
 // prepare never leaves a partial dataset.
 import { isAscii, isUtf8 } from 'node:buffer';
@@ -14,12 +15,13 @@ import { UserError } from '../common/errors';
 import { resolveInputs } from './inputs';
 import { processAlive } from '../common/processes';
 import { shakespearePath } from './shakespeare';
-import { CharTokenizer, gpt2, sortCodePoints, type TokenizerSpec } from './tokenizer';
+import { BpeTokenizer, CharTokenizer, gpt2, parseTokenizerSpec, sortCodePoints, type PieceTokenizer, type Tokenizer, type TokenizerSpec } from './tokenizer';
+import { bpeVocabProblem, defaultBpeVocab, trainBpe } from './trainBpe';
 
 export type TokenizerKind = TokenizerSpec['type'];
 
 export interface PrepareProgress {
-  phase: 'checking' | 'encoding';
+  phase: 'checking' | 'training tokenizer' | 'encoding';
   bytesDone: number;
   bytesTotal: number;
   mbPerSecond: number;
@@ -30,8 +32,12 @@ export interface PrepareOptions {
   /** A file, a folder, a glob, or "shakespeare". */
   input: string;
   tokenizer: TokenizerKind;
+  /** bpe only: the vocabulary to train, <|endoftext|> included (default: defaultBpeVocab). */
+  vocabSize?: number;
   out: string;
   force?: boolean;
+  /** The environment the trainer's Python is resolved from (bpe trains with it). */
+  env?: NodeJS.ProcessEnv;
   cwd?: string;
   signal?: AbortSignal;
   onProgress?: (progress: PrepareProgress) => void;
@@ -43,7 +49,8 @@ export interface PrepareResult {
   meta: DatasetMeta;
 }
 
-const TRAIN_FRACTION = 0.9;
+/** nanoGPT's split: the first 90% of the characters train, the rest is validation. */
+export const TRAIN_FRACTION = 0.9;
 const READ_CHUNK = 1 << 22;
 
 export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
@@ -53,18 +60,27 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   checkOutput(out, options.force ?? false);
   const files = options.input === 'shakespeare' ? [shakespearePath(process.env, options.log)] : resolveInputs(options.input, cwd);
 
-  const bytesTotal = 2 * files.reduce((sum, f) => sum + fs.statSync(f).size, 0);
-  const progress = new ProgressMeter(bytesTotal, options.onProgress);
+  const sizes = files.map((f) => fs.statSync(f).size);
+  const inputBytes = sizes.reduce((sum, n) => sum + n, 0);
+  const bpe = options.tokenizer === 'bpe';
+  // the training text is about TRAIN_FRACTION of the bytes (exactly: of the characters)
+  const bpeVocab = bpe ? (options.vocabSize ?? defaultBpeVocab(TRAIN_FRACTION * inputBytes)) : undefined;
+  const vocabProblem = bpeVocab === undefined ? undefined : bpeVocabProblem(bpeVocab, Math.floor(TRAIN_FRACTION * inputBytes));
+  if (vocabProblem) throw new UserError(vocabProblem);
+  // each input byte is read twice (check, then encode), and the training text once more for bpe
+  const passes = bpe ? 2 + TRAIN_FRACTION : 2;
+  const progress = new ProgressMeter(passes * inputBytes, passes, options.onProgress);
   const tmp = makeTempDir(out);
   try {
     const scan = await scanInputs(files, options.tokenizer, progress, options.signal);
     if (scan.characters === 0) throw new UserError(`the input is empty (${files.join(', ')}). Give it some text.`);
-    const spec: TokenizerSpec = options.tokenizer === 'char' ? { type: 'char', vocab: scan.vocab } : { type: 'gpt2' };
-    const vocabSize = spec.type === 'char' ? spec.vocab.length : gpt2().vocabSize;
-    const dtype = dtypeFor(vocabSize);
     const splitAt = Math.floor(scan.characters * TRAIN_FRACTION);
     const split = await locateSplit(files, scan.marks, splitAt);
-    const counts = await encodeInputs(files, spec, dtype, split, tmp, progress, options.signal);
+    const trainBytes = sizes.slice(0, split.file).reduce((sum, n) => sum + n, 0) + split.byte;
+    const tokenizer = bpeVocab === undefined ? simpleTokenizer(options.tokenizer, scan) : await trainedBpe(files, split, bpeVocab, tmp, progress, options);
+    const vocabSize = tokenizer.vocabSize;
+    const dtype = dtypeFor(vocabSize);
+    const counts = await encodeInputs(files, tokenizer, dtype, split, tmp, progress, options.signal);
     if (counts.train < 2 || counts.val < 2) {
       throw new UserError(
         `the input is too short for a validation split: ${scan.characters} characters give ${counts.train} train and ${counts.val} val tokens (the last 10% is held out for validation). Give at least a few hundred characters.`,
@@ -73,7 +89,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     const meta: DatasetMeta = {
       source: files,
       sha256: scan.sha256,
-      tokenizer: spec.type,
+      tokenizer: tokenizer.spec.type,
       vocab_size: vocabSize,
       dtype,
       documents: files.length,
@@ -81,10 +97,13 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
       train_characters: splitAt,
       train_tokens: counts.train,
       val_tokens: counts.val,
+      train_bytes: trainBytes,
+      val_bytes: inputBytes - trainBytes,
       created: new Date().toISOString(),
       ...(dtype === 'uint32' ? { note: `the vocabulary has ${vocabSize} entries, more than uint16 holds, so the ids are uint32` } : {}),
     };
-    writeJsonDurably(path.join(tmp, datasetFiles.tokenizer), spec);
+    // bpe's tokenizer.json is already there, as the tokenizer's own library wrote it
+    if (tokenizer.spec.type !== 'bpe') writeJsonDurably(path.join(tmp, datasetFiles.tokenizer), tokenizer.spec);
     writeJsonDurably(path.join(tmp, datasetFiles.meta), meta);
     replaceDir(tmp, out);
     return { dir: out, meta };
@@ -92,6 +111,44 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+function simpleTokenizer(kind: TokenizerKind, scan: Scan): Tokenizer {
+  return kind === 'char' ? new CharTokenizer(scan.vocab) : gpt2();
+}
+
+/** Trains the BPE on the training split into tmp/tokenizer.json and reads it back; a corpus
+ *  that runs out of pairs before an asked-for size is refused with the size it supports. */
+async function trainedBpe(
+  files: string[],
+  split: { file: number; byte: number },
+  vocabSize: number,
+  tmp: string,
+  progress: ProgressMeter,
+  options: PrepareOptions,
+): Promise<BpeTokenizer> {
+  const file = path.join(tmp, datasetFiles.tokenizer);
+  let reported = 0;
+  await trainBpe({
+    files,
+    end: split,
+    vocabSize,
+    out: file,
+    env: options.env,
+    signal: options.signal,
+    onBytes: (bytes) => {
+      progress.advance(bytes - reported, 'training tokenizer');
+      reported = bytes;
+    },
+  });
+  const spec = parseTokenizerSpec(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+  const tokenizer = new BpeTokenizer((spec as Extract<TokenizerSpec, { type: 'bpe' }>).json);
+  if (tokenizer.vocabSize < vocabSize) {
+    const message = `the training text supports ${tokenizer.vocabSize.toLocaleString('en-US')} tokens, fewer than the ${vocabSize.toLocaleString('en-US')} asked for (its pieces are all merged whole by then)`;
+    if (options.vocabSize !== undefined) throw new UserError(`${message}. Choose --vocab-size ${tokenizer.vocabSize} or less, or give more text.`);
+    options.log?.(`${message}; the dataset has ${tokenizer.vocabSize}.`);
+  }
+  return tokenizer;
 }
 
 function checkOutput(out: string, force: boolean): void {
@@ -184,6 +241,8 @@ class ProgressMeter {
 
   constructor(
     private readonly total: number,
+    /** How many times each input byte is read, to speak of input megabytes. */
+    private readonly passes: number,
     private readonly report?: (p: PrepareProgress) => void,
   ) {}
 
@@ -193,13 +252,12 @@ class ProgressMeter {
     if (!this.report || (now - this.lastReport < 200 && this.done < this.total)) return;
     this.lastReport = now;
     const seconds = Math.max((now - this.started) / 1000, 1e-3);
-    // each input byte is read twice (check, then encode); speak of input megabytes
     const rate = this.done / seconds;
     this.report({
       phase,
       bytesDone: this.done,
       bytesTotal: this.total,
-      mbPerSecond: rate / 2 / 1e6,
+      mbPerSecond: rate / this.passes / 1e6,
       etaSeconds: rate > 0 ? (this.total - this.done) / rate : Infinity,
     });
   }
@@ -411,20 +469,28 @@ function charEncoder(tokenizer: CharTokenizer, writer: TokenWriter): SplitEncode
 
 const MAX_CARRY = 1 << 20;
 const isSpace = (u: number) => /\s/.test(String.fromCharCode(u));
+const isNewline = (u: number) => u === 0x0a || u === 0x0d;
+const isLetterOrDigit = (u: number) => /[\p{L}\p{N}]/u.test(String.fromCharCode(u));
 
-/** GPT-2's pre-tokenizer regex never lets a piece run from a non-space character into a
- *  following space, so text cut there encodes exactly as the whole would; the tail after the
- *  last such cut waits for the next chunk. */
-function gpt2Encoder(writer: TokenWriter): SplitEncoder {
-  const tokenizer = gpt2();
+/** Neither GPT-2's split pattern nor bpe's (Llama 3's) lets a piece run from a non-space
+ *  character into the whitespace after it, except that bpe's punctuation pieces take the
+ *  newlines that follow them: so text cut before whitespace that follows a letter or digit, or
+ *  before a space or tab that follows anything but whitespace, encodes exactly as the whole
+ *  would; the tail after the last such cut waits for the next chunk. */
+function pieceEncoder(tokenizer: PieceTokenizer, writer: TokenWriter): SplitEncoder {
   const utf8 = new TextDecoder();
   const emit = (id: number) => writer.push(id);
   let carry = '';
+  const safeCut = (text: string, at: number) => {
+    const u = text.charCodeAt(at);
+    const before = text.charCodeAt(at - 1);
+    return isSpace(u) && !isSpace(before) && (!isNewline(u) || isLetterOrDigit(before));
+  };
   return {
     feed(bytes) {
       const all = carry + utf8.decode(bytes);
       let cut = all.length - 1;
-      while (cut > 0 && !(isSpace(all.charCodeAt(cut)) && !isSpace(all.charCodeAt(cut - 1)))) cut--;
+      while (cut > 0 && !safeCut(all, cut)) cut--;
       // With no safe cut in a megabyte (text without spaces), cut anyway to bound memory.
       if (cut <= 0 && all.length > MAX_CARRY) cut = all.length;
       if (cut <= 0) {
@@ -443,7 +509,7 @@ function gpt2Encoder(writer: TokenWriter): SplitEncoder {
 
 async function encodeInputs(
   files: string[],
-  spec: TokenizerSpec,
+  tokenizer: Tokenizer,
   dtype: TokenDtype,
   split: { file: number; byte: number },
   dir: string,
@@ -454,8 +520,8 @@ async function encodeInputs(
     train: new TokenWriter(path.join(dir, datasetFiles.train), dtype, READ_CHUNK + 4),
     val: new TokenWriter(path.join(dir, datasetFiles.val), dtype, READ_CHUNK + 4),
   };
-  const charTokenizer = spec.type === 'char' ? new CharTokenizer(spec.vocab) : undefined;
-  const encoderFor = (w: TokenWriter) => (charTokenizer ? charEncoder(charTokenizer, w) : gpt2Encoder(w));
+  const encoderFor = (w: TokenWriter) =>
+    tokenizer instanceof CharTokenizer ? charEncoder(tokenizer, w) : pieceEncoder(tokenizer as PieceTokenizer, w);
   let inVal = split.file === 0 && split.byte === 0;
   let writer = inVal ? writers.val : writers.train;
   let encoder = encoderFor(writer);
@@ -467,10 +533,10 @@ async function encodeInputs(
     encoder = encoderFor(writer);
   };
   for (const [index, file] of files.entries()) {
-    if (index > 0 && spec.type === 'gpt2') {
+    if (index > 0 && tokenizer.endOfText !== undefined) {
       // documents are separated by <|endoftext|>, nanoGPT's convention for several texts
       encoder.finish();
-      writer.push(gpt2().endOfText);
+      writer.push(tokenizer.endOfText);
     }
     if (!inVal && index === split.file && split.byte === 0) switchToVal();
     for await (const { chunk, start } of readChunks(file, progress, 'encoding', signal)) {

@@ -4,13 +4,24 @@
 // - char: the vocabulary is the sorted distinct characters (code points, as Python's
 //   sorted(set(text)) orders them, so nanoGPT's ids come out).
 // - gpt2: OpenAI's GPT-2 BPE from js-tiktoken, whose ranks ship inside the npm package.
+// - bpe: a byte-level BPE trained on the corpus by prepare (trainer/wordplay_trainer/bpe.py),
+//   a Hugging Face tokenizer.json read with tokenizers.js (@huggingface/tokenizers).
 import { isAscii } from 'node:buffer';
+import { ByteLevelDecoder, ByteLevelPreTokenizer, SplitPreTokenizer, Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
+import bpeFacts from '../../../schemas/bpe.json';
 import gpt2Facts from '../../../schemas/gpt2.json';
 import { UserError } from '../common/errors';
 
-export type TokenizerSpec = { type: 'char'; vocab: string[] } | { type: 'gpt2' };
+/** The parts of a Hugging Face tokenizer.json that wordplay's BPE relies on (bpe.py writes it). */
+export interface HfTokenizerJson {
+  model: { type: 'BPE'; vocab: Record<string, number> };
+  pre_tokenizer: { type: 'Sequence'; pretokenizers: [{ type: 'Split' }, { type: 'ByteLevel' }] };
+  added_tokens: { id: number; content: string }[];
+}
+
+export type TokenizerSpec = { type: 'char'; vocab: string[] } | { type: 'gpt2' } | { type: 'bpe'; json: HfTokenizerJson };
 
 export interface Tokenizer {
   readonly spec: TokenizerSpec;
@@ -31,19 +42,22 @@ export interface StreamDecoder {
 }
 
 export function tokenizerFromSpec(spec: TokenizerSpec): Tokenizer {
-  return spec.type === 'char' ? new CharTokenizer(spec.vocab) : gpt2();
+  if (spec.type === 'char') return new CharTokenizer(spec.vocab);
+  return spec.type === 'bpe' ? new BpeTokenizer(spec.json) : gpt2();
 }
 
-/** Parses tokenizer.json (or the tokenizer inside model.json); `source` names the file in errors. */
+/** Parses tokenizer.json (or the tokenizer inside model.json); `source` names the file in errors.
+ *  A Hugging Face tokenizer.json is wordplay's trained BPE when it has bpe.py's shape. */
 export function parseTokenizerSpec(value: unknown, source: string): TokenizerSpec {
-  const v = value as { type?: unknown; vocab?: unknown } | null;
+  const v = value as { type?: unknown; vocab?: unknown; model?: { type?: unknown } } | null;
   if (v && v.type === 'gpt2') return { type: 'gpt2' };
+  if (v && typeof v.model === 'object' && v.model !== null) return { type: 'bpe', json: checkBpeJson(v, source) };
   if (v && v.type === 'char' && Array.isArray(v.vocab) && v.vocab.every((c) => typeof c === 'string' && [...c].length === 1)) {
     if (new Set(v.vocab).size !== v.vocab.length) throw new UserError(`${source}: the char vocabulary repeats a character. Prepare the dataset again.`);
     return { type: 'char', vocab: v.vocab as string[] };
   }
   throw new UserError(
-    `${source} is not a wordplay tokenizer: expected {"type":"gpt2"} or {"type":"char","vocab":[one character each]}. Prepare the dataset again with "wordplay prepare".`,
+    `${source} is not a wordplay tokenizer: expected {"type":"gpt2"}, {"type":"char","vocab":[one character each]} or a BPE tokenizer.json that prepare trained. Prepare the dataset again with "wordplay prepare".`,
   );
 }
 
@@ -188,19 +202,22 @@ export class CharTokenizer implements Tokenizer {
 
 const END_OF_TEXT = '<|endoftext|>';
 
-/** GPT-2 BPE. Encoding is tiktoken's encode_ordinary: "<|endoftext|>" inside a text is plain
- *  text; only prepare puts the real token between documents. A lone surrogate (a JavaScript
- *  string that is not Unicode) is encoded as U+FFFD, as TextEncoder writes it. */
-export class Gpt2Tokenizer implements Tokenizer {
-  readonly spec: TokenizerSpec = { type: 'gpt2' };
-  readonly vocabSize = gpt2Facts.vocab_size;
-  readonly endOfText = gpt2Ranks.special_tokens[END_OF_TEXT];
-  private readonly bpe = new Tiktoken(gpt2Ranks);
-  private readonly pattern = new RegExp(gpt2Ranks.pat_str, 'gu');
-  // Most pieces (words with their leading space) recur: byte-pair merging each one once and
-  // remembering the result makes encoding several times faster on real text.
+/** What the two BPE tokenizers share: a text splits into pieces by a pattern and each piece is
+ *  merged alone; most pieces (words with their leading space) recur, so merging each one once
+ *  and remembering its ids makes encoding several times faster on real text. Ids decode
+ *  through each token's bytes, so a character split across tokens comes out whole. */
+export abstract class PieceTokenizer implements Tokenizer {
+  abstract readonly spec: TokenizerSpec;
+  abstract readonly vocabSize: number;
+  abstract readonly endOfText: number;
+  protected abstract readonly pattern: RegExp;
   private readonly pieceCache = new Map<string, number[]>();
   private tokenBytes: Uint8Array[] | undefined;
+
+  /** The ids of one piece of the split. */
+  protected abstract mergePiece(piece: string): number[];
+  /** Every token's bytes, by id. */
+  protected abstract bytesOfTokens(): Uint8Array[];
 
   encode(text: string): number[] {
     const ids: number[] = [];
@@ -208,21 +225,33 @@ export class Gpt2Tokenizer implements Tokenizer {
     return ids;
   }
 
-  /** Calls emit with each id of text in order, without building an intermediate array. */
+  /** Calls emit with each id of text in order, without building an intermediate array. Text
+   *  between two matches is a piece too (tokenizers' "isolated" split), though neither
+   *  pattern leaves any. */
   encodeEach(text: string, emit: (id: number) => void): void {
     const pattern = this.pattern;
     pattern.lastIndex = 0;
+    let end = 0;
     for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-      const piece = m[0];
-      let ids = this.pieceCache.get(piece);
-      if (ids === undefined) {
-        // the piece alone is a single regex match again, so tiktoken merges exactly it
-        ids = this.bpe.encode(piece, [], []);
-        if (this.pieceCache.size > 500_000) this.pieceCache.clear();
-        this.pieceCache.set(piece, ids);
+      if (m.index > end) this.encodePiece(text.slice(end, m.index), emit);
+      if (m[0].length === 0) {
+        pattern.lastIndex++;
+        continue;
       }
-      for (const id of ids) emit(id);
+      this.encodePiece(m[0], emit);
+      end = m.index + m[0].length;
     }
+    if (end < text.length) this.encodePiece(text.slice(end), emit);
+  }
+
+  private encodePiece(piece: string, emit: (id: number) => void): void {
+    let ids = this.pieceCache.get(piece);
+    if (ids === undefined) {
+      ids = this.mergePiece(piece);
+      if (this.pieceCache.size > 500_000) this.pieceCache.clear();
+      this.pieceCache.set(piece, ids);
+    }
+    for (const id of ids) emit(id);
   }
 
   decode(ids: number[]): string {
@@ -231,26 +260,39 @@ export class Gpt2Tokenizer implements Tokenizer {
   }
 
   streamDecoder(): StreamDecoder {
-    const bytes = this.bytesOfTokens();
+    const bytes = (this.tokenBytes ??= this.bytesOfTokens());
     const utf8 = new TextDecoder('utf-8');
     return {
       push: (id) => utf8.decode(bytes[id] ?? new Uint8Array(0), { stream: true }),
       flush: () => utf8.decode(),
     };
   }
+}
 
-  private bytesOfTokens(): Uint8Array[] {
-    if (!this.tokenBytes) {
-      const table: Uint8Array[] = [];
-      // js-tiktoken's rank format: lines of "<tag> <first rank> <base64 token> <base64 token> ..."
-      for (const line of gpt2Ranks.bpe_ranks.split('\n')) {
-        const [, first, ...tokens] = line.split(' ');
-        tokens.forEach((t, i) => (table[Number(first) + i] = Buffer.from(t, 'base64')));
-      }
-      table[this.endOfText] = Buffer.from(END_OF_TEXT);
-      this.tokenBytes = table;
+/** GPT-2 BPE. Encoding is tiktoken's encode_ordinary: "<|endoftext|>" inside a text is plain
+ *  text; only prepare puts the real token between documents. A lone surrogate (a JavaScript
+ *  string that is not Unicode) is encoded as U+FFFD, as TextEncoder writes it. */
+export class Gpt2Tokenizer extends PieceTokenizer {
+  readonly spec: TokenizerSpec = { type: 'gpt2' };
+  readonly vocabSize = gpt2Facts.vocab_size;
+  readonly endOfText = gpt2Ranks.special_tokens[END_OF_TEXT];
+  protected readonly pattern = new RegExp(gpt2Ranks.pat_str, 'gu');
+  private readonly bpe = new Tiktoken(gpt2Ranks);
+
+  protected mergePiece(piece: string): number[] {
+    // the piece alone is a single regex match again, so tiktoken merges exactly it
+    return this.bpe.encode(piece, [], []);
+  }
+
+  protected bytesOfTokens(): Uint8Array[] {
+    const table: Uint8Array[] = [];
+    // js-tiktoken's rank format: lines of "<tag> <first rank> <base64 token> <base64 token> ..."
+    for (const line of gpt2Ranks.bpe_ranks.split('\n')) {
+      const [, first, ...tokens] = line.split(' ');
+      tokens.forEach((t, i) => (table[Number(first) + i] = Buffer.from(t, 'base64')));
     }
-    return this.tokenBytes;
+    table[this.endOfText] = Buffer.from(END_OF_TEXT);
+    return table;
   }
 }
 
@@ -259,4 +301,64 @@ let gpt2Instance: Gpt2Tokenizer | undefined;
 /** The GPT-2 tokenizer, built once per process (its rank table takes ~100 ms to load). */
 export function gpt2(): Gpt2Tokenizer {
   return (gpt2Instance ??= new Gpt2Tokenizer());
+}
+
+/** The shape bpe.py writes: a BPE model behind a Split + ByteLevel pre-tokenizer, with
+ *  <|endoftext|> among the added tokens. Other tokenizer.json files are refused by name. */
+function checkBpeJson(value: unknown, source: string): HfTokenizerJson {
+  const v = value as Partial<HfTokenizerJson> & { decoder?: { type?: unknown } };
+  const pre = v.pre_tokenizer?.pretokenizers;
+  const ok =
+    v.model?.type === 'BPE' &&
+    typeof v.model.vocab === 'object' &&
+    v.pre_tokenizer?.type === 'Sequence' &&
+    pre?.length === 2 &&
+    pre[0].type === 'Split' &&
+    pre[1].type === 'ByteLevel' &&
+    v.decoder?.type === 'ByteLevel' &&
+    Array.isArray(v.added_tokens) &&
+    v.added_tokens.some((t) => t.content === bpeFacts.end_of_text);
+  if (!ok) {
+    throw new UserError(
+      `${source} is a tokenizer.json wordplay did not train: it reads the byte-level BPE that "wordplay prepare --tokenizer bpe" writes (a BPE model behind Split and ByteLevel pre-tokenizers, with ${bpeFacts.end_of_text}). Prepare the dataset again with --tokenizer bpe.`,
+    );
+  }
+  return v as HfTokenizerJson;
+}
+
+/** A byte-level BPE trained on the corpus, read from its tokenizer.json with tokenizers.js:
+ *  its own split pattern and BPE model, piece by piece (tokenizers.js's whole-text encode runs
+ *  at about 1 MB/s). "<|endoftext|>" inside a text is plain text, as for gpt2. */
+export class BpeTokenizer extends PieceTokenizer {
+  readonly spec: TokenizerSpec;
+  readonly vocabSize: number;
+  readonly endOfText: number;
+  protected readonly pattern: RegExp;
+  private readonly hf: HfTokenizer;
+  private readonly byteLevel: ByteLevelPreTokenizer;
+
+  constructor(readonly json: HfTokenizerJson) {
+    super();
+    this.spec = { type: 'bpe', json };
+    this.hf = new HfTokenizer(json as unknown as ConstructorParameters<typeof HfTokenizer>[0], {});
+    const [split, byteLevel] = json.pre_tokenizer.pretokenizers as unknown as [
+      ConstructorParameters<typeof SplitPreTokenizer>[0],
+      ConstructorParameters<typeof ByteLevelPreTokenizer>[0],
+    ];
+    this.pattern = new SplitPreTokenizer(split).pattern!;
+    this.byteLevel = new ByteLevelPreTokenizer(byteLevel);
+    this.vocabSize = this.hf.model!.vocab.length;
+    this.endOfText = json.added_tokens.find((t) => t.content === bpeFacts.end_of_text)!.id;
+  }
+
+  protected mergePiece(piece: string): number[] {
+    const model = this.hf.model!;
+    return model(this.byteLevel.pre_tokenize_text(piece)).map((token) => model.tokens_to_ids.get(token)!);
+  }
+
+  /** Each token's vocabulary entry is spelled in the byte-level alphabet: mapped back. */
+  protected bytesOfTokens(): Uint8Array[] {
+    const alphabet = new ByteLevelDecoder({ type: 'ByteLevel' } as ConstructorParameters<typeof ByteLevelDecoder>[0]).byte_decoder;
+    return this.hf.model!.vocab.map((token) => Uint8Array.from([...(token ?? '')], (ch) => alphabet[ch]));
+  }
 }

@@ -36,7 +36,12 @@ export interface EvalEvent extends Base {
   type: 'eval';
   iter: number;
   train_loss: number;
+  /** Nats per token. */
   val_loss: number;
+  /** Val bits per byte (val_loss × val_tokens ÷ val_bytes ÷ ln 2): comparable across
+   *  tokenizers. Absent when the dataset's meta.json lacks the byte counts (prepared before
+   *  they were recorded) and from older trainers. */
+  val_bpb?: number;
 }
 export interface CheckpointEvent extends Base {
   type: 'checkpoint';

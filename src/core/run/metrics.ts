@@ -13,7 +13,7 @@ const emptySeries = (id: string): RunSeries => ({
   name: path.basename(id),
   status: 'waiting',
   train: { iter: [], loss: [], lr: [], tokensPerS: [], mfu: [] },
-  eval: { iter: [], trainLoss: [], valLoss: [] },
+  eval: { iter: [], trainLoss: [], valLoss: [], valBpb: [] },
 });
 
 export class RunMetrics {
@@ -55,6 +55,7 @@ export class RunMetrics {
             s.eval.iter.push(e.iter);
             s.eval.trainLoss.push(e.train_loss);
             s.eval.valLoss.push(e.val_loss);
+            s.eval.valBpb.push(e.val_bpb ?? null);
             break;
           case 'done':
             s.status = e.reason;
@@ -102,13 +103,15 @@ const csvCell = (v: string | number | null | undefined) => {
 };
 
 /** Every metric of the runs, read from their events (not the thinned series the charts keep),
- *  one row per train or eval event in file order: run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss. */
+ *  one row per train or eval event in file order:
+ *  run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss,val_bpb (val_bpb empty where the
+ *  run's dataset had no byte counts). */
 export function metricsCsv(runs: { name: string; events: RunEvent[] }[]): string {
-  const rows = ['run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss'];
+  const rows = ['run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss,val_bpb'];
   for (const { name, events } of runs) {
     for (const e of events) {
-      if (e.type === 'train') rows.push([name, 'train', e.iter, e.loss, e.lr, e.tokens_per_s, e.mfu, '', ''].map(csvCell).join(','));
-      if (e.type === 'eval') rows.push([name, 'eval', e.iter, '', '', '', '', e.train_loss, e.val_loss].map(csvCell).join(','));
+      if (e.type === 'train') rows.push([name, 'train', e.iter, e.loss, e.lr, e.tokens_per_s, e.mfu, '', '', ''].map(csvCell).join(','));
+      if (e.type === 'eval') rows.push([name, 'eval', e.iter, '', '', '', '', e.train_loss, e.val_loss, e.val_bpb].map(csvCell).join(','));
     }
   }
   return rows.join('\n') + '\n';

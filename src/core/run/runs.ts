@@ -15,6 +15,9 @@ export interface RunSummary extends RunPosition {
   name: string;
   state: RunState;
   bestValLoss: number | null;
+  /** The lowest val bits per byte of its evaluations; null when none carried it (a dataset
+   *  prepared before meta.json recorded byte counts). */
+  bestValBpb: number | null;
   /** model.onnx exists: the run can complete text. */
   hasModel: boolean;
   /** When events.jsonl last changed (ms since the epoch). */
@@ -28,13 +31,14 @@ export interface RunSummary extends RunPosition {
 interface Folded {
   progress: TrainProgress;
   bestValLoss: number | null;
+  bestValBpb: number | null;
   startPid: number | null;
   error: string | null;
   done: RunState | undefined;
   size: number;
 }
 
-const emptyFold = (): Folded => ({ progress: new TrainProgress(), bestValLoss: null, startPid: null, error: null, done: undefined, size: 0 });
+const emptyFold = (): Folded => ({ progress: new TrainProgress(), bestValLoss: null, bestValBpb: null, startPid: null, error: null, done: undefined, size: 0 });
 
 function apply(f: Folded, event: RunEvent): void {
   f.progress.update(event);
@@ -46,6 +50,7 @@ function apply(f: Folded, event: RunEvent): void {
       break;
     case 'eval':
       f.bestValLoss = f.bestValLoss === null ? event.val_loss : Math.min(f.bestValLoss, event.val_loss);
+      if (event.val_bpb !== undefined) f.bestValBpb = f.bestValBpb === null ? event.val_bpb : Math.min(f.bestValBpb, event.val_bpb);
       break;
     case 'error':
       f.error = event.message;
@@ -95,6 +100,7 @@ export function summarizeRun(dir: string): RunSummary | undefined {
     // a trainer that died without a done event has no time left
     etaSeconds: live ? position.etaSeconds : undefined,
     bestValLoss: f.bestValLoss,
+    bestValBpb: f.bestValBpb,
     hasModel: fs.existsSync(paths.onnx),
     updated: stat.mtimeMs,
     pid: live?.pid ?? null,

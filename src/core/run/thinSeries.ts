@@ -23,5 +23,5 @@ function thin(columns: unknown[][]): void {
 /** Thins a run's train and eval series in place when they exceed MAX_POINTS. */
 export function thinSeries(s: RunSeries): void {
   thin([s.train.iter, s.train.loss, s.train.lr, s.train.tokensPerS, s.train.mfu]);
-  thin([s.eval.iter, s.eval.trainLoss, s.eval.valLoss]);
+  thin([s.eval.iter, s.eval.trainLoss, s.eval.valLoss, s.eval.valBpb]);
 }

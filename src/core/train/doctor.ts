@@ -1,7 +1,7 @@
 // What this machine can train with: Node, the Python in use, PyTorch and its devices, and each
 // problem with its fix. The trainer package's `probe` answers the Python half.
 import { execFile } from 'node:child_process';
-import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource, type ResolvedPython } from './pythonEnv';
+import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource, type ResolvedPython } from '../common/pythonEnv';
 
 export interface Problem {
   problem: string;

@@ -8,6 +8,9 @@
 // formula the trainer's MFU uses). Activation memory follows Korthikanti et al. 2022, "Reducing
 // Activation Recomputation in Large Transformer Models": 34·s·b·h bytes per layer at 16 bits
 // (the 5·a·s²·b attention-score term vanishes with flash attention, which the trainer uses).
+// Time per iteration: the FLOPs (the model's, plus Muon's orthogonalisation) at an achieved
+// FLOP rate, plus on a CPU the memory traffic at an achieved bandwidth (secondsPerIter below;
+// the CPU's rates are held to measured timings by test/cases/estimate-timings.json).
 // GPU peaks and GPT-2's shapes are data the trainer reads too: schemas/gpu-peaks.json and
 // schemas/gpt2.json, bundled in at build time.
 import gpt2 from '../../../schemas/gpt2.json';
@@ -20,6 +23,8 @@ export interface EstimateInput {
   model: RunConfig['model'];
   train: Pick<RunConfig['train'], 'init_from' | 'batch_size' | 'gradient_accumulation_steps' | 'max_iters' | 'eval_interval' | 'eval_iters' | 'device' | 'dtype' | 'compile'>;
   distributed: Pick<RunConfig['distributed'], 'nproc_per_node' | 'nnodes'>;
+  /** Left out: AdamW (the schema's default). */
+  optimizer?: Pick<RunConfig['optimizer'], 'name'>;
 }
 
 export interface Figures {
@@ -38,15 +43,26 @@ export interface Figures {
   /** true when the per-device total exceeds the device's memory. */
   exceedsMemory: boolean;
   flopsPerToken: number;
+  /** The model's FLOPs per optimizer step (6N + attention per token, as the trainer's MFU counts). */
   flopsPerIter: number;
+  /** FLOPs of the optimizer step itself: Muon's Newton-Schulz iterations (0 for AdamW). */
+  optimizerFlopsPerIter: number;
+  /** Bytes one process moves through memory per optimizer step in memory-bound kernels (the
+   *  second term of secondsPerIter; counted on CPUs only). */
+  bytesPerIter: number;
+  /** Share of the parameters in the token embedding (and the untied head), 0..1. */
+  embeddingShare: number;
   /** Estimated seconds per optimizer step and for the whole run (evaluations included). */
   secondsPerIter: number;
   secondsPerRun: number;
   /** Model FLOPs utilisation assumed for the time estimate, 0..1. */
   assumedMfu: number;
+  /** The rates the time assumes: FLOP/s, and bytes/s of memory traffic (Infinity on GPUs, whose
+   *  assumed MFU covers their memory-bound kernels). */
+  assumedRates: { flops: number; bytesPerSecond: number };
   /** Processes (GPUs) working together. */
   world: number;
-  /** Caveats worth showing (device mismatch, memory, unknown vocabulary). */
+  /** Caveats worth showing (device mismatch, memory, a vocabulary that dwarfs the model). */
   notes: string[];
 }
 
@@ -107,9 +123,16 @@ export function resolveDtype(dtype: string, device: DeviceInfo): 'float32' | 'bf
   return device.bf16 === false ? 'float16' : 'bfloat16';
 }
 
+// The CPU's two assumptions. Both are per core: PyTorch spreads its matmuls and its large
+// element-wise kernels over every core it is given. Checked against the training steps measured
+// on a 2-core AMD EPYC VM (test/cases/estimate-timings.json: within 2x of each, both ways).
 /** Sustained fp32 FLOP/s of one CPU core running PyTorch's matmuls (AVX2/AVX-512 FMA, a rough
  *  middle of what small-GPT training reaches on current x86 and ARM cores). */
 export const CPU_FLOPS_PER_CORE = 25e9;
+/** Bytes per second one CPU core moves through PyTorch's memory-bound kernels (softmax and
+ *  cross-entropy over the logits, normalisation, activations, AdamW's update): an achieved rate,
+ *  far below the DRAM's peak, since those kernels also compute (exp, log) per element. */
+export const CPU_BYTES_PER_CORE = 2.5e9;
 /** Apple-silicon GPU through MPS: a modest middle of the M-series (M1 2.6 to M3 Max 14 TFLOPS). */
 export const MPS_FLOPS = 5e12;
 
@@ -126,20 +149,39 @@ export function effectiveDevice(requested: string, detected: DeviceInfo, notes: 
   return detected;
 }
 
-/** Achieved throughput of one device for a micro-batch of `flopsPerMicroBatch`, and the MFU
- *  assumed. Small models are dominated by kernel launches and reach a few percent of a GPU's
- *  peak; large ones approach the 40-50% well-tuned training reaches (nanoGPT's GPT-2 on A100). */
-export function achievedFlops(device: DeviceInfo, dtype: string, compile: boolean, flopsPerMicroBatch: number): { flops: number; mfu: number } {
+/** Achieved throughput of one device for a micro-batch of `flopsPerMicroBatch`: FLOP/s, the MFU
+ *  assumed, and bytes/s for memory-bound work. Small models are dominated by kernel launches and
+ *  reach a few percent of a GPU's peak; large ones approach the 40-50% well-tuned training
+ *  reaches (nanoGPT's GPT-2 on A100). On GPUs and MPS that MFU stands for everything, memory-bound
+ *  kernels included (bytesPerSecond Infinity); on a CPU memory traffic is counted separately. */
+export function achievedFlops(device: DeviceInfo, dtype: string, compile: boolean, flopsPerMicroBatch: number): { flops: number; mfu: number; bytesPerSecond: number } {
   if (device.kind === 'cpu') {
-    const flops = (device.cores ?? 1) * CPU_FLOPS_PER_CORE * (dtype === 'float32' ? 1 : 0.5); // CPUs lack fast 16-bit matmuls
-    return { flops, mfu: 1 };
+    const cores = device.cores ?? 1;
+    const flops = cores * CPU_FLOPS_PER_CORE * (dtype === 'float32' ? 1 : 0.5); // CPUs lack fast 16-bit matmuls
+    return { flops, mfu: 1, bytesPerSecond: cores * CPU_BYTES_PER_CORE };
   }
-  if (device.kind === 'mps') return { flops: MPS_FLOPS * 0.3, mfu: 0.3 };
+  if (device.kind === 'mps') return { flops: MPS_FLOPS * 0.3, mfu: 0.3, bytesPerSecond: Infinity };
   const peak16 = device.peakFlops16 ?? 100e12;
   const peak = dtype === 'float32' ? (device.peakFlops32 ?? peak16 / 2) : peak16;
   const saturation = flopsPerMicroBatch / (flopsPerMicroBatch + 2e12);
   const mfu = Math.max(0.02, (compile ? 0.5 : 0.4) * saturation);
-  return { flops: peak * mfu, mfu };
+  return { flops: peak * mfu, mfu, bytesPerSecond: Infinity };
+}
+
+/** FLOPs of one Muon step: five quintic Newton-Schulz iterations on every 2-D matrix of the
+ *  blocks (trainer/wordplay_trainer/muon.py), each 4·m²·n + 2·m³ for an m×n matrix with m <= n
+ *  (X·Xᵀ, its square, and that times X). */
+export function muonFlops(shape: ModelShape): number {
+  const d = shape.n_embd;
+  const h = mlpHidden(shape);
+  const newtonSchulz = (rows: number, cols: number) => {
+    const m = Math.min(rows, cols);
+    const n = Math.max(rows, cols);
+    return 5 * (4 * m * m * n + 2 * m * m * m);
+  };
+  const attention = newtonSchulz(3 * d, d) + newtonSchulz(d, d); // c_attn, c_proj
+  const mlp = (shape.mlp === 'swiglu' ? 3 : 2) * newtonSchulz(h, d); // SwiGLU's three matrices, or two
+  return shape.n_layer * (attention + mlp);
 }
 
 /** Every figure for a configuration on a device. `vocabSize` comes from the dataset
@@ -149,7 +191,7 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   const m = config.model;
   const t = config.train;
   const pretrained = GPT2_SHAPES[t.init_from];
-  const shape = pretrained
+  const shape: ModelShape = pretrained
     ? { ...pretrained, block_size: Math.min(m.block_size, GPT2_BLOCK), vocab_size: GPT2_VOCAB, bias: true }
     : { ...m, vocab_size: vocabSize };
   if (pretrained) notes.push(`init_from ${t.init_from}: the model group's shape is replaced by GPT-2's (${pretrained.n_layer} layers, ${pretrained.n_head} heads, ${pretrained.n_embd} wide).`);
@@ -184,13 +226,37 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   const exceedsMemory = device.memoryBytes !== undefined && total > device.memoryBytes;
   if (exceedsMemory) notes.push(`about ${formatBytes(total)} per process exceeds the ${formatBytes(device.memoryBytes!)} of ${device.name}: lower batch_size (and raise gradient_accumulation_steps) or shrink the model.`);
 
-  // every process computes its share of the micro-batches
-  const { flops, mfu } = achievedFlops(device, dtype, compile, perToken * tokensPerMicroBatch);
-  const secondsPerIter = flopsPerIter / (flops * world);
-  // an evaluation runs eval_iters forward passes (a third of the training FLOPs) on train and val
+  // Time per optimizer step = FLOPs / FLOP rate + bytes / memory bandwidth.
+  //  - FLOPs: the model's (6N + attention per token) and, for Muon, its orthogonalisation, which
+  //    every process runs on every matrix.
+  //  - Bytes (CPU only; a GPU's assumed MFU stands for its memory-bound kernels too): each
+  //    micro-batch's activations are written by the forward pass, read by the backward pass and
+  //    their gradients written, 3 x the activation memory above; once a step the model's state
+  //    (weights, gradients, AdamW's moments) is read and written, 2 x its memory.
+  // A large vocabulary dominates both byte counts. The logits (batch x block x vocabulary) hold
+  // 12 bytes each in the activation memory at float32, so 36 bytes of traffic: nine float32
+  // passes (the head writes them; log-softmax reads them and writes its output; the backward
+  // writes the loss gradient, log-softmax's backward reads two and writes one, the head's
+  // backward reads that twice). And the embedding (the head, tied) is most of the model's state.
+  // A 2-layer, 64-wide model with GPT-2's 50,257 tokens spends as long on the bytes as on the
+  // FLOPs on a CPU: the FLOPs alone predicted half the measured time
+  // (test/cases/estimate-timings.json).
+  const { flops, mfu, bytesPerSecond } = achievedFlops(device, dtype, compile, perToken * tokensPerMicroBatch);
+  const optimizerFlopsPerIter = config.optimizer?.name === 'muon' ? muonFlops(shape) : 0;
+  // every process computes its share of the micro-batches, and its own optimizer step in full
+  const microBatches = t.gradient_accumulation_steps / world;
+  const bytesPerIter = 3 * activations * microBatches + 2 * (weights + gradients + optimizer);
+  const secondsPerIter = (flopsPerIter / world + optimizerFlopsPerIter) / flops + bytesPerIter / bytesPerSecond;
+  // an evaluation runs eval_iters forward passes on train and val: a third of the training FLOPs,
+  // and the activations written once
   const evals = Math.floor(t.max_iters / t.eval_interval) + 1;
-  const evalSeconds = (evals * 2 * t.eval_iters * tokensPerMicroBatch * perToken) / 3 / (flops * world);
+  const evalSeconds = (evals * 2 * t.eval_iters * ((tokensPerMicroBatch * perToken) / 3 / flops + activations / bytesPerSecond)) / world;
   const secondsPerRun = secondsPerIter * t.max_iters + evalSeconds;
+
+  // A vocabulary much larger than the model: say where the parameters (and the compute) go.
+  const embeddingParams = shape.vocab_size * shape.n_embd * (shape.tie_embeddings === false ? 2 : 1);
+  const embeddingShare = embeddingParams / paramsTotal;
+  if (embeddingShare > 0.5) notes.push(embeddingNote(shape, embeddingShare));
   return {
     shape,
     params,
@@ -202,14 +268,32 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
     exceedsMemory,
     flopsPerToken: perToken,
     flopsPerIter,
+    optimizerFlopsPerIter,
+    bytesPerIter,
+    embeddingShare,
     secondsPerIter,
     secondsPerRun,
     assumedMfu: mfu,
+    assumedRates: { flops, bytesPerSecond },
     world,
     notes,
   };
 }
 
+/** The BPE vocabulary the embedding note suggests: a few thousand tokens suit a small corpus. */
+const BPE_VOCAB = 4096;
+
+/** The note for a model whose token embedding (and untied head) holds most of its parameters:
+ *  the head's matmul, the softmax over the vocabulary and the embedding's optimizer state then
+ *  take most of each step, for tokens the corpus may rarely use. */
+export function embeddingNote(shape: Pick<ModelShape, 'vocab_size' | 'tie_embeddings'>, share: number): string {
+  const what = shape.tie_embeddings === false ? 'The token embedding and the output head hold' : 'The token embedding holds';
+  const head = `${what} ${Math.round(100 * share)}% of the parameters (vocabulary ${shape.vocab_size.toLocaleString('en-US')})`;
+  if (shape.vocab_size > BPE_VOCAB) {
+    return `${head}: most of the compute goes to tokens this corpus may never use. Prepare the dataset with a BPE trained on it (wordplay prepare --tokenizer bpe --vocab-size ${BPE_VOCAB}).`;
+  }
+  return `${head}: most of the compute goes to the vocabulary, little to the layers. A smaller vocabulary (wordplay prepare --tokenizer bpe --vocab-size N) or a wider or deeper model spends it on the layers.`;
+}
 /** Peak FLOP/s of NVIDIA GPUs by name, 16-bit dense, first match first (schemas/gpu-peaks.json). */
 const PEAKS: [RegExp, number][] = gpuPeaks.peaks.map((p) => [new RegExp(p.pattern, 'i'), p.flops]);
 

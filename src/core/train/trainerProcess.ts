@@ -12,7 +12,7 @@ import type { RunConfig } from './config';
 import { UserError } from '../common/errors';
 import { EventFollower, type DoneEvent, type ErrorEvent, type RunEvent } from '../run/events';
 import { groupAlive, processAlive, signalProcess } from '../common/processes';
-import { trainerInvocation } from './pythonEnv';
+import { trainerInvocation } from '../common/pythonEnv';
 import { runPaths } from '../run/runDir';
 import { writeProcessRecord } from '../run/supervision';
 import { FileTail } from '../run/tail';

@@ -104,6 +104,8 @@ export interface EvalColumns {
   iter: number[];
   trainLoss: number[];
   valLoss: number[];
+  /** Val bits per byte; null where the eval event had none (a dataset without byte counts). */
+  valBpb: (number | null)[];
 }
 
 export interface RunSeries {

@@ -5,8 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../common/errors';
-import { cacheDir, trainerDir } from '../common/paths';
+import { UserError } from './errors';
+import { cacheDir, trainerDir } from './paths';
 
 export const MIN_PYTHON: [number, number] = [3, 10];
 const READY_MARKER = 'wordplay-env.json';
