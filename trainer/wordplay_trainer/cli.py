@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop.restore()
         events.close()
+        if trainer and trainer.scalars:
+            trainer.scalars.close()
         compute_cleanup()
 
 

@@ -25,8 +25,6 @@ from .errors import TrainerError
 from .schemas import read_json
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from .config import DistributedConfig, RunConfig, TrainConfig
 
 
@@ -169,18 +167,6 @@ def deepspeed_engine(
     }
     engine, optimizer, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_config)
     return engine, optimizer
-
-
-def wandb_run(cfg: RunConfig, run_name: str) -> ModuleType | None:
-    """logging.wandb: Weights & Biases, started for this run; None (and a warning) without it."""
-    try:
-        import wandb
-    except ImportError:
-        log("wordplay: warning: logging.wandb is on but wandb is not installed; continuing without it")
-        return None
-    lg = cfg.logging
-    wandb.init(project=lg.wandb_project, name=lg.wandb_run_name or run_name, config=cfg.as_dict())
-    return wandb
 
 
 def in_process_group() -> bool:

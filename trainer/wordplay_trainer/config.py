@@ -100,6 +100,7 @@ class LoggingConfig:
     wandb: bool
     wandb_project: str
     wandb_run_name: str | None
+    tensorboard: bool
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,10 @@ class RunDir:
         )
 
     @property
+    def tensorboard(self) -> Path:
+        return self.root / RUN_FILES["tensorboard"]
+
+    @property
     def watcher(self) -> Path:
         """watcher.json: the window that took over a run whose starter is gone (see StopFlag)."""
         return self.root / RUN_FILES["watcher"]

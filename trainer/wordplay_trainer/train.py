@@ -35,7 +35,6 @@ from .common import (
     log,
     mfu,
     resolve_compile,
-    wandb_run,
 )
 from .config import ModelConfig, OptimizerConfig, RunConfig
 from .data import Batches, Dataset, end_of_text
@@ -45,6 +44,7 @@ from .model import GPT, GPTConfig
 from .muon import MuonAdamW
 from .pretrained import gpt2_model
 from .rundir import RunDir
+from .scalars import Scalars
 from .stop import StopFlag
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -65,7 +65,7 @@ class Trainer:
         self.stop = stop
         self.iter = 0
         self.engine = None  # DeepSpeed
-        self.wandb = None
+        self.scalars: Scalars | None = None  # rank 0's copies for wandb and TensorBoard
 
     # -- the loop
 
@@ -112,8 +112,8 @@ class Trainer:
                         f"iter {self.iter}/{t.max_iters} | loss {loss:.4f} | lr {self.lr:.2e} | "
                         f"{dt * 1000:.1f} ms | {tps:,.0f} tok/s | mfu {mfu_text}"
                     )
-                if self.wandb:
-                    self.wandb.log({"iter": self.iter, "train/loss": loss, "lr": self.lr, "mfu": util})
+                if self.scalars:
+                    self.scalars.log(self.iter, {"train/loss": loss, "lr": self.lr, "mfu": util})
             if stop:
                 self.save("stopped")
                 return "stopped"
@@ -179,9 +179,10 @@ class Trainer:
         if self.compute.master:
             bpb_text = "" if bpb is None else f", {bpb:.4f} bits per byte"
             log(f"eval {self.iter}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{bpb_text}")
-        if self.wandb:
-            metrics = {"iter": self.iter, "train/eval_loss": losses["train"], "val/loss": losses["val"]}
-            self.wandb.log(metrics if bpb is None else {**metrics, "val/bpb": bpb})
+        if self.scalars:
+            self.scalars.log(
+                self.iter, {"train/eval_loss": losses["train"], "val/loss": losses["val"], "val/bpb": bpb}
+            )
         improved = losses["val"] < self.best_val
         if improved:
             self.best_val = losses["val"]
@@ -306,8 +307,8 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.step_model = DDP(self.compiled, device_ids=ids)
-        if cfg.logging.wandb and self.compute.master:
-            self.wandb = wandb_run(cfg, self.run_dir.root.name)
+        if self.compute.master:
+            self.scalars = Scalars(cfg, self.run_dir)
 
     def _build_model(self) -> tuple[GPT, dict | None, Path | None]:
         """The model train.init_from names; for resume also the checkpoint's state and folder."""

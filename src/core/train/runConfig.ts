@@ -54,5 +54,5 @@ export interface RunConfig {
     zero_stage: number;
     rendezvous: string;
   };
-  logging: { wandb: boolean; wandb_project: string; wandb_run_name: string | null };
+  logging: { wandb: boolean; wandb_project: string; wandb_run_name: string | null; tensorboard: boolean };
 }
