@@ -254,6 +254,9 @@ test('Prepare Dataset trains a BPE on a folder of Python files; Train GPT on it;
   const prompt = source.split('\n')[line - 1];
   await vscode.step(`select line ${line} of code/model.py and complete it`, async () => {
     await vscode.quickOpen('code/model.py', 'model.py');
+    // the editor opens after the quick open closes, and takes the focus from anything opened before
+    await activeTab().filter({ hasText: 'model.py' }).waitFor();
+    await cursorAt(1, 1);
     await vscode.quickOpen(`:${line}`, `Go to line ${line}`);
     await cursorAt(line, 1);
     await vscode.page.keyboard.press('Shift+End');
