@@ -1,6 +1,9 @@
 // `npm run bench [-- --only name,...]`: runs every benchmark as a child process, keeps the raw
 // results in bench/results.json and regenerates the table of BENCHMARKS.md from them (the part
-// between its two "generated" markers; the hand-written sections around it are kept).
+// between its two "generated" markers; the hand-written sections around it are kept), and its
+// GPU check section from bench/gpu-check.json (`npm run gpu-check`, bench/gpuCheck.mjs).
+// `npm run bench -- --render` runs nothing: it regenerates both from the files as they are
+// (after copying in a gpu-check.json from a GPU machine, say).
 //
 // Each benchmark is the command a person would type: `wordplay bench …` printing JSON on its
 // last line, `wordplay train` for the time to a loss, `npm run package` for the VSIX sizes.
@@ -165,9 +168,10 @@ const noGpu = (machine) => (machine.gpus.length ? undefined : 'no GPU on this ma
 /**
  * Each benchmark: its name for --only; what it runs (`args` of `wordplay`, or `measure` with the
  * `command` shown for it), with an optional step `before`; when it cannot run here
- * (`unavailable`); and its rows: a figure, the goal with the issue that set it, the value from
- * the result and, where there is a goal, whether the value meets it. The order is the table's
- * and the order they run in.
+ * (`unavailable`); the GPU check's step whose result stands in for its own unless it measured
+ * later (`gpuCheck`, bench/gpuCheck.mjs); and its rows: a figure, the goal with the issue that
+ * set it, the value from the result and, where there is a goal, whether the value meets it. The
+ * order is the table's and the order they run in.
  */
 const benchmarks = [
   {
@@ -442,6 +446,7 @@ const benchmarks = [
   {
     name: 'training-shakespeare-gpu',
     unavailable: noGpu,
+    gpuCheck: 'bench_shakespeare_char',
     args: ['bench', 'training', '--config', 'shakespeare-char', '--set', 'train.device=cuda'],
     rows: [
       { figure: 'training tokens/s, `shakespeare-char`, GPU', goal: '—', value: trainingValue },
@@ -451,6 +456,7 @@ const benchmarks = [
   {
     name: 'training-gpt2-gpu',
     unavailable: noGpu,
+    gpuCheck: 'bench_gpt2_124m',
     args: ['bench', 'training', '--config', 'gpt2-124m', '--set', 'train.device=cuda'],
     rows: [
       { figure: 'training tokens/s, `gpt2-124m` (block 1024), GPU', goal: '—', value: trainingValue },
@@ -482,12 +488,13 @@ for (const b of benchmarks) b.command ??= `wordplay ${b.args.join(' ')}`;
 // --- main ----------------------------------------------------------------------------------
 
 function parseOnly(argv) {
+  if (argv.includes('--render')) return [];
   const i = argv.indexOf('--only');
   if (i < 0) return benchmarks.map((b) => b.name);
   const names = (argv[i + 1] ?? '').split(',').filter(Boolean);
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));
   if (!names.length || unknown.length) {
-    console.error(`usage: node bench/run.mjs [--only <name,...>]; names: ${benchmarks.map((b) => b.name).join(', ')}`);
+    console.error(`usage: node bench/run.mjs [--only <name,...> | --render]; names: ${benchmarks.map((b) => b.name).join(', ')}`);
     process.exit(2);
   }
   return names;
@@ -495,7 +502,7 @@ function parseOnly(argv) {
 
 const only = parseOnly(process.argv.slice(2));
 const results = fs.existsSync(resultsPath) ? JSON.parse(fs.readFileSync(resultsPath, 'utf8')) : {};
-const machine = describeMachine();
+const machine = only.length ? describeMachine() : null;
 const failed = [];
 const startedAll = Date.now();
 for (const b of benchmarks.filter((x) => only.includes(x.name))) {
@@ -525,5 +532,6 @@ for (const b of benchmarks.filter((x) => only.includes(x.name))) {
   fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   writeBenchmarks(results, benchmarks);
 }
+if (!only.length) writeBenchmarks(results, benchmarks);
 say(`BENCHMARKS.md regenerated in ${fixed((Date.now() - startedAll) / 60000)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
 process.exitCode = failed.length ? 1 : 0;

@@ -7,14 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name) => path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name);
-// the Python environment `wordplay setup` made (bootstrap ran it just before)
-const python = spawnSync(process.execPath, ['dist/cli.js', 'setup'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+// the Python environment `wordplay setup` made (bootstrap ran it just before), with DeepSpeed
+// for the trainer's sharded-training tests
+const python = spawnSync(process.execPath, ['dist/cli.js', 'setup', '--deepspeed'], { cwd: root, encoding: 'utf8' }).stdout.trim();
 const pythonEnv = { ...process.env, PYTHONPATH: path.join(root, 'trainer'), WORDPLAY_PYTHON: python };
 const testFiles = (dir) =>
   fs
     .readdirSync(path.join(root, 'test', dir))
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => path.join('test', dir, f));
+const slurmCluster = path.join(root, 'scripts', 'slurm-cluster.mjs');
 
 const steps = [
   ['TypeScript type-check', bin('tsc'), ['-p', '.']],
@@ -25,6 +27,9 @@ const steps = [
   ['unit tests (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('unit')], pythonEnv],
   // the load test runs 15 s here to keep CI short; `npm run test:faults` runs it for 60 s
   ['fault injection and load (node --test)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('faults')], { WORDPLAY_LOAD_SECONDS: '15', ...pythonEnv }],
+  // a real two-node SLURM cluster on this machine for the multi-node tests; stopped below, after every step
+  ['SLURM cluster (two nodes): start', process.execPath, [slurmCluster, 'start']],
+  ['cluster tests (SLURM)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('cluster')], pythonEnv],
   ['end-to-end tests (code-server in Chromium)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('e2e')], pythonEnv],
   ['trainer tests (pytest)', python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], pythonEnv],
 ];
@@ -41,5 +46,7 @@ for (const [name, command, args, env] of steps) {
   if (result.status !== 0) failed.push(name);
   console.log(`=== ${name}: ${result.status === 0 ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds} s`);
 }
+// whether the steps passed or not: the cluster's daemons and jobs end here
+spawnSync(process.execPath, [slurmCluster, 'stop'], { cwd: root, stdio: 'inherit' });
 console.log(`\nchecks: ${steps.length - failed.length} passed, ${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}`);
 process.exitCode = failed.length ? 1 : 0;

@@ -8,9 +8,10 @@ import { doctor } from './cli/doctor';
 import { exportModel } from './cli/export';
 import { prepare } from './cli/prepare';
 import { setup } from './cli/setup';
+import { submit } from './cli/submit';
 import { train } from './cli/train';
 
-const subcommands: Record<string, Subcommand> = { setup, doctor, prepare, train, export: exportModel, complete, demo, bench };
+const subcommands: Record<string, Subcommand> = { setup, doctor, prepare, train, submit, export: exportModel, complete, demo, bench };
 
 function usage(): string {
   const lines = Object.entries(subcommands).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);

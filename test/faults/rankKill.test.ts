@@ -1,7 +1,9 @@
 // One rank of a 2-process gloo run (torchrun on the CPU) is SIGKILLed mid-training: every
 // process of the run must end (torchrun, the other rank), the failure must be reported (a
-// non-zero exit and an error event from rank 0), and nothing may be left.
-// The run is started as the extension starts it (startTrainer, which picks torchrun).
+// non-zero exit and an error event from rank 0), and nothing may be left. With
+// distributed.max_restarts, torchrun's elastic agent starts the group again instead, and the
+// new workers resume from the run's last checkpoint and train to the end.
+// The runs are started as the extension starts them (startTrainer, which picks torchrun).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,6 +61,40 @@ test('a killed rank of a 2-process gloo run: every rank exits, the failure is re
     for (const [rank, pid] of ranks) assert.equal(processAlive(pid), false, `rank ${rank} (pid ${pid}) is still there`);
     assert.equal(processAlive(torchrun), false);
     assert.equal(groupAlive(torchrun), false, 'a process of the run is still there');
+  } finally {
+    killIfRunning(trainer);
+  }
+});
+
+test('a killed rank with distributed.max_restarts 1: torchrun restarts the group, which resumes from the checkpoint and finishes', { skip, timeout: 300_000 }, async (t) => {
+  const dir = tempDir('wordplay-elastic-');
+  const config = configFor(dir, await shakespeareDataset(dir), {
+    ...tiny,
+    train: { ...tiny.train, max_iters: 300, eval_interval: 10, eval_iters: 2, always_save_checkpoint: true },
+    distributed: { nproc_per_node: 2, max_restarts: 1 },
+  });
+  const seen: RunEvent[] = [];
+  const output: string[] = [];
+  const trainer = startTrainer({ config, runDir: path.join(dir, 'run'), env: trainerEnv, onEvent: (e) => seen.push(e), onStderr: (line) => output.push(line), pollMs: 20 });
+  try {
+    await waitFor(() => seen.some((e) => e.type === 'checkpoint'), 180_000, 'a first checkpoint');
+    const ranks = workers(trainer.pid!);
+    assert.deepEqual([...ranks.keys()].sort(), [0, 1]);
+    process.kill(ranks.get(1)!, 'SIGKILL');
+
+    const result = await trainer.done;
+    const starts = seen.filter((e) => e.type === 'start');
+    const errors = seen.flatMap((e) => (e.type === 'error' ? [e.message] : []));
+    t.diagnostic(`exit ${result.exitCode}; starts at ${starts.map((e) => e.iter).join(', ')}; done ${result.done?.reason}; errors: ${errors.join(' | ')}`);
+    assert.equal(result.exitCode, 0, `torchrun failed; the output was:\n${output.slice(-200).join('\n')}`);
+    assert.equal(starts.length, 2, 'the group was not started again');
+    // the restarted group began at a checkpoint the first one wrote, not from scratch
+    const checkpointed = seen.filter((e) => e.type === 'checkpoint' && seen.indexOf(e) < seen.indexOf(starts[1])).map((e) => e.iter);
+    assert.ok(checkpointed.includes(starts[1].iter) && starts[1].iter > 0, `restarted at ${starts[1].iter}, checkpoints ${checkpointed.join(', ')}`);
+    assert.ok(output.some((line) => /restart 1 of this run: resuming from its last checkpoint/.test(line)));
+    assert.equal(result.done?.reason, 'finished');
+    assert.equal(result.done?.iter, 300);
+    assert.equal(groupAlive(trainer.pid!), false, 'a process of the run is still there');
   } finally {
     killIfRunning(trainer);
   }

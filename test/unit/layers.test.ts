@@ -1,7 +1,7 @@
-// The layout of src/core is its design: one folder a stage (prepare, train, run, complete) over
-// two shared layers (common, and webview: the host↔webview protocol). These tests keep it so:
-// nothing in src/core reaches the editor's API or a folder above it, and the folders never
-// import each other in a circle.
+// The layout of src/core is its design: one folder a stage (prepare, train, run, complete, and
+// cluster: a run as a batch job) over two shared layers (common, and webview: the host↔webview
+// protocol). These tests keep it so: nothing in src/core reaches the editor's API or a folder
+// above it, and the folders never import each other in a circle.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,5 +51,5 @@ test('the stage folders of src/core import each other without a cycle', () => {
   };
   for (const folder of edges.keys()) visit(folder, []);
   assert.deepEqual(cycles, []);
-  assert.deepEqual([...fs.readdirSync(core)].sort(), ['common', 'complete', 'prepare', 'run', 'train', 'webview']);
+  assert.deepEqual([...fs.readdirSync(core)].sort(), ['cluster', 'common', 'complete', 'prepare', 'run', 'train', 'webview']);
 });

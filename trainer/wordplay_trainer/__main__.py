@@ -8,6 +8,7 @@ COMMANDS = {
     "train": "wordplay_trainer.cli",
     "export": "wordplay_trainer.export",
     "bench": "wordplay_trainer.bench",
+    "gpu-check": "wordplay_trainer.gpucheck",
     "probe": "wordplay_trainer.probe",
     "tokenizer": "wordplay_trainer.bpe",
 }

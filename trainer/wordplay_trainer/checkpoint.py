@@ -1,9 +1,11 @@
 """checkpoint/: weights, optimizer state and state.json, never pickle, replaced atomically.
 
 Layout of checkpoint/:
-- model.safetensors: the weights (tied embedding/head stored once, via safetensors.torch.save_model);
+- model.safetensors: the weights (a head tied to the embedding stored once, as lm_head.weight);
 - optimizer.safetensors + optimizer.json: the optimizer's tensors, and its structure and scalars;
 - state.json: iteration, best and last val loss, model_args, the dataset's tokenizer, RNG states.
+Both weights and optimizer state are whole whatever wrote them: one process, DDP, or a sharded
+backend (sharded.py gathers the shards first), so any backend and process count resumes them.
 
 Saving writes everything into checkpoint.tmp-<pid>/, fsyncs the files and the folder, then
 renames checkpoint/ to checkpoint.old-<pid>/ and the new folder to checkpoint/: a crash at any
@@ -18,13 +20,14 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file, save_model
+from safetensors.torch import load_file, save_file
 from safetensors.torch import load_model as st_load_model
 
 from .errors import TrainerError
@@ -131,19 +134,40 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+TIED = ("lm_head.weight", "transformer.wte.weight")  # the name kept, the name dropped
+
+
+def _save_weights(weights: dict[str, torch.Tensor], config: GPTConfig, file: Path) -> None:
+    """The weights, a tied head once (under the name safetensors' save_model would keep)."""
+    weights = dict(weights)
+    metadata = None
+    if config.tie_embeddings:
+        kept, dropped = TIED
+        head = weights.pop(dropped, None)  # a state dict names the tied tensor twice, parameters once
+        if head is not None:
+            weights.setdefault(kept, head)
+        metadata = {dropped: kept}
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(file), metadata=metadata)
+
+
 def _write_folder(
-    tmp: Path, model: GPT, optimizer: torch.optim.Optimizer | None, state: dict, extra: dict | None
+    tmp: Path,
+    config: GPTConfig,
+    weights: dict[str, torch.Tensor],
+    optimizer_state: dict | None,
+    state: dict,
+    extra: dict | None,
 ) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    save_model(model, str(tmp / MODEL_FILE))
-    if optimizer is not None:
-        tensors, meta = _split_optimizer(optimizer.state_dict())
+    _save_weights(weights, config, tmp / MODEL_FILE)
+    if optimizer_state is not None:
+        tensors, meta = _split_optimizer(optimizer_state)
         meta.update(extra or {})
         save_file(tensors, str(tmp / OPTIMIZER_FILE))
         (tmp / OPTIMIZER_JSON).write_text(json.dumps(meta), encoding="utf-8")
-    state = {**state, "model_args": model_args(model.config)}
+    state = {**state, "model_args": model_args(config)}
     (tmp / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
     for f in tmp.iterdir():
         _fsync_file(f)
@@ -157,13 +181,29 @@ def save_checkpoint(
     state: dict,
     extra_optimizer_json: dict | None = None,
 ) -> Path:
-    """Writes the checkpoint beside, then swaps it in. `state` becomes state.json. A write that
+    """The checkpoint of a model and optimizer this process holds whole."""
+    optimizer_state = None if optimizer is None else optimizer.state_dict()
+    return save_full_state(
+        run_dir, model.config, model.state_dict(), optimizer_state, state, extra_optimizer_json
+    )
+
+
+def save_full_state(
+    run_dir: RunDir,
+    config: GPTConfig,
+    weights: dict[str, torch.Tensor],
+    optimizer_state: dict | None,
+    state: dict,
+    extra_optimizer_json: dict | None = None,
+) -> Path:
+    """Writes the checkpoint beside, then swaps it in: the full weights (a state dict), the full
+    optimizer state (as optimizer.state_dict() has it), `state` as state.json. A write that
     fails (a full disk) removes its partial folder, so the space is free for the error event,
     and raises a TrainerError: the previous checkpoint is untouched."""
     pid = os.getpid()
     tmp = run_dir.checkpoint_tmp(pid)
     try:
-        _write_folder(tmp, model, optimizer, state, extra_optimizer_json)
+        _write_folder(tmp, config, weights, optimizer_state, state, extra_optimizer_json)
     except (OSError, SafetensorError) as e:  # safetensors reports its I/O errors as its own
         shutil.rmtree(tmp, ignore_errors=True)
         raise TrainerError(
@@ -234,13 +274,14 @@ def load_weights(model: GPT, folder: Path, device: str | torch.device = "cpu") -
         raise _corrupt(file, str(e).splitlines()[0]) from None
     # a head tied to the embedding is one tensor, so one of the two names is not in the file
     if model.config.tie_embeddings:
-        missing = [k for k in missing if k not in ("lm_head.weight", "transformer.wte.weight")]
+        missing = [k for k in missing if k not in TIED]
     if missing or unexpected:
         raise _corrupt(file, f"missing {missing[:3]}, unexpected {unexpected[:3]}")
 
 
-def load_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> dict:
-    """Restores the optimizer state; returns optimizer.json (which may carry extra scalars)."""
+def _read_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> tuple[dict, dict]:
+    """The saved optimizer state, as `optimizer.load_state_dict` takes it, checked against the
+    optimizer it is for; and optimizer.json (which may carry extra scalars)."""
     tfile, jfile = folder / OPTIMIZER_FILE, folder / OPTIMIZER_JSON
     try:
         tensors = load_file(str(tfile))
@@ -264,10 +305,19 @@ def load_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> dict:
         for key in ("fused", "foreach", "capturable", "differentiable", "peak_lr"):
             if key in current:
                 saved[key] = current[key]
+    return sd, meta
+
+
+def load_optimizer(
+    optimizer: torch.optim.Optimizer, folder: Path, load: Callable[[dict], None] | None = None
+) -> dict:
+    """Restores the optimizer state, through `load` when the optimizer is sharded
+    (sharded.py), else its load_state_dict; returns optimizer.json (which may carry extra scalars)."""
+    sd, meta = _read_optimizer(optimizer, folder)
     try:
-        optimizer.load_state_dict(sd)
+        (load or optimizer.load_state_dict)(sd)
     except (ValueError, KeyError, RuntimeError) as e:
-        raise _corrupt(tfile, str(e).splitlines()[0]) from None
+        raise _corrupt(folder / OPTIMIZER_FILE, str(e).splitlines()[0]) from None
     return meta
 
 

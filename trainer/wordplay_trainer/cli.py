@@ -5,6 +5,8 @@ dir's config.json (rank 0 alone; the trainer is that file's one writer, however 
 `wordplay train`, the extension, torchrun), the stop request installed, the run, the export of
 the completion model after it. SIGINT/SIGTERM: finish the step, checkpoint, `done` stopped,
 exit 0. Any failure: an `error` event naming the key or file and the fix, then a non-zero exit.
+A run its launcher started again (torchrun's restarts, SLURM's requeue) resumes from its last
+checkpoint by itself.
 """
 
 from __future__ import annotations
@@ -14,18 +16,23 @@ import os
 import re
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
 from .common import compute_cleanup, in_process_group, log
-from .config import config_name, load_config
+from .config import RunConfig, config_name, load_config
 from .errors import TrainerError
 from .events import EventWriter
 from .rundir import RunDir, default_run_dir
 from .stop import StopFlag
 from .train import Trainer
+
+# how often the launcher has started this run again: torchrun after a failed process, SLURM
+# after a requeue (each counts from 0)
+RESTART_COUNTS = ("TORCHELASTIC_RESTART_COUNT", "SLURM_RESTART_COUNT")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     stop.install()
     trainer: Trainer | None = None
     try:
-        cfg = load_config(args.config, args.overrides)
+        cfg = resume_if_restarted(load_config(args.config, args.overrides), run_dir)
         if rank == 0:
             run_dir.write_config(cfg)
         trainer = Trainer(cfg, run_dir, events, stop)
@@ -84,10 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - every failure becomes an error event first
         traceback.print_exc()
         if in_process_group() and peer_failure(e):
+            allowed = os.environ.get("TORCHELASTIC_MAX_RESTARTS", "0")
+            restarts_left = allowed.isdigit() and restart_count() < int(allowed)
+            then = (
+                "torchrun starts the group again from the last checkpoint (distributed.max_restarts)"
+                if restarts_left
+                else "continue from the last checkpoint with train.init_from=resume"
+            )
             message = (
                 f"another process of this {world}-process run ended (killed, out of memory, or "
                 "an error of its own: torchrun's output names it), so this one stopped too "
-                f"({str(e).splitlines()[0]}); continue from the last checkpoint with train.init_from=resume"
+                f"({str(e).splitlines()[0]}); {then}"
             )
             return fail(events, message, None, trainer)
         return fail(
@@ -99,6 +113,24 @@ def main(argv: list[str] | None = None) -> int:
         if trainer and trainer.scalars:
             trainer.scalars.close()
         compute_cleanup()
+
+
+def resume_if_restarted(cfg: RunConfig, run_dir: RunDir) -> RunConfig:
+    """The config this launch trains: a run that torchrun restarted after a process failed
+    (distributed.max_restarts), or that SLURM requeued (preemption, a node failure, `scontrol
+    requeue`), continues from its last checkpoint by itself: train.init_from becomes resume.
+    Before its first checkpoint it starts again as configured."""
+    restarts = restart_count()
+    if restarts == 0 or cfg.train.init_from == "resume" or not run_dir.has_checkpoint():
+        return cfg
+    if int(os.environ.get("RANK", 0)) == 0:
+        log(f"wordplay: restart {restarts} of this run: resuming from its last checkpoint")
+    return replace(cfg, train=replace(cfg.train, init_from="resume"))
+
+
+def restart_count() -> int:
+    counts = (os.environ.get(name, "") for name in RESTART_COUNTS)
+    return max((int(c) for c in counts if c.isdigit()), default=0)
 
 
 def export_after(run_dir: RunDir) -> None:

@@ -25,7 +25,7 @@ from .errors import TrainerError
 from .schemas import read_json
 
 if TYPE_CHECKING:
-    from .config import DistributedConfig, RunConfig, TrainConfig
+    from .config import DistributedConfig, TrainConfig
 
 
 def log(message: str) -> None:
@@ -112,7 +112,8 @@ class Compute:
 
 def compute_init(train: TrainConfig, distributed: DistributedConfig) -> Compute:
     """The device and dtype for this process, the process group when torchrun started several
-    (its RANK, LOCAL_RANK and WORLD_SIZE), TF32 matmuls on, every RNG seeded with train.seed."""
+    (its RANK, LOCAL_RANK and WORLD_SIZE) or a sharded backend runs alone, TF32 matmuls on,
+    every RNG seeded with train.seed."""
     rank = int(os.environ.get("RANK", 0))
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     world = int(os.environ.get("WORLD_SIZE", 1))
@@ -128,8 +129,12 @@ def compute_init(train: TrainConfig, distributed: DistributedConfig) -> Compute:
     device = resolve_device(train.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
     if world > 1:
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group(backend=backend)
+    elif distributed.backend != "ddp":
+        # FSDP and DeepSpeed need a process group even alone; a one-process one needs no launcher
+        dist.init_process_group(backend=backend, store=dist.HashStore(), rank=0, world_size=1)
     dtype = resolve_dtype(train.dtype, device)
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
@@ -141,32 +146,6 @@ def compute_init(train: TrainConfig, distributed: DistributedConfig) -> Compute:
     else:
         autocast = torch.autocast(device.type, dtype=getattr(torch, dtype))
     return Compute(rank, world, device, dtype, autocast)
-
-
-def deepspeed_engine(
-    model: torch.nn.Module, optimizer: torch.optim.Optimizer, cfg: RunConfig, compute: Compute
-):
-    """distributed.backend=deepspeed: the DeepSpeed engine that steps in place of DDP, and the
-    optimizer it wraps."""
-    try:
-        import deepspeed
-    except ImportError:
-        raise TrainerError(
-            "distributed.backend=deepspeed needs DeepSpeed, which is not installed in the trainer's "
-            f"Python ({sys.executable}); install it with `{sys.executable} -m pip install deepspeed`, "
-            "or set distributed.backend=ddp",
-            "distributed.backend",
-        ) from None
-    ds_config = {
-        "train_micro_batch_size_per_gpu": cfg.train.batch_size,
-        "gradient_accumulation_steps": cfg.train.gradient_accumulation_steps // compute.world,
-        "zero_optimization": {"stage": cfg.distributed.zero_stage},
-        "gradient_clipping": cfg.optimizer.grad_clip,
-        "bf16": {"enabled": compute.dtype == "bfloat16"},
-        "fp16": {"enabled": compute.dtype == "float16"},
-    }
-    engine, optimizer, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_config)
-    return engine, optimizer
 
 
 def in_process_group() -> bool:

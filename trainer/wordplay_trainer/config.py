@@ -93,6 +93,7 @@ class DistributedConfig:
     backend: str
     zero_stage: int
     rendezvous: str
+    max_restarts: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,20 @@ class LoggingConfig:
     wandb_project: str
     wandb_run_name: str | None
     tensorboard: bool
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """A batch job's request, read by `wordplay submit` (src/core/cluster/); the trainer keeps it
+    in config.json and otherwise ignores it."""
+
+    scheduler: str
+    time: str | None
+    stop_before_s: int
+    partition: str | None
+    queue: str | None
+    account: str | None
+    cpus_per_node: int | None
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ class RunConfig:
     optimizer: OptimizerConfig
     distributed: DistributedConfig
     logging: LoggingConfig
+    cluster: ClusterConfig
     schema: str | None = None  # the file's "$schema", kept so config.json still names it
 
     @classmethod
@@ -125,6 +141,7 @@ class RunConfig:
             optimizer=OptimizerConfig(**cfg["optimizer"]),
             distributed=DistributedConfig(**cfg["distributed"]),
             logging=LoggingConfig(**cfg["logging"]),
+            cluster=ClusterConfig(**cfg["cluster"]),
             schema=cfg.get("$schema"),
         )
 

@@ -54,6 +54,9 @@ class RunDir:
             self.root.glob(f"{RUN_FILES['checkpoint']}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True
         )
 
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint.is_dir() or bool(self.previous_checkpoints())
+
     @property
     def tensorboard(self) -> Path:
         return self.root / RUN_FILES["tensorboard"]

@@ -2,9 +2,10 @@
 
 An iteration: set the learning rate (linear warmup, then cosine decay to min_lr); run
 gradient_accumulation_steps micro-batches forward and backward under autocast (bf16, or fp16
-with a GradScaler), each process taking its share, DDP syncing gradients on the last micro-step
-only; agree on the mean loss and on stopping through one all-reduce; clip the gradients; step
-AdamW (fused on CUDA, weight decay on matrices and embeddings only). Every log_interval a
+with a GradScaler), each process taking its share, DDP (or FSDP) syncing gradients on the last
+micro-step only; agree on the mean loss and on stopping through one all-reduce; clip the
+gradients; step AdamW (fused on CUDA, weight decay on matrices and embeddings only). Under
+DeepSpeed its engine accumulates, clips and steps the same AdamW (sharded.py). Every log_interval a
 `train` event (loss, learning rate, tokens/s, MFU); every eval_interval the mean train and val
 loss over eval_iters fixed batches, a checkpoint when val loss improved (or always), a sample.
 A stop request (SIGINT, SIGTERM or the watcher gone: stop.py) ends the loop after its step with
@@ -26,10 +27,10 @@ import torch
 import torch.distributed as dist
 
 from . import checkpoint as ckpt
+from . import sharded
 from .common import (
     Compute,
     compute_init,
-    deepspeed_engine,
     device_peak,
     flops_per_token,
     log,
@@ -64,7 +65,8 @@ class Trainer:
         self.events = events
         self.stop = stop
         self.iter = 0
-        self.engine = None  # DeepSpeed
+        self.engine = None  # DeepSpeed's, which steps in place of the loop's optimizer
+        self.sharding: sharded.Fsdp | sharded.DeepSpeed | None = None  # full states of a sharded run
         self.scalars: Scalars | None = None  # rank 0's copies for wandb and TensorBoard
 
     # -- the loop
@@ -73,10 +75,9 @@ class Trainer:
         """Trains from self.iter to train.max_iters; returns why it ended: finished or stopped."""
         t, c = self.cfg.train, self.model.config
         tokens_per_iter = t.batch_size * t.gradient_accumulation_steps * c.block_size
-        n_params = self.model.num_params()
-        flops_token = flops_per_token(n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, c.block_size)
+        flops_token = flops_per_token(self.n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, c.block_size)
         peak = device_peak(self.device)
-        self._announce(n_params, tokens_per_iter)
+        self._announce(tokens_per_iter)
         self.model.train()
         while self.iter < t.max_iters:
             t0 = time.perf_counter()
@@ -133,15 +134,18 @@ class Trainer:
         for m, (x, y) in enumerate(
             self.train_batches.step(t.gradient_accumulation_steps, world, self.compute.rank)
         ):
-            if self.engine is not None:
+            if self.engine is not None:  # DeepSpeed accumulates, clips and steps by itself
                 with self.autocast:
                     _, loss = self.engine(x, y)
                 self.engine.backward(loss)
                 self.engine.step()
                 loss_sum += loss.detach() / micro
                 continue
-            if self.compute.ddp:
-                self.step_model.require_backward_grad_sync = m == micro - 1
+            last = m == micro - 1  # gradients are averaged over the processes once, at the end
+            if self.cfg.distributed.backend == "fsdp":
+                self.model.set_requires_gradient_sync(last)
+            elif self.compute.ddp:
+                self.step_model.require_backward_grad_sync = last
             with self.autocast:
                 _, loss = self.step_model(x, y)
                 loss = loss / micro
@@ -188,7 +192,9 @@ class Trainer:
             self.best_val = losses["val"]
         if improved or self.cfg.train.always_save_checkpoint:
             self.save("eval")
-        if self.compute.master and self.cfg.train.sample_tokens > 0:
+        if self.cfg.train.sample_tokens > 0:
+            # every process samples, in step: a sharded model's layers need them all to gather
+            # (sampling draws the same number of tokens whatever they are); rank 0 writes events
             self.events.emit("sample", iter=self.iter, tokens=self.sample())
 
     @torch.no_grad()
@@ -222,13 +228,18 @@ class Trainer:
         return out[0, 1:].tolist()
 
     def save(self, reason: str) -> None:
-        """All processes call this (RNG states are gathered); rank 0 writes."""
+        """All processes call this (RNG states, and a sharded run's full state, are gathered);
+        rank 0 writes."""
         rng = ckpt.rng_state(self.train_batches.generator)
         if self.compute.ddp:
             rngs: list = [None] * self.compute.world
             dist.all_gather_object(rngs, rng)
         else:
             rngs = [rng]
+        if self.sharding is not None:
+            weights, optimizer_state = self.sharding.full_state()
+        else:
+            weights, optimizer_state = self.model.state_dict(), self.optimizer.state_dict()
         if not self.compute.master:
             return
         state = {
@@ -241,11 +252,10 @@ class Trainer:
             "rng": rngs,
         }
         extra = {"scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {}
-        optimizer = None if self.engine is not None else self.optimizer
-        ckpt.save_checkpoint(self.run_dir, self.model, optimizer, state, extra)
+        ckpt.save_full_state(self.run_dir, self.model.config, weights, optimizer_state, state, extra)
         self.events.emit("checkpoint", iter=self.iter, val_loss=self.last_val)
 
-    def _announce(self, n_params: int, tokens_per_iter: int) -> None:
+    def _announce(self, tokens_per_iter: int) -> None:
         """The start event, and its line for people."""
         t, world = self.cfg.train, self.compute.world
         device_name = str(self.device)
@@ -258,8 +268,8 @@ class Trainer:
             pid=os.getpid(),
             device=device_name,
             dtype=self.compute.dtype,
-            n_params=n_params,
-            n_params_total=self.model.num_params(non_embedding=False),
+            n_params=self.n_params,
+            n_params_total=self.n_params_total,
             tokens_per_iter=tokens_per_iter,
             world_size=world,
             init_from=t.init_from,
@@ -267,7 +277,7 @@ class Trainer:
         )
         if self.compute.master:
             log(
-                f"wordplay: training {n_params / 1e6:.2f}M parameters on {device_name} "
+                f"wordplay: training {self.n_params / 1e6:.2f}M parameters on {device_name} "
                 f"({self.compute.dtype}), {world} process(es), {tokens_per_iter:,} tokens per iteration, "
                 f"iterations {self.iter} -> {t.max_iters}; run dir {self.run_dir.root}"
             )
@@ -283,12 +293,26 @@ class Trainer:
         self.model, self.resume_state, self.resume_folder = self._build_model()
         self.dataset.check_block_size(self.model.config.block_size)
         self.model.to(self.device)
+        # counted whole, before ZeRO-3 leaves each process an empty tensor per parameter
+        self.n_params = self.model.num_params()
+        self.n_params_total = self.model.num_params(non_embedding=False)
         torch.manual_seed(t.seed + self.compute.rank)  # dropout differs per process
 
         block = self.model.config.block_size
         self.train_batches = Batches(self.dataset, "train", block, t.batch_size, self.device, t.seed)
+        backend = cfg.distributed.backend
+        if backend == "fsdp":
+            sharded.fsdp_wrap(self.model, self.compute)  # before the optimizer, which takes the shards
         self.optimizer = make_optimizer(self.model, cfg.optimizer, self.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.compute.dtype == "float16")
+        if backend == "fsdp":
+            self.sharding = sharded.Fsdp(self.model, self.optimizer)
+        elif backend == "deepspeed":
+            self.sharding = sharded.DeepSpeed(self.model, self.optimizer, cfg, self.compute)
+            self.engine, self.optimizer = self.sharding.engine, self.sharding.optimizer
+        # DeepSpeed scales a float16 loss itself
+        self.scaler = torch.amp.GradScaler(
+            "cuda", enabled=self.compute.dtype == "float16" and self.engine is None
+        )
         self.best_val = math.inf
         self.last_val: float | None = None
         if self.resume_state is not None:
@@ -296,13 +320,13 @@ class Trainer:
 
         self.compiled = self.model
         if resolve_compile(t.compile, self.device):
-            log("wordplay: compiling the model (torch.compile) ...")
-            self.compiled = torch.compile(self.model)
-        self.step_model = self.compiled
-        if cfg.distributed.backend == "deepspeed":
-            self.engine, self.optimizer = deepspeed_engine(self.model, self.optimizer, cfg, self.compute)
-            self.step_model = self.engine
-        elif self.compute.ddp:
+            if self.engine is not None:
+                log("wordplay: train.compile is not applied under distributed.backend deepspeed")
+            else:
+                log("wordplay: compiling the model (torch.compile) ...")
+                self.compiled = torch.compile(self.model)
+        self.step_model = self.compiled if self.engine is None else self.engine
+        if backend == "ddp" and self.compute.ddp:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -340,7 +364,8 @@ class Trainer:
         """The optimizer, scaler, iteration, losses and RNG states of the checkpoint resumed."""
         state, folder = self.resume_state, self.resume_folder
         assert state is not None and folder is not None
-        meta = ckpt.load_optimizer(self.optimizer, folder)
+        load = self.optimizer.load_state_dict if self.sharding is None else self.sharding.load_optimizer_state
+        meta = ckpt.load_optimizer(self.optimizer, folder, load)
         if meta.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(meta["scaler"])
         self.iter = int(state["iteration"])

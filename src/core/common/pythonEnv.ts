@@ -1,6 +1,8 @@
 // The trainer's Python: finding an interpreter, and building the managed virtual environment
 // (`wordplay setup`) outside the clone, keyed by the hash of trainer/requirements.txt, so a
-// changed requirement builds a fresh environment and an unchanged one is reused.
+// changed requirement builds a fresh environment and an unchanged one is reused. DeepSpeed
+// (distributed.backend deepspeed) is an optional extra, `wordplay setup --deepspeed`, installed
+// into that same environment from trainer/requirements-deepspeed.txt without changing its key.
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,11 +12,17 @@ import { cacheDir, trainerDir } from './paths';
 
 export const MIN_PYTHON: [number, number] = [3, 10];
 const READY_MARKER = 'wordplay-env.json';
+const DEEPSPEED_MARKER = 'wordplay-deepspeed.json';
 
 export const requirementsFile = path.join(trainerDir, 'requirements.txt');
+export const deepspeedRequirementsFile = path.join(trainerDir, 'requirements-deepspeed.txt');
+
+function fileHash(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+}
 
 export function requirementsHash(): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(requirementsFile)).digest('hex').slice(0, 16);
+  return fileHash(requirementsFile);
 }
 
 export interface ManagedEnv {
@@ -101,25 +109,29 @@ export interface SetupProgress {
   log?(line: string): void;
 }
 
-/** Creates the managed environment when it is missing or incomplete; a ready one is kept. */
+/** Creates the managed environment when it is missing or incomplete; a ready one is kept.
+ *  With `deepspeed`, DeepSpeed too, unless that same extra is installed already. */
 export async function setupManagedEnv(
   progress: SetupProgress,
-  options: { basePython?: string; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+  options: { basePython?: string; signal?: AbortSignal; env?: NodeJS.ProcessEnv; deepspeed?: boolean } = {},
 ): Promise<ManagedEnv> {
   const env = options.env ?? process.env;
   const target = managedEnv(env);
-  if (isManagedEnvReady(env)) {
-    progress.step(`Python environment is up to date: ${target.dir}`);
-    return target;
-  }
-  const basePython = options.basePython ?? env.WORDPLAY_BASE_PYTHON ?? systemPython();
+  if (isManagedEnvReady(env)) progress.step(`Python environment is up to date: ${target.dir}`);
+  else await createManagedEnv(target, progress, options.basePython ?? env.WORDPLAY_BASE_PYTHON, options.signal);
+  if (options.deepspeed) await installDeepSpeed(target, progress, options.signal);
+  return target;
+}
+
+async function createManagedEnv(target: ManagedEnv, progress: SetupProgress, base: string | undefined, signal?: AbortSignal): Promise<void> {
+  const basePython = base ?? systemPython();
   const version = pythonVersion(basePython);
   // An environment without its marker was interrupted: start it again from nothing.
   fs.rmSync(target.dir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(target.dir), { recursive: true });
   try {
     progress.step(`Creating a virtual environment with Python ${version} in ${target.dir}`);
-    await run(basePython, ['-m', 'venv', target.dir], progress, options.signal);
+    await run(basePython, ['-m', 'venv', target.dir], progress, signal);
     const total = requirementNames().length;
     let collected = 0;
     progress.step(`Installing ${total} packages (PyTorch is large: this takes a few minutes the first time)`);
@@ -135,18 +147,44 @@ export async function setupManagedEnv(
           else if (line.startsWith('Installing collected packages')) progress.step('Installing the collected packages');
         },
       },
-      options.signal,
+      signal,
     );
     fs.writeFileSync(
       path.join(target.dir, READY_MARKER),
       JSON.stringify({ requirements: requirementsHash(), python: version, created: new Date().toISOString() }, null, 2),
     );
     progress.step(`Python environment ready: ${target.dir}`);
-    return target;
   } catch (err) {
     fs.rmSync(target.dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Whether the managed environment holds DeepSpeed as trainer/requirements-deepspeed.txt pins it now. */
+export function hasDeepSpeed(target: ManagedEnv = managedEnv()): boolean {
+  try {
+    const marker = JSON.parse(fs.readFileSync(path.join(target.dir, DEEPSPEED_MARKER), 'utf8')) as { requirements?: string };
+    return marker.requirements === fileHash(deepspeedRequirementsFile);
+  } catch {
+    return false;
+  }
+}
+
+/** Installs the DeepSpeed extra into a ready environment; its marker, written last, records
+ *  the requirements it installed, so a second setup skips it and a changed pin installs again. */
+async function installDeepSpeed(target: ManagedEnv, progress: SetupProgress, signal?: AbortSignal): Promise<void> {
+  if (hasDeepSpeed(target)) {
+    progress.step('DeepSpeed is installed');
+    return;
+  }
+  progress.step('Installing DeepSpeed (distributed.backend deepspeed)');
+  const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', deepspeedRequirementsFile];
+  await run(target.python, args, progress, signal);
+  fs.writeFileSync(
+    path.join(target.dir, DEEPSPEED_MARKER),
+    JSON.stringify({ requirements: fileHash(deepspeedRequirementsFile), installed: new Date().toISOString() }, null, 2),
+  );
+  progress.step('DeepSpeed installed');
 }
 
 function requirementNames(): string[] {
@@ -200,10 +238,16 @@ export interface TrainerInvocation {
  *  is imported from this extension's trainer/ folder, never installed into the environment. */
 export function trainerInvocation(args: string[], env: NodeJS.ProcessEnv = process.env): TrainerInvocation {
   const python = resolvePython(env).path;
-  const pythonPath = [trainerDir, env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   return {
     command: python,
     args: ['-m', 'wordplay_trainer', ...args],
-    env: { ...env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1' },
+    env: { ...env, ...trainerVariables(env) },
   };
+}
+
+/** The variables the trainer runs with, beside those it inherits: the package on PYTHONPATH,
+ *  and its output unbuffered (a log file shows each line as it is written). A batch script
+ *  (src/core/cluster/) writes these same values. */
+export function trainerVariables(env: NodeJS.ProcessEnv = process.env): { PYTHONPATH: string; PYTHONUNBUFFERED: string } {
+  return { PYTHONPATH: [trainerDir, env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' };
 }

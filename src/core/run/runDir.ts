@@ -15,6 +15,11 @@ export const runFiles = {
   log: layout.run.log,
   /** The window that took over a run whose starter is gone (see supervision.ts). */
   watcher: layout.run.watcher,
+  /** The batch job that trains this run on a cluster (src/core/cluster/): scheduler, job id, script. */
+  job: layout.run.job,
+  /** The batch scripts `wordplay submit` writes, one per scheduler. */
+  slurmScript: layout.run.slurm_script,
+  pbsScript: layout.run.pbs_script,
 } as const;
 
 export interface RunPaths {
@@ -30,6 +35,9 @@ export interface RunPaths {
   process: string;
   log: string;
   watcher: string;
+  job: string;
+  slurmScript: string;
+  pbsScript: string;
 }
 
 export function runPaths(root: string): RunPaths {
@@ -47,6 +55,9 @@ export function runPaths(root: string): RunPaths {
     process: path.join(r, runFiles.process),
     log: path.join(r, runFiles.log),
     watcher: path.join(r, runFiles.watcher),
+    job: path.join(r, runFiles.job),
+    slurmScript: path.join(r, runFiles.slurmScript),
+    pbsScript: path.join(r, runFiles.pbsScript),
   };
 }
 

@@ -50,9 +50,20 @@ export interface RunConfig {
     nproc_per_node: number;
     nnodes: number;
     node_rank: number;
-    backend: 'ddp' | 'deepspeed';
+    backend: 'ddp' | 'fsdp' | 'deepspeed';
     zero_stage: number;
     rendezvous: string;
+    max_restarts: number;
   };
   logging: { wandb: boolean; wandb_project: string; wandb_run_name: string | null; tensorboard: boolean };
+  /** A batch job's request (`wordplay submit`, src/core/cluster/); the trainer ignores it. */
+  cluster: {
+    scheduler: 'slurm' | 'pbs';
+    time: string | null;
+    stop_before_s: number;
+    partition: string | null;
+    queue: string | null;
+    account: string | null;
+    cpus_per_node: number | null;
+  };
 }

@@ -44,29 +44,39 @@ export interface Command {
   env: NodeJS.ProcessEnv;
 }
 
-/** python -m wordplay_trainer train ..., or torchrun (beside that Python) when nproc_per_node
- *  or nnodes exceeds 1. The config travels as JSON text in the arguments, which torchrun hands
- *  to every worker; rank 0 writes it to config.json. */
-export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv = process.env): Command {
-  const trainArgs = ['train', '--config', JSON.stringify(config), '--run-dir', runPaths(runDir).root];
-  const inv = trainerInvocation(trainArgs, env);
-  const d = config.distributed;
-  if (d.nproc_per_node <= 1 && d.nnodes <= 1) return inv;
-  const dir = path.dirname(inv.command);
+/** The trainer's arguments after `python -m wordplay_trainer`: the config travels as JSON text,
+ *  which torchrun hands to every worker; rank 0 writes it to config.json. */
+export function trainerArgs(config: RunConfig, runDir: string): string[] {
+  return ['train', '--config', JSON.stringify(config), '--run-dir', runPaths(runDir).root];
+}
+
+/** torchrun beside the trainer's Python (`wordplay setup`'s environment has it), or a UserError. */
+export function torchrunBeside(python: string): string {
+  const dir = path.dirname(python);
   const torchrun = path.join(dir, process.platform === 'win32' ? 'torchrun.exe' : 'torchrun');
   if (dir === '.' || !fs.existsSync(torchrun)) {
     throw new UserError(
-      `distributed.nproc_per_node/nnodes need torchrun, which was not found beside ${inv.command}; ` +
+      `torchrun (it starts distributed.nproc_per_node x nnodes processes, and every cluster job) was not found beside ${python}; ` +
         'run "wordplay setup" (or set WORDPLAY_PYTHON to a Python with PyTorch installed)',
     );
   }
+  return torchrun;
+}
+
+/** python -m wordplay_trainer train ..., or torchrun (beside that Python) when nproc_per_node
+ *  or nnodes exceeds 1. */
+export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv = process.env): Command {
+  const inv = trainerInvocation(trainerArgs(config, runDir), env);
+  const d = config.distributed;
+  if (d.nproc_per_node <= 1 && d.nnodes <= 1) return inv;
+  const torchrun = torchrunBeside(inv.command);
   const rendezvous =
     d.nnodes > 1
       ? ['--nnodes', String(d.nnodes), '--node_rank', String(d.node_rank), '--rdzv_backend', 'c10d', '--rdzv_endpoint', d.rendezvous]
       : ['--standalone'];
   return {
     command: torchrun,
-    args: [...rendezvous, '--nproc_per_node', String(d.nproc_per_node), ...inv.args],
+    args: [...rendezvous, '--nproc_per_node', String(d.nproc_per_node), '--max-restarts', String(d.max_restarts), ...inv.args],
     env: inv.env,
   };
 }
