@@ -10,6 +10,7 @@ import { registerPrepareDataset } from './prepare/prepareCommands';
 import { registerPrompts } from './common/prompts';
 import { registerPython } from './common/pythonCommands';
 import { registerRunsTree } from './train/runsTree';
+import { ClusterJobs } from './train/clusterJobs';
 import { registerShakespeare } from './prepare/shakespeareCommands';
 import { TrainingManager } from './train/trainCommands';
 
@@ -38,9 +39,12 @@ export function activate(context: vscode.ExtensionContext): void {
   registerPython(context, log);
   registerShakespeare(context, log);
   registerPrepareDataset(context, log);
-  const training = new TrainingManager(log, metrics, context.workspaceState);
+  const jobs = new ClusterJobs(log);
+  context.subscriptions.push(jobs);
+  jobs.watch();
+  const training = new TrainingManager(log, metrics, context.workspaceState, jobs);
   training.register(context);
-  registerRunsTree(context, log, training, metrics);
+  registerRunsTree(context, log, training, metrics, jobs);
 }
 
 export function deactivate(): void {}

@@ -14,8 +14,10 @@ import { runsFolder } from '../common/workspace';
 import { useForCompletion } from '../complete/modelCommands';
 import { nothingDone } from '../common/prompts';
 import { runDirOf, type RunArgument, type TrainingManager } from './trainCommands';
+import type { ClusterJobs } from './clusterJobs';
 
 const ICONS: Record<RunSummary['state'], vscode.ThemeIcon> = {
+  queued: new vscode.ThemeIcon('watch', new vscode.ThemeColor('charts.purple')),
   running: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
   finished: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
   stopped: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('charts.yellow')),
@@ -29,19 +31,25 @@ function runItem(run: RunSummary): vscode.TreeItem {
   // bits per byte: the one figure that compares runs with different tokenizers
   const bpb = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bpb`;
   const bpbWords = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bits per byte`;
-  item.description = `${run.state} · ${iteration}${loss}${bpb}`;
+  // a queued job says why it waits (squeue's reason: Resources, Priority, BeginTime ...)
+  const state = run.state === 'queued' && run.job?.reason && run.job.reason !== 'None' ? `queued (${run.job.reason})` : run.state;
+  const job = run.job ? ` · job ${run.job.id}` : '';
+  item.description = `${state} · ${iteration}${loss}${bpb}`;
   item.iconPath = ICONS[run.state];
   item.contextValue = `run.${run.state}${run.hasModel ? '.model' : ''}`;
   item.resourceUri = vscode.Uri.file(run.dir);
-  const tooltip = new vscode.MarkdownString(`**${run.name}**: ${run.state} at iteration ${iteration}${loss}${bpbWords}\n\n${run.dir}`);
+  const tooltip = new vscode.MarkdownString(`**${run.name}**: ${state} at iteration ${iteration}${loss}${bpbWords}${job}\n\n${run.dir}`);
   if (run.error) tooltip.appendMarkdown(`\n\n${run.error}`);
   item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `Run ${run.name}, ${run.state}, iteration ${iteration}${loss}${bpbWords}` };
+  item.accessibilityInformation = { label: `Run ${run.name}, ${state}, iteration ${iteration}${loss}${bpbWords}${job}` };
   return item;
 }
 
 class RunsProvider implements vscode.TreeDataProvider<RunSummary> {
   private readonly changed = new vscode.EventEmitter<void>();
+
+  constructor(private readonly jobs: ClusterJobs) {}
+
   readonly onDidChangeTreeData = this.changed.event;
   private pending: NodeJS.Timeout | undefined;
 
@@ -57,7 +65,7 @@ class RunsProvider implements vscode.TreeDataProvider<RunSummary> {
   getChildren(element?: RunSummary): RunSummary[] {
     if (element) return [];
     const folder = runsFolder();
-    return folder ? listRuns(folder) : [];
+    return folder ? listRuns(folder, this.jobs.jobOf) : [];
   }
 
   getTreeItem(run: RunSummary): vscode.TreeItem {
@@ -72,10 +80,10 @@ function requireRunDir(arg: RunArgument): string {
   return dir;
 }
 
-async function deleteRun(arg: RunArgument): Promise<void> {
+async function deleteRun(arg: RunArgument, jobs: ClusterJobs): Promise<void> {
   const dir = requireRunDir(arg);
-  const run = summarizeRun(dir);
-  if (run?.state === 'running') throw new UserError(`${path.basename(dir)} is still training: stop it first.`);
+  const run = summarizeRun(dir, jobs.jobOf(dir));
+  if (run?.state === 'running' || run?.state === 'queued') throw new UserError(`${path.basename(dir)} is ${run.state === 'queued' ? 'queued' : 'still training'}: stop it first.`);
   const answer = await vscode.window.showWarningMessage(
     `Delete the run ${path.basename(dir)}?`,
     { modal: true, detail: `${dir}\n\nIts checkpoint, metrics and model go to the trash where the system has one.` },
@@ -96,8 +104,8 @@ async function deleteRun(arg: RunArgument): Promise<void> {
 
 /** Registers the Runs view and its commands. The tree refreshes when a run's files change and
  *  on every training event; new running runs (a terminal's CLI) get attached then. */
-export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, training: TrainingManager, metrics: MetricsHub): void {
-  const provider = new RunsProvider();
+export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, training: TrainingManager, metrics: MetricsHub, jobs: ClusterJobs): void {
+  const provider = new RunsProvider(jobs);
   const view = vscode.window.createTreeView('wordplay.runs', { treeDataProvider: provider, canSelectMany: true, showCollapseAll: false });
   const onFiles = () => {
     training.attachRunning();
@@ -105,7 +113,7 @@ export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.L
   };
   const folder = runsFolder();
   if (folder) {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), '*/{events.jsonl,model.onnx}'));
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), '*/{events.jsonl,model.onnx,job.json}'));
     context.subscriptions.push(watcher, watcher.onDidCreate(onFiles), watcher.onDidChange(onFiles), watcher.onDidDelete(onFiles));
   }
   const withRun = (id: string, run: (arg: RunArgument) => Promise<void>) =>
@@ -113,6 +121,7 @@ export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.L
   context.subscriptions.push(
     view,
     training.onDidChange(() => provider.refresh()),
+    jobs.onDidChange(() => provider.refresh()),
     view.onDidChangeSelection((e) => {
       if (e.selection.length) metrics.showRuns(e.selection.map((r) => r.dir));
     }),
@@ -126,7 +135,7 @@ export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.L
       await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(requireRunDir(arg)));
     }),
     withRun('wordplay.deleteRun', async (arg) => {
-      await deleteRun(arg);
+      await deleteRun(arg, jobs);
       provider.refresh();
     }),
   );

@@ -1,5 +1,5 @@
-// Training from the editor: the commands Train GPT, Stop Training, Resume Training and Export
-// Model, and the sessions of the runs this window shows. A run belongs to its run dir, not to
+// Training from the editor: the commands Train GPT, Submit Training to Cluster…, Stop Training,
+// Resume Training and Export Model, and the sessions of the runs this window shows. A run belongs to its run dir, not to
 // the window: on activation (and whenever the runs folder changes) every running run is
 // attached, whether a previous window or the CLI started it. The runs a window starts are tied
 // to its extension host (unless wordplay.keepTrainingOnClose): when it ends, by a close or a
@@ -20,6 +20,7 @@ import { positionText } from '../core/run/progress';
 import { listRuns, summarizeRun, type RunSummary } from '../core/run/runs';
 import { AttachedTrainer, liveTrainer, takeOverRun } from '../core/run/supervision';
 import { startTrainer } from '../core/train/trainerProcess';
+import { submitRun } from '../core/cluster';
 import { boundsProblems, checkBounds } from '../core/train/workspaceBounds';
 import type { MetricsHub } from './metricsView';
 import { runsFolder } from '../common/workspace';
@@ -27,6 +28,7 @@ import { ProgressNotification } from '../common/progressNotification';
 import { chooseFile, input, nothingDone, pick } from '../common/prompts';
 import { trainingEnvironment } from '../common/pythonCommands';
 import { TrainSession } from './trainSession';
+import type { ClusterJobs } from './clusterJobs';
 
 /** What the notification says while the interpreter is checked (seconds, the first time). */
 const CHECKING_PYTHON = 'checking the Python environment…';
@@ -63,6 +65,7 @@ export class TrainingManager implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     private readonly metrics: MetricsHub,
     private readonly state: vscode.Memento,
+    private readonly jobs: ClusterJobs,
   ) {
     this.status.name = 'Wordplay training';
     this.status.command = { title: 'Open Metrics', command: 'wordplay.metrics.focus' };
@@ -74,6 +77,7 @@ export class TrainingManager implements vscode.Disposable {
     context.subscriptions.push(
       this,
       vscode.commands.registerCommand('wordplay.train', (uri?: vscode.Uri) => guarded(this.log, () => this.train(uri))),
+      vscode.commands.registerCommand('wordplay.submitTraining', (uri?: vscode.Uri) => guarded(this.log, () => this.submit(uri))),
       command('wordplay.stopTraining', (arg) => this.stop(runDirOf(arg))),
       command('wordplay.resumeTraining', (arg) => this.resume(runDirOf(arg))),
       command('wordplay.exportModel', (arg) => this.exportModel(runDirOf(arg))),
@@ -85,8 +89,9 @@ export class TrainingManager implements vscode.Disposable {
   attachRunning(): void {
     const folder = runsFolder();
     if (!folder) return;
-    for (const run of listRuns(folder)) {
-      if (run.state !== 'running' || this.sessions.has(run.dir)) continue;
+    for (const run of listRuns(folder, this.jobs.jobOf)) {
+      // a submitted run trains on the cluster's machines: its job is followed instead
+      if (run.state !== 'running' || run.job || this.sessions.has(run.dir)) continue;
       const trainer = liveTrainer(run.dir, run.pid);
       if (!trainer) continue;
       // a run whose window went away (a reload) stays alive with this one
@@ -100,16 +105,54 @@ export class TrainingManager implements vscode.Disposable {
   /** Train GPT: a config file (given, or picked from the workspace's and the presets), then start. */
   async train(uri?: vscode.Uri): Promise<void> {
     if (!requireTrust('Training')) return;
+    const run = await this.newRun('Train GPT', uri);
+    if (run) await this.checkAndStart('Train GPT', run.runDir, run.config, run.configFile);
+  }
+
+  /** Submit Training to Cluster…: a config, as for Train GPT, submitted as a batch job to the
+   *  scheduler its cluster group names (core/cluster). The run shows in the Runs tree as queued,
+   *  then as it trains, through its run folder on the shared file system. */
+  async submit(uri?: vscode.Uri): Promise<void> {
+    const command = 'Submit Training to Cluster';
+    if (!requireTrust('Submitting training')) return;
+    const run = await this.newRun(command, uri);
+    if (!run) return;
+    const scheduler = run.config.cluster.scheduler;
+    const notification = new ProgressNotification(`Wordplay: submitting ${path.basename(run.runDir)} to ${scheduler}`, CHECKING_PYTHON);
+    try {
+      const env = await trainingEnvironment();
+      // without an environment, trainingEnvironment said why
+      if (!env) return;
+      if (!(await this.allowFolders(run.config, run.runDir))) {
+        nothingDone(command, 'the folders outside the workspace were not allowed');
+        return;
+      }
+      notification.report(scheduler === 'slurm' ? 'sbatch…' : 'qsub…');
+      const job = await submitRun({ scheduler, config: run.config, runDir: run.runDir, env });
+      this.log.info(`Submitted ${path.basename(run.runDir)} to ${scheduler} as job ${job.jobId}; batch script ${job.script}.`);
+      this.jobs.submitted(job, env);
+      this.metrics.showRuns([run.runDir]);
+      void vscode.window.showInformationMessage(`Wordplay: submitted ${path.basename(run.runDir)} to ${scheduler} as job ${job.jobId}.`, 'Open Batch Script').then(async (choice) => {
+        if (choice) await vscode.window.showTextDocument(vscode.Uri.file(job.script));
+      });
+    } finally {
+      notification.close();
+    }
+  }
+
+  /** The config a new run trains with (given, or picked), saved if it was being edited, and a
+   *  new run folder for it; undefined when none was picked or its dataset is not prepared. */
+  private async newRun(command: string, uri?: vscode.Uri): Promise<{ config: RunConfig; runDir: string; configFile: vscode.Uri } | undefined> {
     const root = workspaceRoot();
-    const configFile = uri ?? (await this.pickConfig(root));
-    if (!configFile) return;
+    const configFile = uri ?? (await this.pickConfig(root, command));
+    if (!configFile) return undefined;
     if (configFile.scheme !== 'file') throw new UserError(`${configFile.toString()} is not a file on this machine.`);
     const document = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === configFile.fsPath);
     if (document?.isDirty) await document.save();
     const { config, name } = loadConfig(configFile.fsPath, [], root);
-    if (!(await this.datasetReady(config.data.dataset, configFile))) return;
+    if (!(await this.datasetReady(config.data.dataset, configFile))) return undefined;
     const folder = runsFolder() ?? path.join(root, 'runs');
-    await this.checkAndStart('Train GPT', defaultRunDir(name, folder), config, configFile);
+    return { config, runDir: defaultRunDir(name, folder), configFile };
   }
 
   /** Opens the run's notification at once, checks the Python it will train with (saying so in
@@ -173,8 +216,9 @@ export class TrainingManager implements vscode.Disposable {
   async stop(runDir?: string): Promise<void> {
     let dir = runDir === undefined ? undefined : path.resolve(runDir);
     if (!dir && this.sessions.size === 1) dir = [...this.sessions.keys()][0];
-    dir ??= await this.pickRun('Stop Training', 'Stop which run?', 'no run was stopped', (r) => r.state === 'running');
+    dir ??= await this.pickRun('Stop Training', 'Stop which run?', 'no run was stopped', (r) => r.state === 'running' || r.state === 'queued');
     if (!dir) return;
+    if (await this.jobs.stop(dir)) return;
     // a run started elsewhere a moment ago may not be followed yet
     if (!this.sessions.has(dir)) this.attachRunning();
     const session = this.sessions.get(dir);
@@ -300,7 +344,7 @@ export class TrainingManager implements vscode.Disposable {
     this.changed.fire();
   }
 
-  private async pickConfig(root: string): Promise<vscode.Uri | undefined> {
+  private async pickConfig(root: string, command: string): Promise<vscode.Uri | undefined> {
     const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
     const active = vscode.window.activeTextEditor?.document.uri;
     files.sort((a, b) => Number(b.fsPath === active?.fsPath) - Number(a.fsPath === active?.fsPath) || a.fsPath.localeCompare(b.fsPath));
@@ -310,8 +354,8 @@ export class TrainingManager implements vscode.Disposable {
       { label: 'Presets', kind: vscode.QuickPickItemKind.Separator },
       ...presetNames().map((preset) => ({ label: preset, description: 'preset: saved as a config file in the workspace', preset })),
     ];
-    const picked = await pick('Train GPT', 'no config was chosen, so no run was started', items, {
-      title: 'Wordplay: Train GPT with which config?',
+    const picked = await pick(command, 'no config was chosen, so no run was started', items, {
+      title: `Wordplay: ${command} with which config?`,
       placeHolder: 'A *.wordplay.json config, or a preset',
     });
     if (!picked) return undefined;
@@ -324,7 +368,7 @@ export class TrainingManager implements vscode.Disposable {
 
   private async pickRun(command: string, title: string, cancelled: string, filter: (run: RunSummary) => boolean): Promise<string | undefined> {
     const folder = runsFolder();
-    const runs = folder ? listRuns(folder).filter(filter) : [];
+    const runs = folder ? listRuns(folder, this.jobs.jobOf).filter(filter) : [];
     if (runs.length === 0) {
       void vscode.window.showInformationMessage(`Wordplay: ${command}: no run to choose from in ${folder ?? 'this workspace'}.`);
       return undefined;

@@ -23,6 +23,7 @@ const run = (name: string, state: RunSummary['state'], hasModel: boolean): RunSu
   updated: 0,
   pid: null,
   error: null,
+  job: null,
 });
 
 test('the newest run with an exported model is the default, a training one included', () => {

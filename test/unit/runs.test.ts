@@ -51,3 +51,28 @@ test('the summary keeps the best val bits per byte of the evaluations that carry
   fs.writeFileSync(path.join(other, 'events.jsonl'), start(100));
   assert.equal(summarizeRun(other)!.bestValBpb, null, 'a new run in the folder starts afresh');
 });
+
+test("a submitted run's state is its job's while the scheduler holds it, else its events'", () => {
+  const dir = tempDir('wordplay-runs-');
+  const events = path.join(dir, 'events.jsonl');
+  // waiting in the queue: nothing written yet, but a run all the same
+  assert.equal(summarizeRun(dir), undefined);
+  let run = summarizeRun(dir, { id: '42', state: 'queued', reason: 'Resources' })!;
+  assert.deepEqual([run.state, run.job?.reason, run.iter], ['queued', 'Resources', 0]);
+
+  // training on other machines: the start event's pid is not a process here, yet it runs
+  fs.writeFileSync(events, start(100) + line({ type: 'train', iter: 5, loss: 3, lr: 1e-3, dt_ms: 1, tokens_per_s: 1, mfu: null }));
+  run = summarizeRun(dir, { id: '42', state: 'running' })!;
+  assert.deepEqual([run.state, run.iter, run.pid], ['running', 5, null]);
+
+  // stopped gracefully and requeued (preempted): queued again, then running from its checkpoint
+  fs.appendFileSync(events, line({ type: 'done', reason: 'stopped', iter: 5 }));
+  assert.equal(summarizeRun(dir, { id: '42', state: 'queued', reason: 'BeginTime' })!.state, 'queued');
+  assert.equal(summarizeRun(dir, { id: '42', state: 'ended' })!.state, 'stopped');
+
+  // the job ended (killed, a node lost) without the trainer's done event: failed, saying where to look
+  fs.writeFileSync(events, start(100));
+  run = summarizeRun(dir, { id: '42', state: 'ended' })!;
+  assert.equal(run.state, 'failed');
+  assert.match(run.error ?? '', /job 42 ended before the run did: its train.log says why/);
+});

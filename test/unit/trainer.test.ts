@@ -60,6 +60,7 @@ test('torchrun for 2 processes: stopped as a group, no worker left', { skip, tim
   const cmd = trainerCommand(config, path.join(dir, 'run'));
   assert.match(path.basename(cmd.command), /^torchrun/);
   assert.ok(cmd.args.includes('--standalone'));
+  assert.equal(cmd.env.TORCH_DISABLE_SHARE_RDZV_TCP_STORE, '1', "each rendezvous round has its own store (a restart's workers must not read the old group's)");
   const { result, pid, rank0 } = await stopMidway(dir, config);
   assert.equal(result.exitCode, 0);
   assert.equal(result.done?.reason, 'stopped');

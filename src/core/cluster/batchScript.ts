@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { trainerInvocation, trainerVariables } from '../common/pythonEnv';
 import { runPaths } from '../run/runDir';
 import type { RunConfig } from '../train/config';
-import { torchrunBeside, trainerArgs } from '../train/trainerProcess';
+import { torchrunBeside, torchrunVariables, trainerArgs } from '../train/trainerProcess';
 import type { SchedulerName } from './jobs';
 
 /** A word for bash: as it is when it holds only safe characters, else in single quotes. */
@@ -56,6 +56,7 @@ function launch(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv) {
       `config=${shellQuote(JSON.stringify(config))}`,
       `export PYTHONPATH=${shellQuote(vars.PYTHONPATH)}`,
       `export PYTHONUNBUFFERED=${vars.PYTHONUNBUFFERED}`,
+      ...Object.entries(torchrunVariables).map(([name, value]) => `export ${name}=${value}`),
     ],
     trainer: `trainer=(${module.map(shellQuote).join(' ')} --config "$config" --run-dir "$run_dir")`,
     agent: (rendezvousId: string) => [

@@ -1,6 +1,8 @@
 // What a run folder says about its run, read from its events.jsonl: the one summary the Runs
 // tree, the completion model picker and the CLI share. Where the run is (iteration, ETA) is
-// TrainProgress's fold, as everywhere else.
+// TrainProgress's fold, as everywhere else. A run submitted to a cluster trains on other
+// machines, so whether it is still at work is its job's state (the caller asks the scheduler:
+// core/cluster), not a local process.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventFollower, type RunEvent } from './events';
@@ -8,7 +10,15 @@ import { TrainProgress, type RunPosition } from './progress';
 import { runPaths } from './runDir';
 import { liveTrainer } from './supervision';
 
-export type RunState = 'running' | 'finished' | 'stopped' | 'failed';
+export type RunState = 'queued' | 'running' | 'finished' | 'stopped' | 'failed';
+
+/** A submitted run's batch job, as its scheduler last reported it. */
+export interface RunJob {
+  id: string;
+  state: 'queued' | 'running' | 'ended';
+  /** Why a queued job waits (squeue's reason, e.g. Resources or Priority). */
+  reason?: string;
+}
 
 export interface RunSummary extends RunPosition {
   dir: string;
@@ -25,6 +35,8 @@ export interface RunSummary extends RunPosition {
   /** The trainer's pid while it runs (its process group leader where one was recorded). */
   pid: number | null;
   error: string | null;
+  /** The batch job of a run submitted to a cluster. */
+  job: RunJob | null;
 }
 
 /** What the events so far say; folded as the file grows. */
@@ -77,44 +89,58 @@ function foldEvents(file: string, size: number): Folded {
   return entry.folded;
 }
 
-/** The run in dir, or undefined when dir holds no events.jsonl. */
-export function summarizeRun(dir: string): RunSummary | undefined {
+/** A submitted run's state: queued while its job waits (again, after a requeue), else what the
+ *  events say; a job that ended without a done event failed. */
+function jobRunState(done: RunState | undefined, job: RunJob): RunState {
+  if (job.state === 'queued') return 'queued';
+  return done ?? (job.state === 'running' ? 'running' : 'failed');
+}
+
+/** The run in dir, or undefined when dir holds no events.jsonl and no job. `job` is its batch
+ *  job when it was submitted to a cluster. */
+export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined {
   const paths = runPaths(dir);
-  let stat: fs.Stats;
+  let stat: fs.Stats | undefined;
   try {
     stat = fs.statSync(paths.events);
   } catch {
     folds.delete(paths.events);
-    return undefined;
+    // a job still in the queue has written nothing yet
+    if (!job) return undefined;
   }
-  const f = foldEvents(paths.events, stat.size);
-  // without a done event the trainer is either still at work or was killed
-  const live = f.done ? undefined : liveTrainer(paths.root, f.startPid);
+  const f = stat ? foldEvents(paths.events, stat.size) : emptyFold();
+  // without a done event a local trainer is either still at work or was killed
+  const live = f.done || job ? undefined : liveTrainer(paths.root, f.startPid);
+  const state = job ? jobRunState(f.done, job) : (f.done ?? (live ? 'running' : 'failed'));
   const position = f.progress.position;
   return {
     dir: paths.root,
     name: path.basename(paths.root),
-    state: f.done ?? (live ? 'running' : 'failed'),
+    state,
     iter: position.iter,
     maxIters: position.maxIters,
     // a trainer that died without a done event has no time left
-    etaSeconds: live ? position.etaSeconds : undefined,
+    etaSeconds: state === 'running' ? position.etaSeconds : undefined,
     bestValLoss: f.bestValLoss,
     bestValBpb: f.bestValBpb,
     hasModel: fs.existsSync(paths.onnx),
-    updated: stat.mtimeMs,
+    updated: stat?.mtimeMs ?? fs.statSync(paths.root).mtimeMs,
     pid: live?.pid ?? null,
-    error: f.error,
+    error: f.error ?? (state === 'failed' && job ? `job ${job.id} ended before the run did: its train.log says why` : null),
+    job: job ?? null,
   };
 }
 
-/** The runs directly under folder, newest first. */
-export function listRuns(folder: string): RunSummary[] {
+/** The runs directly under folder, newest first; jobOf gives a submitted run's job. */
+export function listRuns(folder: string, jobOf: (dir: string) => RunJob | undefined = () => undefined): RunSummary[] {
   if (!fs.existsSync(folder)) return [];
   return fs
     .readdirSync(folder, { withFileTypes: true })
     .filter((e) => e.isDirectory())
-    .map((e) => summarizeRun(path.join(folder, e.name)))
+    .map((e) => {
+      const dir = path.join(folder, e.name);
+      return summarizeRun(dir, jobOf(dir));
+    })
     .filter((r): r is RunSummary => r !== undefined)
     .sort((a, b) => b.updated - a.updated);
 }

@@ -63,6 +63,12 @@ export function torchrunBeside(python: string): string {
   return torchrun;
 }
 
+/** What torchrun runs with, here and in a batch script. Its c10d rendezvous shares one store
+ *  across restarts (torch 2.11), so after a restart (distributed.max_restarts, a requeue) the new
+ *  workers can read the old group's addresses from it and wait forever to connect: a store of
+ *  each round's own avoids that (seen under load, the elastic restart test in test/faults). */
+export const torchrunVariables = { TORCH_DISABLE_SHARE_RDZV_TCP_STORE: '1' } as const;
+
 /** python -m wordplay_trainer train ..., or torchrun (beside that Python) when nproc_per_node
  *  or nnodes exceeds 1. */
 export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv = process.env): Command {
@@ -77,7 +83,7 @@ export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.Pr
   return {
     command: torchrun,
     args: [...rendezvous, '--nproc_per_node', String(d.nproc_per_node), '--max-restarts', String(d.max_restarts), ...inv.args],
-    env: inv.env,
+    env: { ...inv.env, ...torchrunVariables },
   };
 }
 
