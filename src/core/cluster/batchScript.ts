@@ -114,8 +114,10 @@ set -euo pipefail
 ${variables.join('\n')}
 
 # The first node hosts the rendezvous. Its address comes from SLURM: a node's name need not
-# resolve as a host name.
-head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+# resolve as a host name. (Not through head -n 1: with pipefail, scontrol writing past its exit would
+# fail the job on SIGPIPE.)
+mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
+head_node=\${nodes[0]}
 head_addr=$(scontrol show node "$head_node" | grep -o 'NodeAddr=[^ ]*' | cut -d= -f2)
 # a port of this job's own, so that jobs sharing a node never meet at one rendezvous
 port=$((20000 + SLURM_JOB_ID % 20000))
