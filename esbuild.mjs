@@ -19,7 +19,7 @@ const common = {
 };
 
 // The webview apps (webview/<app>/main.ts): browser bundles, each with its CSS beside it.
-const webviewApps = ['configEditor', 'metrics'];
+const webviewApps = ['configEditor', 'metrics', 'compare', 'runCard'];
 const webviewBuild = {
   bundle: true,
   platform: 'browser',

@@ -48,7 +48,7 @@ export_model(model, out, {"type": "char", "vocab": vocab}, {"iter": 0}, quantize
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
-async function exportBenchModel(dir: string, int8: boolean, shape: RunConfig['model']): Promise<void> {
+export async function exportBenchModel(dir: string, int8: boolean, shape: RunConfig['model']): Promise<void> {
   const inv = trainerInvocation([]);
   const args = ['-c', EXPORT_SCRIPT, dir, JSON.stringify(VOCAB), int8 ? 'int8' : '', JSON.stringify(shape)];
   const code = await new Promise<number>((resolve, reject) => {

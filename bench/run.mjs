@@ -358,6 +358,18 @@ const benchmarks = [
     ],
   },
   {
+    name: 'surprise',
+    args: ['bench', 'surprise', '--json', '--runs', '7'],
+    rows: [
+      {
+        figure: 'Model Surprise: 2,000 tokens scored (loss, probability, top 5), `shakespeare-char-cpu` shape, fp32, session loaded',
+        goal: '≤ 200 ms (#19)',
+        value: (r) => `${r.score_ms} ms (${r.windows} windows of block_size), median of ${r.runs}`,
+        met: (r) => r.score_ms <= 200,
+      },
+    ],
+  },
+  {
     name: 'first-completion',
     args: ['bench', 'first-completion', '--runs', '11'],
     rows: [

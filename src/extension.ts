@@ -2,10 +2,12 @@
 // onnxruntime and the tokenizer ranks are loaded only when a command needs them.
 import * as vscode from 'vscode';
 import { guarded } from './common/commandGuards';
+import { compareCompletions } from './complete/compareCommands';
 import { CompletionController, WordplayInlineCompletions } from './complete/completeCommands';
 import { registerConfigEditor } from './train/configEditor';
 import { registerMetrics, type MetricsHub } from './train/metricsView';
 import { selectCompletionModel } from './complete/modelCommands';
+import { SurpriseController } from './complete/surpriseCommands';
 import { registerPrepareDataset } from './prepare/prepareCommands';
 import { registerPrompts } from './common/prompts';
 import { registerPython } from './common/pythonCommands';
@@ -32,7 +34,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('wordplay.cancelCompletion', () => completion.cancel()),
     vscode.commands.registerCommand('wordplay.selectCompletionModel', () => guarded(log, async () => void (await selectCompletionModel(context.workspaceState)))),
     vscode.commands.registerCommand('wordplay.sample', () => guarded(log, () => completion.sample())),
+    vscode.commands.registerCommand('wordplay.compareCompletions', () => guarded(log, () => compareCompletions(context.extensionUri, log))),
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new WordplayInlineCompletions(context.workspaceState)),
+  );
+  const surprise = new SurpriseController(context.workspaceState, log);
+  context.subscriptions.push(
+    surprise,
+    vscode.commands.registerCommand('wordplay.showSurprise', () => guarded(log, () => surprise.show(vscode.window.activeTextEditor))),
+    vscode.commands.registerCommand('wordplay.clearSurprise', () => surprise.clear()),
   );
   registerConfigEditor(context, log);
   metrics = registerMetrics(context, log);

@@ -8,6 +8,7 @@ import { benchGeneration, benchGenerationUsage } from '../../bench/generation';
 import { benchPrepare, benchPrepareUsage } from '../../bench/prepare';
 import { benchRecipe, benchRecipeUsage } from '../../bench/recipe';
 import { benchStop, benchStopUsage } from '../../bench/stop';
+import { benchSurprise, benchSurpriseUsage } from '../../bench/surprise';
 import { benchTokenizers, benchTokenizersUsage } from '../../bench/tokenizers';
 import { benchTraining, benchTrainingUsage } from '../../bench/training';
 
@@ -20,9 +21,10 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   stop: benchStop,
   recipe: benchRecipe,
   tokenizers: benchTokenizers,
+  surprise: benchSurprise,
 };
 
-const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | tokenizers> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | tokenizers | surprise> [options]
 
   prepare           prepare's MB/s, char, GPT-2 and trained BPE, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
@@ -32,10 +34,11 @@ const summary = `Usage: wordplay bench <prepare | training | generation | activa
   stop              a graceful stop (SIGINT, SIGTERM) of a training run, to its done event and its exit
   recipe            two training presets side by side on the CPU, one core each: time to a val loss
   tokenizers        char, GPT-2 and trained BPEs: val bits per byte after the same CPU time, on Python's code
+  surprise          Model Surprise: 2,000 tokens scored (loss, probability, top 5) with the demo model
 
 Each prints JSON on its last line. Their options:`;
 
-const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage, benchRecipeUsage, benchTokenizersUsage].join('\n\n');
+const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage, benchRecipeUsage, benchTokenizersUsage, benchSurpriseUsage].join('\n\n');
 
 export const bench: Subcommand = {
   summary: 'measure prepare, training, generation, activation, first-completion or stop speed, or compare training recipes or tokenizers',

@@ -52,7 +52,8 @@ export class RunOutput {
     const last = sinceStart.find((e) => e.type === 'eval');
     const bpb = last?.val_bpb !== undefined ? ` (${last.val_bpb.toFixed(4)} bits per byte)` : '';
     const val = last ? `, val loss ${last.val_loss.toFixed(4)}${bpb}` : '';
-    process.stderr.write(`wordplay: ${done.reason} at iteration ${done.iter ?? '?'}${val}; run dir ${runDir}\n`);
+    const target = done.target_val_loss === undefined ? '' : ` (reached target val loss ${done.target_val_loss})`;
+    process.stderr.write(`wordplay: ${done.reason} at iteration ${done.iter ?? '?'}${target}${val}; run dir ${runDir}\n`);
     return true;
   }
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { newNonce, renderWebviewPage } from '../core/webview/page';
 
-export type WebviewApp = 'configEditor' | 'metrics';
+export type WebviewApp = 'configEditor' | 'metrics' | 'compare' | 'runCard';
 
 /** Scripts on, and local resources limited to the bundles and media/. */
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {

@@ -2,19 +2,21 @@
 // state, where it is (iteration and ETA, worded as everywhere: core/run/progress.ts), best val
 // loss and best val bits per byte (where its dataset records byte counts), and the actions that fit its state (the menus in
 // package.json match on contextValue "run.<state>[.model]"). Selecting runs shows them in the
-// metrics dashboard, several at once to compare.
+// metrics dashboard, several at once to compare; with two selected, Compare Runs opens their run
+// card (runCardPanel.ts).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded } from '../common/commandGuards';
 import { UserError } from '../core/common/errors';
 import { positionText } from '../core/run/progress';
-import { listRuns, summarizeRun, type RunSummary } from '../core/run/runs';
+import { listRuns, stateText, summarizeRun, type RunSummary } from '../core/run/runs';
 import type { MetricsHub } from './metricsView';
 import { runsFolder } from '../common/workspace';
 import { useForCompletion } from '../complete/modelCommands';
 import { nothingDone } from '../common/prompts';
 import { runDirOf, type RunArgument, type TrainingManager } from './trainCommands';
 import type { ClusterJobs } from './clusterJobs';
+import { compareRuns } from './runCardPanel';
 
 const ICONS: Record<RunSummary['state'], vscode.ThemeIcon> = {
   queued: new vscode.ThemeIcon('watch', new vscode.ThemeColor('charts.purple')),
@@ -32,7 +34,7 @@ function runItem(run: RunSummary): vscode.TreeItem {
   const bpb = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bpb`;
   const bpbWords = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bits per byte`;
   // a queued job says why it waits (squeue's reason: Resources, Priority, BeginTime ...)
-  const state = run.state === 'queued' && run.job?.reason && run.job.reason !== 'None' ? `queued (${run.job.reason})` : run.state;
+  const state = run.state === 'queued' && run.job?.reason && run.job.reason !== 'None' ? `queued (${run.job.reason})` : stateText(run);
   const job = run.job ? ` · job ${run.job.id}` : '';
   item.description = `${state} · ${iteration}${loss}${bpb}`;
   item.iconPath = ICONS[run.state];
@@ -131,6 +133,13 @@ export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.L
       await useForCompletion(context.workspaceState, dir);
       void vscode.window.showInformationMessage(`Wordplay: completing with ${path.basename(dir)}.`);
     }),
+    // from the context menu: (the clicked run, every selected run); from the title bar: nothing
+    vscode.commands.registerCommand('wordplay.compareRuns', (clicked?: RunArgument, selected?: RunArgument[]) =>
+      guarded(log, async () => {
+        const chosen = Array.isArray(selected) && selected.length ? selected : clicked ? [clicked] : view.selection;
+        compareRuns(context, log, chosen.map(runDirOf).filter((d): d is string => d !== undefined));
+      }),
+    ),
     withRun('wordplay.revealRun', async (arg) => {
       await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(requireRunDir(arg)));
     }),

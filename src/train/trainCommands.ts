@@ -17,7 +17,7 @@ import { UserError } from '../core/common/errors';
 import { trainerInvocation } from '../core/common/pythonEnv';
 import { defaultRunDir, runPaths } from '../core/run/runDir';
 import { positionText } from '../core/run/progress';
-import { listRuns, summarizeRun, type RunSummary } from '../core/run/runs';
+import { listRuns, stateText, summarizeRun, type RunSummary } from '../core/run/runs';
 import { AttachedTrainer, liveTrainer, takeOverRun } from '../core/run/supervision';
 import { startTrainer } from '../core/train/trainerProcess';
 import { submitRun } from '../core/cluster';
@@ -325,7 +325,8 @@ export class TrainingManager implements vscode.Disposable {
       if (run?.state === 'finished' || run?.state === 'stopped') {
         const bpb = run.bestValBpb === null ? '' : ` (${run.bestValBpb.toFixed(4)} bits per byte)`;
         const loss = run.bestValLoss === null ? '' : `, best val loss ${run.bestValLoss.toFixed(4)}${bpb}`;
-        void vscode.window.showInformationMessage(`Wordplay: ${session.name} ${run.state} at iteration ${run.iter}${loss}.`);
+        const ended = run.reachedTarget === null ? `${run.state} at iteration ${run.iter}` : stateText(run);
+        void vscode.window.showInformationMessage(`Wordplay: ${session.name} ${ended}${loss}.`);
       }
     });
   }

@@ -62,6 +62,9 @@ async function trainTinyModel(): Promise<string> {
     'train.max_iters': 200,
     'train.eval_interval': 100,
     'train.eval_iters': 2,
+    // a model from each evaluation too (exports/iter-000100, iter-000200): two checkpoints of
+    // one run for Compare Completions
+    'train.keep_exports': 2,
     'optimizer.learning_rate': 0.01,
     'optimizer.warmup_iters': 10,
     'optimizer.lr_decay_iters': 200,

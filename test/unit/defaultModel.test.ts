@@ -24,6 +24,7 @@ const run = (name: string, state: RunSummary['state'], hasModel: boolean): RunSu
   pid: null,
   error: null,
   job: null,
+  reachedTarget: null,
 });
 
 test('the newest run with an exported model is the default, a training one included', () => {

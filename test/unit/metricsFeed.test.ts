@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { metricsCsv } from '../../src/core/run/metrics';
 import { MetricsFeed } from '../../src/core/run/metricsFeed';
+import { MAX_SAMPLES } from '../../src/core/run/thinSeries';
 import { readEvents } from '../../src/core/run/events';
 import type { HostToMetrics } from '../../src/core/webview/protocol';
 import { tempDir } from './helpers';
@@ -88,13 +89,48 @@ test("a sample is decoded with the dataset's tokenizer, or shown as token ids wi
   const { feed, warnings } = recordedFeed();
   t.after(() => feed.dispose());
   feed.follow([withTokenizer, without]);
-  const samples = () => feed.snapshot().runs.map((r) => r.sample);
-  while (samples().some((s) => s === undefined)) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.deepEqual(samples(), [
-    { iter: 10, text: 'ab a' },
-    { iter: 10, text: "(token ids; the run's tokenizer was not found) 2 3" },
-  ]);
+  const samples = () => feed.snapshot().runs.map((r) => r.samples);
+  while (samples().some((s) => s.length === 0)) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(samples(), [[{ iter: 10, text: 'ab a' }], [{ iter: 10, text: "(token ids; the run's tokenizer was not found) 2 3" }]]);
   assert.deepEqual(warnings, [`no tokenizer found for ${path.resolve(without)}; samples are shown as token ids`]);
+});
+
+test('every sample joins the timeline in order, decoded; appends carry only new ones; a long run keeps MAX_SAMPLES from first to latest', { timeout: 30_000 }, async (t) => {
+  const dataset = tempDir('wordplay-feed-data-');
+  fs.writeFileSync(path.join(dataset, 'tokenizer.json'), JSON.stringify({ type: 'char', vocab: ['\n', ' ', 'a', 'b'] }));
+  const sample = (iter: number) => ({ type: 'sample', time: 2, iter, tokens: iter % 2 ? [2, 2] : [3, 1, 3] });
+  const dir = runDir(start, sample(0), sample(1), sample(2));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ data: { dataset } }));
+  const { feed, posted } = recordedFeed();
+  t.after(() => feed.dispose());
+  feed.follow([dir]);
+  const kept = () => feed.snapshot().runs[0].samples;
+  const settle = async (n: number) => {
+    while (kept().at(-1)?.iter !== n) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  await settle(2);
+  assert.deepEqual(kept(), [
+    { iter: 0, text: 'b b' },
+    { iter: 1, text: 'aa' },
+    { iter: 2, text: 'b b' },
+  ]);
+  feed.postReset();
+  append(dir, sample(3));
+  feed.poll(false); // reads the event; its text comes once the decode resolves
+  await settle(3);
+  feed.poll(false);
+  assert.deepEqual(posted.at(-1)!.runs[0].samples, [{ iter: 3, text: 'aa' }], 'the append carries only the new sample');
+
+  append(dir, ...Array.from({ length: 10 * MAX_SAMPLES }, (_, i) => sample(4 + i)));
+  const last = 3 + 10 * MAX_SAMPLES;
+  feed.poll(false);
+  await settle(last);
+  const iters = kept().map((s) => s.iter);
+  assert.ok(iters.length <= MAX_SAMPLES && iters.length > MAX_SAMPLES / 2, `${iters.length} samples kept`);
+  assert.equal(iters[0], 0, 'the first (noise) stays');
+  assert.equal(iters.at(-1), last, 'the latest stays');
+  assert.ok(iters.every((it, k) => k === 0 || it > iters[k - 1]), 'in order');
+  assert.ok(kept().every((s) => s.text === (s.iter % 2 ? 'aa' : 'b b')), 'each text is its own sample');
 });
 
 test('val bits per byte reach the series, its appends and the CSV; a run without them has nulls and empty cells', (t) => {

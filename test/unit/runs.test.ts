@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { summarizeRun } from '../../src/core/run/runs';
+import { stateText, summarizeRun } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 
 const line = (event: object) => `${JSON.stringify({ time: 1, ...event })}\n`;
@@ -75,4 +75,17 @@ test("a submitted run's state is its job's while the scheduler holds it, else it
   run = summarizeRun(dir, { id: '42', state: 'ended' })!;
   assert.equal(run.state, 'failed');
   assert.match(run.error ?? '', /job 42 ended before the run did: its train.log says why/);
+});
+
+test('a run that stopped at its target val loss says so; a later start forgets it', () => {
+  const dir = tempDir('wordplay-runs-');
+  const events = path.join(dir, 'events.jsonl');
+  const target = line({ type: 'start', iter: 0, max_iters: 2000, pid: 999_999_999, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1, target_val_loss: 1.8 });
+  fs.writeFileSync(events, target + line({ type: 'eval', iter: 400, train_loss: 1.7, val_loss: 1.79 }) + line({ type: 'done', reason: 'finished', iter: 400, target_val_loss: 1.8 }));
+  const run = summarizeRun(dir)!;
+  assert.deepEqual([run.state, run.reachedTarget, run.iter], ['finished', 1.8, 400]);
+  assert.equal(stateText(run), 'reached target val loss 1.8 at iteration 400');
+  fs.appendFileSync(events, start(3000) + line({ type: 'done', reason: 'finished', iter: 3000 }));
+  const again = summarizeRun(dir)!;
+  assert.deepEqual([again.reachedTarget, stateText(again)], [null, 'finished']);
 });

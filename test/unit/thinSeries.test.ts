@@ -14,6 +14,7 @@ function series(points: number, from = 0): RunSeries {
     status: 'running',
     train: { iter, loss: iter.map((i) => i / 2), lr: iter.map((i) => i / 3), tokensPerS: iter.map((i) => i * 2), mfu: iter.map(() => null) },
     eval: { iter: evals, trainLoss: evals.map((i) => i / 4), valLoss: evals.map((i) => i / 5), valBpb: evals.map((i) => i / 7) },
+    samples: [],
   };
 }
 

@@ -42,7 +42,7 @@ describe('webview Content-Security-Policy', { skip }, () => {
   });
   after(async () => h?.close());
 
-  for (const app of ['metrics', 'configEditor'] as App[]) {
+  for (const app of ['metrics', 'configEditor', 'compare', 'runCard'] as App[]) {
     test(`${app}: inline script and event-handler attributes do not run; the violations are reported`, async () => {
       const p = await h.open(app);
       assert.deepEqual(await inject(p.page), { inline: false, onclick: false });

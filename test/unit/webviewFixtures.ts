@@ -22,6 +22,7 @@ export function fakeRun(
     device: options.mfu ? 'cuda:0' : 'cpu',
     train: { iter: [], loss: [], lr: [], tokensPerS: [], mfu: [] },
     eval: { iter: [], trainLoss: [], valLoss: [], valBpb: [] },
+    samples: [],
   };
   const warmup = maxIters / 50;
   for (let i = 0; i < points; i++) {
@@ -42,9 +43,12 @@ export function fakeRun(
       run.eval.valBpb.push(tokensPerByte === null ? null : (valLoss * tokensPerByte) / Math.LN2);
     }
   }
-  run.sample = {
-    iter: run.eval.iter.at(-1) ?? 0,
-    text: "ROMEO:\nWhat say you, sir? I'll not be so bold to speak\nThe thing that thou hast done; and yet I know\nThy father's will was ever in my heart.\n\nJULIET:\nGood night, good night! parting is such sweet sorrow.",
-  };
+  // samples at each eval, from noise to the text the run ends with
+  const final =
+    "ROMEO:\nWhat say you, sir? I'll not be so bold to speak\nThe thing that thou hast done; and yet I know\nThy father's will was ever in my heart.\n\nJULIET:\nGood night, good night! parting is such sweet sorrow.";
+  run.samples = run.eval.iter.map((iter, i, all) => {
+    const formed = (i + 1) / all.length;
+    return { iter, text: [...final].map((c, j) => (/\s/.test(c) || random() < formed ? c : "xqz;'k"[j % 6])).join('') };
+  });
   return run;
 }

@@ -21,7 +21,7 @@ declare const document: any;
 export const CHROMIUM = process.env.WORDPLAY_CHROMIUM ?? '/usr/bin/chromium';
 export const screenshotsDir = path.join(packageRoot, 'test', 'e2e', 'screenshots');
 const bundleDir = path.join(packageRoot, 'dist', 'webview');
-const apps = ['configEditor', 'metrics'] as const;
+const apps = ['configEditor', 'metrics', 'compare', 'runCard'] as const;
 export type App = (typeof apps)[number];
 
 function newestMtime(dir: string): number {

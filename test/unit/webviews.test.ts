@@ -164,7 +164,7 @@ describe('webviews in Chromium', { skip }, () => {
     const append = fakeRun('/w/runs/a', 0);
     append.train = { iter: [4000, 4010], loss: [0.9, 0.8], lr: [6e-5, 6e-5], tokensPerS: [40000, 41000], mfu: [0.3, 0.3] };
     append.status = 'finished';
-    delete append.sample;
+    append.samples = [];
     await p.send({ type: 'metrics/append', runs: [append] });
     await p.page.waitForFunction(() => window.wordplayCharts.lr.data.datasets[0].data.length === 402);
     assert.match(await p.page.locator('#lr-summary').innerText(), /iteration 4010/);
@@ -218,7 +218,7 @@ describe('webviews in Chromium', { skip }, () => {
     // appends extend the chart; the chart exports as PNG like the others
     const append = fakeRun('/w/runs/gpt2', 0);
     append.eval = { iter: [4000], trainLoss: [1.0], valLoss: [1.1], valBpb: [0.47] };
-    delete append.sample;
+    append.samples = [];
     await p.send({ type: 'metrics/append', runs: [append] });
     await p.page.waitForFunction(() => window.wordplayCharts.bpb.data.datasets[0].data.length === 17);
     assert.match(await p.page.locator('#bpb-summary').innerText(), /gpt2: val 0\.4700 bits per byte at iteration 4000/);
@@ -234,6 +234,75 @@ describe('webviews in Chromium', { skip }, () => {
     assert.match(await empty.innerText(), /no byte counts|before meta\.json recorded byte counts/);
     await noProblems(p);
     await p.page.close();
+  });
+
+  test("metrics: the samples timeline lists every run's samples newest first, filters by run, takes appends, and hides a hidden run's", async () => {
+    const p = await h.open('metrics');
+    const runs = [fakeRun('/w/runs/a', 400, { seed: 1 }), fakeRun('/w/runs/b', 300, { seed: 2 })];
+    await p.send({ type: 'metrics/reset', runs });
+    const entries = () => p.page.locator('.timeline .sample').evaluateAll((items: { dataset: { run: string; iter: string } }[]) => items.map((i) => `${i.dataset.run}@${i.dataset.iter}`));
+    const all = runs.flatMap((r) => r.samples.map((s) => ({ run: r.id, iter: s.iter }))).sort((x, y) => y.iter - x.iter);
+    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, all.length);
+    assert.deepEqual((await entries()).map((e) => Number(e.split('@')[1])), all.map((e) => e.iter), 'newest first');
+    assert.equal(await p.page.locator('.timeline .sample pre').first().innerText(), runs[0].samples.at(-1)!.text);
+    assert.match(await p.page.locator('#samples-heading').innerText(), /Samples over time/);
+
+    // the filter: one run, saved with setState
+    assert.deepEqual(await p.page.locator('#sample-run option').allInnerTexts(), ['All runs', 'a', 'b']);
+    await p.page.locator('#sample-run').selectOption('/w/runs/b');
+    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, runs[1].samples.length);
+    assert.ok((await entries()).every((e) => e.startsWith('/w/runs/b@')));
+    assert.equal(((await p.state()) as { sampleRun: string }).sampleRun, '/w/runs/b');
+
+    // an append adds its sample to the top of the run's entries
+    const append = fakeRun('/w/runs/b', 0);
+    append.samples = [{ iter: 9000, text: 'the newest words' }];
+    await p.send({ type: 'metrics/append', runs: [append] });
+    await p.page.waitForFunction(() => document.querySelector('.timeline .sample')?.getAttribute('data-iter') === '9000');
+    assert.equal(await p.page.locator('.timeline .sample pre').first().innerText(), 'the newest words');
+
+    // by keyboard back to every run; a run unticked in the list leaves the timeline too
+    await p.page.locator('#sample-run').focus();
+    await p.page.keyboard.press('Home');
+    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, all.length + 1);
+    await p.page.locator('.runs vscode-checkbox[data-run="/w/runs/b"]').click();
+    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, runs[0].samples.length);
+    assert.deepEqual(await p.page.locator('#sample-run option').allInnerTexts(), ['All runs', 'a']);
+    await noProblems(p);
+    await p.page.close();
+  });
+
+  test('run card: differing config keys first and marked, the same ones folded, dataset verdict and results', async () => {
+    const row = (label: string, a: string, b: string) => ({ label, a, b, same: a === b });
+    const card = {
+      names: ['lr-high', 'lr-low'],
+      dirs: ['/w/runs/lr-high', '/w/runs/lr-low'],
+      config: [row('data.dataset', '"/w/data/shakespeare-char"', '"/w/data/shakespeare-char"'), row('model.n_layer', '1', '1'), row('optimizer.learning_rate', '0.01', '0.002')],
+      dataset: [row('path', '/w/data/shakespeare-char', '/w/data/shakespeare-char'), row('sha256', 'ab'.repeat(32), 'ab'.repeat(32))],
+      sameDataset: true,
+      environment: [row('torch', '2.5.1', '2.5.1'), row('threads', '4', '2')],
+      results: [row('final val loss', '2.3012', '2.6871'), row('wall time', '1m 05s', '58s')],
+    };
+    for (const theme of ['light', 'dark'] as const) {
+      const p = await h.open('runCard', { theme, viewport: { width: 1000, height: 800 } });
+      await p.send({ type: 'runCard/show', card });
+      await p.page.waitForSelector('#config tr.differs');
+      assert.deepEqual(await p.page.locator('#config tr.differs').evaluateAll((rows: { dataset: { key: string } }[]) => rows.map((r) => r.dataset.key)), ['optimizer.learning_rate']);
+      assert.match(await p.page.locator('#config tr.differs').innerText(), /differs/, 'marked in words, not colour alone');
+      assert.match(await p.page.locator('#config-title').innerText(), /1 key differs/);
+      const folded = p.page.locator('#config details.same-keys');
+      assert.match(await folded.locator('summary').innerText(), /2 keys the same/);
+      assert.ok(await folded.locator('tr[data-key="model.n_layer"]').isHidden());
+      await folded.locator('summary').focus();
+      await p.page.keyboard.press('Enter');
+      assert.ok(await folded.locator('tr[data-key="model.n_layer"]').isVisible(), 'the keyboard unfolds the same keys');
+      assert.match(await p.page.locator('#dataset .verdict').innerText(), /Same dataset/);
+      assert.deepEqual(await p.page.locator('#environment tr.differs').evaluateAll((rows: { dataset: { key: string } }[]) => rows.map((r) => r.dataset.key)), ['threads']);
+      assert.equal(await p.page.locator('#results tr[data-key="final val loss"] td').first().innerText(), '2.3012');
+      await p.page.screenshot({ path: path.join(screenshotsDir, `run-card-${theme}.png`), fullPage: true });
+      await noProblems(p);
+      await p.page.close();
+    }
   });
 
   // how long the first draw takes is a benchmark: bench/dashboard.ts, in `npm run bench`

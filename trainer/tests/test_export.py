@@ -30,8 +30,9 @@ def session(path: Path):
 
 
 def empty_past(meta: dict, batch: int = 1) -> dict[str, np.ndarray]:
+    """No past, and the all_positions flag as generation feeds it."""
     shape = (batch, 0, meta["kv_cache"]["width"])
-    return {n: np.zeros(shape, np.float32) for n in meta["inputs"][2:]}
+    return {"all_positions": np.array(False), **{n: np.zeros(shape, np.float32) for n in meta["inputs"][2:]}}
 
 
 def presents(meta: dict, out: list[np.ndarray]) -> list[np.ndarray]:
@@ -45,7 +46,11 @@ def run_steps(sess, meta: dict, prompt: np.ndarray, steps: np.ndarray) -> list[n
     out = sess.run(None, feeds)
     logits = [out[0]]
     for i in range(steps.shape[1]):
-        feeds = {"input_ids": steps[:, i : i + 1], "position_ids": np.full((B, 1), T + i, np.int64)}
+        feeds = {
+            "input_ids": steps[:, i : i + 1],
+            "position_ids": np.full((B, 1), T + i, np.int64),
+            "all_positions": np.array(False),
+        }
         feeds.update(zip(meta["inputs"][2:], presents(meta, out), strict=True))
         out = sess.run(None, feeds)
         logits.append(out[0])
@@ -109,7 +114,11 @@ def test_batch_chunks_and_present_kv_match_pytorch(exported):
     sess = session(path)
     feeds = {"input_ids": ids.numpy(), "position_ids": np.tile(np.arange(10), (2, 1)), **empty_past(meta, 2)}
     out = sess.run(None, feeds)
-    feeds = {"input_ids": chunk.numpy(), "position_ids": np.tile(np.arange(10, 14), (2, 1))}
+    feeds = {
+        "input_ids": chunk.numpy(),
+        "position_ids": np.tile(np.arange(10, 14), (2, 1)),
+        "all_positions": np.array(False),
+    }
     feeds.update(zip(meta["inputs"][2:], presents(meta, out), strict=True))
     out = sess.run(None, feeds)
     assert out[0].shape == (2, len(VOCAB))
@@ -120,9 +129,50 @@ def test_batch_chunks_and_present_kv_match_pytorch(exported):
     assert all(o.shape == (2, 14, 32) for o in got)
     assert max(float(np.abs(o - t).max()) for o, t in zip(got, flat, strict=True)) <= TOL
     # new_* are the chunk's part of present_*
-    new = out[1 + len(got) :]
+    new = out[1 + len(got) : 1 + 2 * len(got)]
     assert len(new) == len(got) and all(n.shape == (2, 4, 32) for n in new)
     assert all(np.array_equal(n, p[:, -4:]) for n, p in zip(new, got, strict=True))
+
+
+def test_all_positions_logits_and_losses_match_pytorch(exported):
+    """all_logits with all_positions: every position's logits, after a prefill and after a
+    past, and the per-token losses from them are PyTorch's cross-entropy; without the flag it
+    is the last position's logits."""
+    model, path, meta = exported
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(0, len(VOCAB), (2, 40), generator=g)
+    with torch.no_grad():
+        expected = model(ids, ids)[0][..., : len(VOCAB)]
+    sess = session(path)
+    feeds = {"input_ids": ids.numpy(), "position_ids": np.tile(np.arange(40), (2, 1)), **empty_past(meta, 2)}
+    every, last = sess.run(["all_logits", "logits"], {**feeds, "all_positions": np.array(True)})
+    assert every.shape == (2, 40, len(VOCAB))
+    assert np.abs(every - expected.numpy()).max() <= TOL
+    # the loss of predicting token t+1 from position t, as a scorer computes it (float64)
+    x = every[:, :-1].astype(np.float64)
+    log_probs = x - x.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    losses = -np.take_along_axis(log_probs, ids[:, 1:, None].numpy(), -1)[..., 0]
+    torch_losses = torch.nn.functional.cross_entropy(
+        expected[:, :-1].reshape(-1, len(VOCAB)), ids[:, 1:].reshape(-1), reduction="none"
+    )
+    assert np.abs(losses.reshape(-1) - torch_losses.numpy()).max() <= TOL
+    # after a past of 30 positions: the 10 new positions' logits
+    out = sess.run(
+        None,
+        {
+            **{k: v[:, :30] for k, v in feeds.items() if k in ("input_ids", "position_ids")},
+            **empty_past(meta, 2),
+        },
+    )
+    chunk = {"input_ids": ids[:, 30:].numpy(), "position_ids": np.tile(np.arange(30, 40), (2, 1))}
+    chunk.update(zip(meta["inputs"][2:], presents(meta, out), strict=True))
+    (tail,) = sess.run(["all_logits"], {**chunk, "all_positions": np.array(True)})
+    assert np.abs(tail - expected[:, 30:].numpy()).max() <= TOL
+    # the flag false: the last position only, what generation gets
+    (default,) = sess.run(["all_logits"], feeds)
+    assert default.shape == (2, 1, len(VOCAB)) and np.array_equal(default[:, 0], last)
+    assert meta["flag_inputs"] == ["all_positions"] and meta["outputs"][-1] == "all_logits"
 
 
 def test_graph_io_and_dynamic_axes(exported):
@@ -130,7 +180,9 @@ def test_graph_io_and_dynamic_axes(exported):
     sess = session(path)
     inputs = {i.name: i for i in sess.get_inputs()}
     outputs = {o.name: o for o in sess.get_outputs()}
-    assert list(inputs) == meta["inputs"] and list(outputs) == meta["outputs"]
+    assert list(inputs) == meta["inputs"] + meta["flag_inputs"] and list(outputs) == meta["outputs"]
+    assert inputs["all_positions"].type == "tensor(bool)" and inputs["all_positions"].shape == []
+    assert outputs["all_logits"].shape == ["batch", "rows", len(VOCAB)]
     assert inputs["input_ids"].type == "tensor(int64)" and inputs["input_ids"].shape == ["batch", "seq"]
     assert inputs["position_ids"].shape == ["batch", "seq"]
     assert inputs["past_key_0"].shape == ["batch", "past", 32]

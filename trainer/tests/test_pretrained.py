@@ -119,7 +119,7 @@ def test_cropped_context_trains_checkpoints_resumes_and_exports(tmp_path, gpt2_v
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["architecture"]["block_size"] == 16 and meta["vocab_size"] == 50257
     ids = torch.randint(0, 50257, (1, 16), generator=torch.Generator().manual_seed(2))
-    feeds = {"input_ids": ids.numpy(), "position_ids": np.arange(16)[None]}
+    feeds = {"input_ids": ids.numpy(), "position_ids": np.arange(16)[None], "all_positions": np.array(False)}
     feeds |= {n: np.zeros((1, 0, meta["kv_cache"]["width"]), np.float32) for n in meta["inputs"][2:]}
     session = ort.InferenceSession(str(run_dir / "model.onnx"), providers=["CPUExecutionProvider"])
     with torch.no_grad():

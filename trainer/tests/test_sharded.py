@@ -139,6 +139,7 @@ def assert_exports(run_dir: Path) -> None:
     feeds = {
         "input_ids": prompt,
         "position_ids": np.arange(4)[None],
+        "all_positions": np.array(False),
         **dict.fromkeys(meta["inputs"][2:], empty),
     }
     onnx_logits = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]

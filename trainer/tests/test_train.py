@@ -55,6 +55,8 @@ def test_run_writes_the_contract(tmp_path, dataset, capsys):
     start = events[0]
     assert start["pid"] == os.getpid() and start["device"] == "cpu" and start["dtype"] == "float32"
     assert start["tokens_per_iter"] == 4 * 16
+    # the environment the run card compares
+    assert start["torch"] == torch.__version__ and start["threads"] == torch.get_num_threads()
     assert [e["iter"] for e in by_type(events, "train")] == [5, 10, 15, 20]
     assert [e["iter"] for e in by_type(events, "eval")] == [10, 20]
     assert all(e["mfu"] is None for e in by_type(events, "train"))  # CPU: no peak, no figure
@@ -436,3 +438,29 @@ def test_events_are_flushed_per_line(tmp_path):
         f.write('{"type": "tra')  # torn last line
     assert len(read(tmp_path / "events.jsonl")) == 1
     writer.close()
+
+
+def test_target_val_loss_stops_at_the_first_eval_that_reaches_it(tmp_path, dataset, monkeypatch):
+    # the target: the val loss this config reaches at its second eval, read from a run without one
+    cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 60}))
+    assert run_trainer(cfg, tmp_path / "free") == 0
+    val = {e["iter"]: e["val_loss"] for e in by_type(read_events(tmp_path / "free"), "eval")}
+    assert val[20] < val[10]  # else the run below would stop at iteration 10
+    target = val[20]
+    monkeypatch.delenv("WORDPLAY_SKIP_EXPORT")  # stopping at the target exports, as any end does
+    assert run_trainer(cfg, tmp_path / "run", f"train.target_val_loss={target!r}") == 0
+    events = read_events(tmp_path / "run")
+    for e in events:
+        jsonschema.validate(e, SCHEMA)
+    assert events[0]["target_val_loss"] == target
+    assert [e["iter"] for e in by_type(events, "eval")] == [10, 20]
+    assert events[-1] == {
+        **events[-1],
+        "type": "done",
+        "reason": "finished",
+        "iter": 20,
+        "target_val_loss": target,
+    }
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["iteration"] == 20 and state["val_loss"] == target
+    assert (tmp_path / "run" / "model.onnx").exists()

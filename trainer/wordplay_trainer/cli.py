@@ -73,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             compute_cleanup()
         if rank == 0:
             export_after(run_dir)
-        events.emit("done", reason=reason, iter=trainer.iter)
+        target = cfg.train.target_val_loss
+        reached = {"target_val_loss": target} if trainer.target_reached else {}
+        events.emit("done", reason=reason, iter=trainer.iter, **reached)
         if rank == 0:
-            log(f"wordplay: {reason} at iteration {trainer.iter}; run dir {run_dir.root}")
+            why = f" (reached target val loss {target:g})" if reached else ""
+            log(f"wordplay: {reason} at iteration {trainer.iter}{why}; run dir {run_dir.root}")
         return 0
     except TrainerError as e:
         return fail(events, e.message, e.key, trainer)

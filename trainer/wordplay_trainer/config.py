@@ -58,11 +58,13 @@ class TrainConfig:
     batch_size: int
     gradient_accumulation_steps: int
     max_iters: int
+    target_val_loss: float | None
     eval_interval: int
     eval_iters: int
     log_interval: int
     always_save_checkpoint: bool
     sample_tokens: int
+    keep_exports: int
     seed: int
     device: str
     dtype: str

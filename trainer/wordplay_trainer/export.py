@@ -6,11 +6,14 @@
              position_ids     int64   (batch, seq)        absolute positions past .. past+seq-1
              past_key_<i>     float32 (batch, past, n_embd)      one pair per layer i
              past_value_<i>   float32 (batch, past, n_embd)
+             all_positions    bool    ()   what all_logits holds; generation feeds false
     outputs  logits           float32 (batch, vocab_size)  last position, real vocabulary only
              present_key_<i>  float32 (batch, past + seq, n_embd)   past and new, concatenated
              present_value_<i>
              new_key_<i>      float32 (batch, seq, n_embd)  the new tokens' part of present_*
              new_value_<i>
+             all_logits       float32 (batch, seq, vocab_size)  every new position's logits when
+                              all_positions is true, else (batch, 1, vocab_size): the last one's
 
 so a prompt is prefilled once (past = 0) and every later token costs one position. Batch,
 sequence and past lengths are dynamic. The keys/values are sequence-major, the heads side by
@@ -19,6 +22,12 @@ as (batch, seq, n_embd), i.e. PyTorch's (batch, n_head, seq, head_dim) transpose
 feed present_* back as the next past_*, or, as the TypeScript engine does, fetch only new_* and
 append them to a buffer of its own: the past is then a prefix of that buffer (no re-layout as
 it grows), and each step moves a few kilobytes out of onnxruntime instead of the whole cache.
+`all_logits` is for scoring a text (the editor's Model Surprise). It sits in an If on
+all_positions because onnxruntime runs every node of the graph whatever outputs are fetched
+(measured: its profile lists the nodes of unrequested outputs): generation feeds false and pays
+the If and one Unsqueeze of the last logits (a few percent of a decode step at most, measured
+on the shakespeare-char-cpu shape). The flag is a plain input, not one with a default value:
+onnxruntime-node cannot feed an input that has an initializer.
 
 `model.json` beside it describes the model (architecture, tokenizer, block size, the iteration
 and validation loss it came from, the input/output names and the KV layout), so model.onnx +
@@ -61,6 +70,8 @@ META_FILE = RUN_FILES["model_json"]
 INPUT_IDS = "input_ids"
 POSITION_IDS = "position_ids"
 LOGITS = "logits"
+ALL_LOGITS = "all_logits"
+ALL_POSITIONS = "all_positions"
 
 
 def past_names(n_layer: int) -> list[str]:
@@ -245,7 +256,8 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         )
         x = node("Add", [x, mlp(norm(x, w["ln_2.weight"], w["ln_2.bias"], f"{p}.ln_2"), w, p)], f"{p}.r2")
     last = node("Gather", [x, init("last_index", np.array(-1, np.int64))], "last", axis=1)
-    last = norm(last, sd["transformer.ln_f.weight"], sd.get("transformer.ln_f.bias"), "ln_f")
+    ln_f = sd["transformer.ln_f.weight"], sd.get("transformer.ln_f.bias")
+    last = norm(last, *ln_f, "ln_f")
     if c.tie_embeddings:
         # The head is the token embedding, cut to the real vocabulary: onnxruntime folds the
         # Slice + Transpose of this constant once at load, and the file holds the weights once.
@@ -257,12 +269,34 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
     else:
         head = init("head_weight", np.ascontiguousarray(sd["lm_head.weight"][: c.vocab_size].T))
     node("MatMul", [last, head], LOGITS)
+    # every position's logits only when all_positions asks for them (see the top of this file)
+    start = len(nodes)
+    node("MatMul", [norm(x, *ln_f, "ln_f_all"), head], "every_logits")
+    every = nodes[start:]
+    del nodes[start:]
+    vocab_rows = lambda name, rows: helper.make_tensor_value_info(  # noqa: E731
+        name, onnx.TensorProto.FLOAT, ["batch", rows, c.vocab_size]
+    )
+    node(
+        "If",
+        [ALL_POSITIONS],
+        ALL_LOGITS,
+        then_branch=helper.make_graph(every, "every_position", [], [vocab_rows("every_logits", "seq")]),
+        else_branch=helper.make_graph(
+            # axes1 is the [1] of the causal mask above
+            [helper.make_node("Unsqueeze", [LOGITS, "axes1"], ["last_logits"])],
+            "last_position",
+            [],
+            [vocab_rows("last_logits", 1)],
+        ),
+    )
 
     kv = ["batch", "past", C]
     inputs = [
         helper.make_tensor_value_info(INPUT_IDS, onnx.TensorProto.INT64, ["batch", "seq"]),
         helper.make_tensor_value_info(POSITION_IDS, onnx.TensorProto.INT64, ["batch", "seq"]),
         *(helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, kv) for n in past_names(c.n_layer)),
+        helper.make_tensor_value_info(ALL_POSITIONS, onnx.TensorProto.BOOL, []),
     ]
     outputs = [
         helper.make_tensor_value_info(LOGITS, onnx.TensorProto.FLOAT, ["batch", c.vocab_size]),
@@ -274,6 +308,7 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
             helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["batch", "seq", C])
             for n in new_names(c.n_layer)
         ),
+        helper.make_tensor_value_info(ALL_LOGITS, onnx.TensorProto.FLOAT, ["batch", "rows", c.vocab_size]),
     ]
     graph = helper.make_graph(nodes, "wordplay_gpt", inputs, outputs, inits)
     return helper.make_model(
@@ -357,7 +392,7 @@ def _quantize_int8(src: Path, dst: Path) -> None:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
             # the head's weight is computed from the embedding (Slice + Transpose): keep it fp32
-            nodes_to_exclude=[LOGITS],
+            nodes_to_exclude=[LOGITS, "every_logits"],
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         os.chmod(tmp, 0o644)
@@ -382,19 +417,22 @@ def _tokens_per_s(path: Path, meta: dict[str, Any], steps: int = 64) -> float:
     feeds: dict[str, Any] = {
         INPUT_IDS: np.zeros((1, 8), dtype=np.int64),
         POSITION_IDS: np.arange(8, dtype=np.int64)[None, :],
+        ALL_POSITIONS: np.array(False),
     }
     for n in past_names(a["n_layer"]):
         feeds[n] = np.zeros((1, 0, a["n_embd"]), dtype=np.float32)
     steps = min(steps, a["block_size"] - 8)
-    out = sess.run(None, feeds)
+    fetch = [LOGITS, *present_names(a["n_layer"])]
+    out = sess.run(fetch, feeds)
     start = time.perf_counter()
     for s in range(steps):
         feeds = {
             INPUT_IDS: np.array([[1]], dtype=np.int64),
             POSITION_IDS: np.array([[8 + s]], dtype=np.int64),
+            ALL_POSITIONS: np.array(False),
         }
         feeds.update(zip(past_names(a["n_layer"]), out[1 : 1 + 2 * a["n_layer"]], strict=True))
-        out = sess.run(None, feeds)
+        out = sess.run(fetch, feeds)
     return steps / (time.perf_counter() - start)
 
 
@@ -424,7 +462,10 @@ def model_metadata(model: GPT, state: dict[str, Any] | None, tokenizer: dict[str
         "val_loss": state.get("val_loss"),
         "best_val_loss": state.get("best_val_loss"),
         "inputs": [INPUT_IDS, POSITION_IDS, *past_names(c.n_layer)],
-        "outputs": [LOGITS, *present_names(c.n_layer), *new_names(c.n_layer)],
+        "outputs": [LOGITS, *present_names(c.n_layer), *new_names(c.n_layer), ALL_LOGITS],
+        # bool inputs besides `inputs`, false for generation: all_positions true makes
+        # all_logits every new position's logits
+        "flag_inputs": [ALL_POSITIONS],
         "kv_cache": {
             # (batch, seq, n_head * head_dim): head h at columns h*head_dim .. (h+1)*head_dim - 1
             "layout": "batch,seq,n_embd",

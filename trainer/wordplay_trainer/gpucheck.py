@@ -494,7 +494,7 @@ def onnx_parity(run: Path, dataset: Path) -> dict:
     # here, not at the top: without onnx or onnxruntime this step fails, the others still run
     import onnxruntime as ort
 
-    from .export import INPUT_IDS, POSITION_IDS
+    from .export import ALL_POSITIONS, INPUT_IDS, POSITION_IDS
 
     model, _ = load_model(run, "cpu")
     meta = json.loads((run / "model.json").read_text(encoding="utf-8"))
@@ -515,14 +515,15 @@ def onnx_parity(run: Path, dataset: Path) -> dict:
     session = ort.InferenceSession(str(run / meta["onnx"]), providers=["CPUExecutionProvider"])
     past_names = meta["inputs"][2:]
     width = meta["kv_cache"]["width"]
-    feeds = {INPUT_IDS: tokens[None, :n], POSITION_IDS: np.arange(n)[None, :]}
+    flag = {ALL_POSITIONS: np.array(False)}  # the last position's logits, as generation asks
+    feeds = {INPUT_IDS: tokens[None, :n], POSITION_IDS: np.arange(n)[None, :], **flag}
     feeds.update({name: np.zeros((1, 0, width), np.float32) for name in past_names})
     got = []
     for i in range(steps + 1):
         out = session.run(None, feeds)
         got.append(out[0][0])
         presents = out[1 : 1 + len(past_names)]
-        feeds = {INPUT_IDS: tokens[None, n + i : n + i + 1], POSITION_IDS: np.array([[n + i]])}
+        feeds = {INPUT_IDS: tokens[None, n + i : n + i + 1], POSITION_IDS: np.array([[n + i]]), **flag}
         feeds.update(zip(past_names, presents, strict=True))
 
     diffs = [float(np.abs(g - e).max()) for g, e in zip(got, expected, strict=True)]

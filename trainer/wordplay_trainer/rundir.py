@@ -74,6 +74,11 @@ class RunDir:
     def model_json(self) -> Path:
         return self.root / RUN_FILES["model_json"]
 
+    @property
+    def exports(self) -> Path:
+        """The completion models train.keep_exports keeps (kept_exports.py)."""
+        return self.root / RUN_FILES["exports"]
+
     def write_config(self, config: RunConfig) -> None:
         """config.json, replaced whole (a reader never sees half a file)."""
         self.root.mkdir(parents=True, exist_ok=True)

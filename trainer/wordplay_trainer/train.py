@@ -7,7 +7,9 @@ micro-step only; agree on the mean loss and on stopping through one all-reduce; 
 gradients; step AdamW (fused on CUDA, weight decay on matrices and embeddings only). Under
 DeepSpeed its engine accumulates, clips and steps the same AdamW (sharded.py). Every log_interval a
 `train` event (loss, learning rate, tokens/s, MFU); every eval_interval the mean train and val
-loss over eval_iters fixed batches, a checkpoint when val loss improved (or always), a sample.
+loss over eval_iters fixed batches, a checkpoint when val loss improved (or always), a sample,
+with train.keep_exports a completion model kept in exports/ (kept_exports.py); the first eval at
+or below train.target_val_loss ends the loop, checkpointed, as the end does.
 A stop request (SIGINT, SIGTERM or the watcher gone: stop.py) ends the loop after its step with
 a checkpoint; a loss that is no longer finite ends it with an error naming the learning rate.
 
@@ -68,11 +70,13 @@ class Trainer:
         self.engine = None  # DeepSpeed's, which steps in place of the loop's optimizer
         self.sharding: sharded.Fsdp | sharded.DeepSpeed | None = None  # full states of a sharded run
         self.scalars: Scalars | None = None  # rank 0's copies for wandb and TensorBoard
+        self.target_reached = False  # an eval's val loss reached train.target_val_loss
 
     # -- the loop
 
     def run(self) -> str:
-        """Trains from self.iter to train.max_iters; returns why it ended: finished or stopped."""
+        """Trains from self.iter to train.max_iters, or to the first eval at train.target_val_loss
+        (finished, with self.target_reached); returns why it ended: finished or stopped."""
         t, c = self.cfg.train, self.model.config
         tokens_per_iter = t.batch_size * t.gradient_accumulation_steps * c.block_size
         flops_token = flops_per_token(self.n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, c.block_size)
@@ -119,7 +123,9 @@ class Trainer:
                 self.save("stopped")
                 return "stopped"
             if self.iter % t.eval_interval == 0 or self.iter == t.max_iters:
-                self._evaluate_and_save()
+                self.target_reached = self._evaluate_and_save()
+                if self.target_reached:
+                    break
         return "finished"
 
     def train_step(self) -> tuple[float, bool]:
@@ -173,7 +179,8 @@ class Trainer:
         values = flags.tolist()
         return values[0], values[1] > 0
 
-    def _evaluate_and_save(self) -> None:
+    def _evaluate_and_save(self) -> bool:
+        """Evaluates, checkpoints and samples; returns whether val loss reached train.target_val_loss."""
         losses = self.evaluate()
         self.last_val = losses["val"]
         # bits per byte: comparable across tokenizers; left out when meta.json lacks the byte counts
@@ -190,12 +197,19 @@ class Trainer:
         improved = losses["val"] < self.best_val
         if improved:
             self.best_val = losses["val"]
-        if improved or self.cfg.train.always_save_checkpoint:
+        # every process evaluates the same batches with the same weights, so all agree on this
+        # (as on `improved`) and leave the loop together
+        target = self.cfg.train.target_val_loss
+        reached = target is not None and losses["val"] <= target
+        if improved or reached or self.cfg.train.always_save_checkpoint:
             self.save("eval")
+        if self.cfg.train.keep_exports > 0:
+            self.keep_export()
         if self.cfg.train.sample_tokens > 0:
             # every process samples, in step: a sharded model's layers need them all to gather
             # (sampling draws the same number of tokens whatever they are); rank 0 writes events
             self.events.emit("sample", iter=self.iter, tokens=self.sample())
+        return reached
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -255,6 +269,34 @@ class Trainer:
         ckpt.save_full_state(self.run_dir, self.model.config, weights, optimizer_state, state, extra)
         self.events.emit("checkpoint", iter=self.iter, val_loss=self.last_val)
 
+    def keep_export(self) -> None:
+        """This evaluation's completion model into exports/ (train.keep_exports, kept_exports.py).
+        All processes call this (a sharded model's weights are gathered); rank 0 exports."""
+        if self.sharding is not None:
+            weights = self.sharding.full_state()[0]
+        else:
+            weights = self.model.state_dict()
+        if not self.compute.master:
+            return
+        from .export import export_model  # onnx, loaded only by runs that keep exports
+        from .kept_exports import keep_export
+
+        started = time.perf_counter()
+        model = GPT(self.model.config)
+        model.load_state_dict({k: v.detach().to("cpu", torch.float32) for k, v in weights.items()})
+        state = {
+            "iteration": self.iter,
+            "val_loss": self.last_val,
+            "best_val_loss": None if math.isinf(self.best_val) else self.best_val,
+        }
+        folder = keep_export(
+            self.run_dir.exports,
+            self.iter,
+            self.cfg.train.keep_exports,
+            lambda out: export_model(model, out, self.dataset.tokenizer, state, log=lambda _: None),
+        )
+        log(f"kept {folder} ({time.perf_counter() - started:.1f} s)")
+
     def _announce(self, tokens_per_iter: int) -> None:
         """The start event, and its line for people."""
         t, world = self.cfg.train, self.compute.world
@@ -272,8 +314,11 @@ class Trainer:
             n_params_total=self.n_params_total,
             tokens_per_iter=tokens_per_iter,
             world_size=world,
+            torch=torch.__version__,
+            threads=torch.get_num_threads(),
             init_from=t.init_from,
             run_dir=str(self.run_dir.root),
+            **({} if t.target_val_loss is None else {"target_val_loss": t.target_val_loss}),
         )
         if self.compute.master:
             log(

@@ -1,7 +1,10 @@
 // The metrics dashboard: chart.js charts against iteration for every run the host shows (train
 // loss raw and smoothed, val loss, val bits per byte, learning rate, tokens/s, MFU), overlaid,
 // live, decimated, coloured from the VS Code theme and redrawn when it changes; PNG and CSV
-// export through the host; the latest sample text; a text alternative for every chart.
+// export through the host; the samples timeline (every kept sample of the shown runs, newest
+// first, filterable by run); a text alternative for every chart. A run with
+// train.target_val_loss gets a dashed target line on the loss chart and, under it, the host's
+// forecast of when val loss gets there.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import {
@@ -27,7 +30,7 @@ Chart.register(LineController, LineElement, PointElement, LinearScale, Logarithm
 
 const vscode = vscodeApi<MetricsState>();
 const post = (message: MetricsToHost) => vscode.postMessage(message);
-const state: MetricsState = { smoothing: 0.6, showRaw: true, hiddenRuns: [], runs: [], ...vscode.getState() };
+const state: MetricsState = { smoothing: 0.6, showRaw: true, hiddenRuns: [], sampleRun: '', runs: [], ...vscode.getState() };
 const saveState = () => vscode.setState(state);
 
 const runs = new Map<string, RunSeries>();
@@ -43,7 +46,7 @@ interface ChartView {
   empty: HTMLElement;
 }
 const chartDefs: { id: ChartId; title: string; yLabel: string; description: string }[] = [
-  { id: 'loss', title: 'Loss', yLabel: 'loss', description: 'Train loss (faint: raw, solid: smoothed) and val loss at evaluations (dashed, dots) against iteration.' },
+  { id: 'loss', title: 'Loss', yLabel: 'loss', description: 'Train loss (faint: raw, solid: smoothed) and val loss at evaluations (dashed, dots) against iteration; a run with a target val loss shows it as a dotted line.' },
   {
     id: 'bpb',
     title: 'Val bits per byte',
@@ -62,7 +65,16 @@ const views = new Map<ChartId, ChartView>();
 const app = document.getElementById('app')!;
 const runList = el('ul', { class: 'runs', 'aria-label': 'Runs shown' });
 const emptyNote = el('p', { class: 'empty muted' }, 'No runs shown yet. Start a training run, or choose runs that wrote events.jsonl.');
-const samples = el('section', { class: 'samples', 'aria-labelledby': 'samples-heading' }, el('h2', { id: 'samples-heading' }, 'Latest sample'));
+const forecast = el('p', { class: 'forecast', id: 'loss-forecast', hidden: true });
+const sampleRun = el('select', { id: 'sample-run' });
+const sampleList = el('ol', { class: 'timeline', 'aria-label': 'Samples, newest first' });
+const samples = el(
+  'section',
+  { class: 'samples', 'aria-labelledby': 'samples-heading' },
+  el('div', { class: 'samples-head' }, el('h2', { id: 'samples-heading' }, 'Samples over time'), el('label', { for: 'sample-run' }, 'Run'), sampleRun),
+  el('p', { class: 'muted samples-note' }, 'The text each run wrote at its evaluations, newest first.'),
+  sampleList,
+);
 const smoothing = el('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: state.smoothing, 'aria-describedby': 'smoothing-value' });
 const smoothingValue = el('output', { id: 'smoothing-value', for: 'smoothing' }, state.smoothing.toFixed(2));
 const showRaw = el('vscode-checkbox', { id: 'show-raw', checked: state.showRaw }, 'Raw train loss') as HTMLElement & { checked: boolean };
@@ -77,6 +89,11 @@ function buildPage(): void {
     smoothingValue.textContent = state.smoothing.toFixed(2);
     saveState();
     redrawAll();
+  });
+  sampleRun.addEventListener('change', () => {
+    state.sampleRun = sampleRun.value;
+    saveState();
+    renderSamples();
   });
   showRaw.addEventListener('change', () => {
     state.showRaw = showRaw.checked;
@@ -94,7 +111,7 @@ function buildPage(): void {
   const header = el('header', { class: 'toolbar' }, el('h1', {}, 'Training metrics'), el('span', { class: 'spacer' }), pick, csv);
   const grid = el('div', { class: 'charts' });
   for (const def of chartDefs) {
-    const canvas = el('canvas', { role: 'img', 'aria-label': `${def.title} chart`, 'aria-describedby': `${def.id}-description ${def.id}-summary` });
+    const canvas = el('canvas', { role: 'img', 'aria-label': `${def.title} chart`, 'aria-describedby': `${def.id}-description ${def.id}-summary${def.id === 'loss' ? ' loss-forecast' : ''}` });
     const summary = el('p', { class: 'chart-summary', id: `${def.id}-summary`, 'aria-live': 'off' });
     const empty = el('p', { class: 'chart-empty muted', hidden: true });
     const png = el('vscode-button', { secondary: true, class: 'png', 'aria-label': `Export the ${def.title.toLowerCase()} chart as PNG`, title: 'Export as PNG' }, 'PNG');
@@ -105,6 +122,7 @@ function buildPage(): void {
       el('figcaption', {}, el('h2', { id: `${def.id}-title` }, def.title), png),
       el('p', { class: 'visually-hidden', id: `${def.id}-description` }, def.description),
       el('div', { class: 'canvas-box' }, canvas, empty),
+      ...(def.id === 'loss' ? [forecast] : []),
       summary,
     );
     grid.append(figure);
@@ -248,6 +266,7 @@ function datasetsFor(id: ChartId): ChartDataset<'line', Point[]>[] {
       if (state.showRaw) out.push({ ...base, label: name('train (raw)'), data: points(run.train.iter, run.train.loss), borderColor: withAlpha(color, 0.3), borderWidth: 1 });
       out.push({ ...base, label: name('train (smoothed)'), data: points(run.train.iter, emaSmooth(run.train.loss, state.smoothing)), borderWidth: 2 });
       out.push({ ...base, label: name('val'), data: points(run.eval.iter, run.eval.valLoss), borderDash: [6, 4], pointRadius: 3, borderWidth: 1.5 });
+      if (run.target) out.push({ ...base, label: name('target val'), data: targetLine(run, run.target.valLoss), borderDash: [2, 3], borderWidth: 1.5 });
     } else if (id === 'bpb') {
       // a run whose dataset has no byte counts has no points here (its column holds nulls)
       out.push({ ...base, label: name('val bits per byte'), data: points(run.eval.iter, run.eval.valBpb), pointRadius: 3, borderWidth: 1.5 });
@@ -260,6 +279,23 @@ function datasetsFor(id: ChartId): ChartDataset<'line', Point[]>[] {
     }
   }
   return out;
+}
+
+/** The target as a horizontal line across the iterations the run has covered so far. */
+function targetLine(run: RunSeries, y: number): Point[] {
+  const iters = [...run.train.iter, ...run.eval.iter];
+  if (!iters.length) return [];
+  return [
+    { x: Math.min(...iters), y },
+    { x: Math.max(...iters), y },
+  ];
+}
+
+/** The forecast line under the loss chart: each shown run's, from the host. */
+function renderForecast(): void {
+  const shown = [...runs.values()].filter((r) => r.target && !state.hiddenRuns.includes(r.id));
+  forecast.hidden = shown.length === 0;
+  forecast.textContent = shown.map((r) => (runs.size > 1 ? `${r.name}: ${r.target!.text}` : r.target!.text)).join('; ');
 }
 
 let frame = 0;
@@ -284,6 +320,7 @@ function redrawAll(): void {
     view.summary.textContent = summaryText(view.id);
   }
   renderRuns();
+  renderForecast();
   renderSamples();
 }
 
@@ -353,19 +390,35 @@ function renderRuns(): void {
   );
 }
 
+let samplesDrawn = '';
+/** The timeline: samples of the shown runs (or of the one chosen), newest first. Rebuilt only
+ *  when what it would show changed, so a live run does not reset its scrolling every poll. */
 function renderSamples(): void {
-  const shown = [...runs.values()].filter((r) => r.sample && !state.hiddenRuns.includes(r.id));
-  samples.hidden = shown.length === 0;
-  samples.replaceChildren(
-    samples.firstChild!,
-    ...shown.map((run) =>
-      el(
-        'div',
-        { class: 'sample' },
-        el('p', { class: 'muted' }, `${run.name} · iteration ${run.sample!.iter}`),
-        el('pre', { tabindex: 0, 'aria-label': `Sample of ${run.name} at iteration ${run.sample!.iter}` }, run.sample!.text),
-      ),
-    ),
+  const visible = [...runs.values()].filter((r) => !state.hiddenRuns.includes(r.id) && r.samples.length);
+  if (state.sampleRun && !visible.some((r) => r.id === state.sampleRun)) state.sampleRun = '';
+  const chosen = visible.filter((r) => !state.sampleRun || r.id === state.sampleRun);
+  const drawn = JSON.stringify([visible.map((r) => [r.id, r.samples.length, r.samples.at(-1)?.iter]), state.sampleRun]);
+  if (drawn === samplesDrawn) return;
+  samplesDrawn = drawn;
+  samples.hidden = visible.length === 0;
+  sampleRun.replaceChildren(
+    el('option', { value: '', selected: state.sampleRun === '' }, 'All runs'),
+    ...visible.map((r) => el('option', { value: r.id, selected: state.sampleRun === r.id }, r.name)),
+  );
+  const entries = chosen.flatMap((run) => run.samples.map((sample) => ({ run, sample })));
+  entries.sort((a, b) => b.sample.iter - a.sample.iter);
+  sampleList.replaceChildren(
+    ...entries.map(({ run, sample }) => {
+      const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+      swatch.style.backgroundColor = runColor(run.id);
+      const label = `${run.name} · iteration ${sample.iter}`;
+      return el(
+        'li',
+        { class: 'sample', 'data-run': run.id, 'data-iter': sample.iter },
+        el('p', { class: 'muted' }, swatch, label),
+        el('pre', { tabindex: 0, 'aria-label': `Sample of ${label}` }, sample.text),
+      );
+    }),
   );
 }
 
@@ -407,6 +460,7 @@ onHostMessage((message) => {
 
 onThemeChange(() => {
   theme = readTheme();
+  samplesDrawn = ''; // its swatches take the new colours
   for (const view of views.values()) {
     if (!view.chart) continue;
     view.chart.options = chartOptions(view);

@@ -22,8 +22,9 @@ export function appendSeries(run: RunSeries, delta: RunSeries): void {
   if (delta.position !== undefined) run.position = delta.position;
   if (delta.device !== undefined) run.device = delta.device;
   if (delta.nParams !== undefined) run.nParams = delta.nParams;
-  if (delta.sample) run.sample = delta.sample;
+  push(run.samples, delta.samples);
   if (delta.error !== undefined) run.error = delta.error;
+  if (delta.target !== undefined) run.target = delta.target;
   thinSeries(run); // a long live run stays light to keep and quick to redraw
 }
 

@@ -70,7 +70,7 @@ export class GenerationModel {
     readonly meta: ModelMeta,
     readonly tokenizer: Tokenizer,
     readonly session: Session,
-    private readonly ort: Ort,
+    readonly ort: Ort,
     /** onnxruntime's intra-op threads for this session. */
     readonly threads: number,
   ) {}
@@ -119,6 +119,8 @@ export class KvCache {
   /** Tokens whose keys/values are cached (the next position). */
   length = 0;
   private readonly past: string[];
+  /** all_positions where the model has it: false, the last position's logits. */
+  private readonly flags: string[];
   private readonly fetch: string[];
   private readonly width: number;
   private buffers: Float32Array[];
@@ -131,6 +133,7 @@ export class KvCache {
     const m = model.meta;
     this.width = m.kv_cache.width;
     this.past = m.inputs.slice(2);
+    this.flags = m.flag_inputs ?? [];
     this.fetch = ['logits', ...m.outputs.filter((n) => n.startsWith('new_'))];
     this.buffers = this.past.map(() => new Float32Array(0));
   }
@@ -159,6 +162,7 @@ export class KvCache {
     for (let j = 0; j < this.past.length; j++) {
       feeds[this.past[j]] = new ort.Tensor('float32', this.buffers[j].subarray(0, past * this.width), [1, past, this.width]);
     }
+    for (const flag of this.flags) feeds[flag] = new ort.Tensor('bool', new Uint8Array(1), []);
     let out: OrtModule.InferenceSession.ReturnType;
     try {
       out = await this.model.session.run(feeds, this.fetch);
@@ -255,7 +259,7 @@ async function openModel(files: ModelFiles, threads: number, spin: boolean): Pro
     return new UserError(`${files.meta} does not match ${files.onnx}: ${what}. ${exportHint}`);
   };
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((n, i) => n === b[i]);
-  if (!same([...session.inputNames].sort(), [...meta.inputs].sort())) {
+  if (!same([...session.inputNames].sort(), [...meta.inputs, ...(meta.flag_inputs ?? [])].sort())) {
     throw disagree(`the model's inputs are ${session.inputNames.slice(0, 4).join(', ')}${session.inputNames.length > 4 ? ', ...' : ''} (${session.inputNames.length} in all), model.json lists ${meta.inputs.length}`);
   }
   if (!same([...session.outputNames].sort(), [...meta.outputs].sort())) {

@@ -11,6 +11,14 @@ export const MODEL_FILE = layout.run.onnx;
 export const META_FILE = layout.run.model_json;
 /** The int8 copy `wordplay export --quantize int8` writes beside MODEL_FILE. */
 export const INT8_FILE = layout.run.onnx_int8;
+/** The output with every position's logits, and the input that asks for them (export.py). */
+export const ALL_LOGITS = 'all_logits';
+export const ALL_POSITIONS = 'all_positions';
+
+/** Whether the model can score every position of a text in one run (Model Surprise). */
+export function scoresAllPositions(meta: ModelMeta): boolean {
+  return meta.outputs.includes(ALL_LOGITS) && (meta.flag_inputs ?? []).includes(ALL_POSITIONS);
+}
 
 export interface ModelMeta {
   format: 'wordplay-model';
@@ -24,8 +32,12 @@ export interface ModelMeta {
   /** Input names: input_ids, position_ids, then past_key_<i>, past_value_<i> per layer. */
   inputs: string[];
   /** Output names: logits, present_key_<i>, present_value_<i> per layer, then new_key_<i>,
-   *  new_value_<i> per layer (the new tokens' keys/values only). */
+   *  new_value_<i> per layer (the new tokens' keys/values only), then all_logits in models
+   *  exported since Model Surprise (every position's logits when all_positions is true). */
   outputs: string[];
+  /** Bool scalar inputs besides `inputs`, false for generation: all_positions, in models
+   *  that have all_logits. */
+  flag_inputs?: string[];
   /** Keys/values are (batch, seq, width = n_head * head_dim), sequence-major. */
   kv_cache: { layout: 'batch,seq,n_embd'; n_layer: number; n_head: number; head_dim: number; width: number };
 }
@@ -87,12 +99,16 @@ export function readModelMeta(file: string): ModelMeta {
     const expected = [...first];
     for (const per of groups) for (let i = 0; i < a.n_layer; i++) for (const p of per) expected.push(`${p}_${i}`);
     const got = value[key];
+    // all_logits came later: a model exported before it generates all the same
+    if (key === 'outputs' && Array.isArray(got) && got.length === expected.length + 1) expected.push(ALL_LOGITS);
     if (!Array.isArray(got) || got.length !== expected.length || got.some((n, i) => n !== expected[i])) {
       throw bad(`"${key}" should be ${expected.slice(0, 4).join(', ')}, ... (${expected.length} names for ${a.n_layer} layers)`);
     }
   };
   names('inputs', ['input_ids', 'position_ids'], ['past_key', 'past_value']);
   names('outputs', ['logits'], ['present_key', 'present_value'], ['new_key', 'new_value']);
+  const flags = value.flag_inputs;
+  if (flags !== undefined && !(Array.isArray(flags) && flags.length === 1 && flags[0] === ALL_POSITIONS)) throw bad(`"flag_inputs" should be ["${ALL_POSITIONS}"]`);
   const tokenizer = parseTokenizerSpec(value.tokenizer, `${file} (its "tokenizer")`);
   if (tokenizer.type !== 'gpt2' && tokenizerFromSpec(tokenizer).vocabSize !== a.vocab_size) {
     throw bad(`the ${tokenizer.type} tokenizer has ${tokenizerFromSpec(tokenizer).vocabSize} tokens but the model's vocab_size is ${a.vocab_size}`);

@@ -22,6 +22,11 @@ export interface StartEvent extends Base {
   n_params_total?: number;
   tokens_per_iter: number;
   world_size?: number;
+  /** PyTorch's version and rank 0's CPU threads (trainers before 2026-12 did not write them). */
+  torch?: string;
+  threads?: number;
+  /** The run's train.target_val_loss; absent when it has none. */
+  target_val_loss?: number;
 }
 export interface TrainEvent extends Base {
   type: 'train';
@@ -57,6 +62,8 @@ export interface DoneEvent extends Base {
   type: 'done';
   reason: 'finished' | 'stopped' | 'error';
   iter?: number;
+  /** With reason finished: the run ended early because val loss reached this target. */
+  target_val_loss?: number;
 }
 export interface ErrorEvent extends Base {
   type: 'error';

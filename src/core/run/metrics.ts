@@ -1,10 +1,12 @@
 // The dashboard's data on the host: a run's events.jsonl folded into columns (what the webview
 // charts), kept for replays (thinned beyond MAX_POINTS, see thinSeries.ts) and as deltas for
-// live appends, with where the run is worded as everywhere else (progress.ts); and the CSV
+// live appends, with where the run is worded as everywhere else (progress.ts) and, for a run
+// with train.target_val_loss, the forecast of when it gets there (forecast.ts); and the CSV
 // export, written from the events themselves.
 import * as path from 'node:path';
-import type { RunSeries } from '../webview/protocol';
+import type { RunSeries, SampleText } from '../webview/protocol';
 import type { RunEvent } from './events';
+import { forecastTarget, forecastText } from './forecast';
 import { positionText, TrainProgress } from './progress';
 import { thinSeries } from './thinSeries';
 
@@ -14,6 +16,7 @@ const emptySeries = (id: string): RunSeries => ({
   status: 'waiting',
   train: { iter: [], loss: [], lr: [], tokensPerS: [], mfu: [] },
   eval: { iter: [], trainLoss: [], valLoss: [], valBpb: [] },
+  samples: [],
 });
 
 export class RunMetrics {
@@ -21,9 +24,12 @@ export class RunMetrics {
   private delta: RunSeries;
   private changed = false;
   private readonly progress = new TrainProgress();
-  /** Token ids of the latest sample, for decoding when the tokenizer is at hand. */
-  sampleTokens: { iter: number; tokens: number[] } | undefined;
+  /** Token ids of samples read but not yet decoded (the tokenizer loads asynchronously). */
+  pendingSamples: { iter: number; tokens: number[] }[] = [];
   pid: number | undefined;
+  /** train.target_val_loss from the latest start event, and every eval (unthinned) to forecast it. */
+  private target: number | undefined;
+  private readonly evals = { iter: [] as number[], valLoss: [] as number[] };
 
   constructor(readonly dir: string) {
     this.series = emptySeries(dir);
@@ -34,6 +40,11 @@ export class RunMetrics {
     for (const e of events) {
       this.changed = true;
       this.progress.update(e);
+      if (e.type === 'start') this.target = e.target_val_loss;
+      if (e.type === 'eval') {
+        this.evals.iter.push(e.iter);
+        this.evals.valLoss.push(e.val_loss);
+      }
       for (const s of [this.series, this.delta]) {
         switch (e.type) {
           case 'start':
@@ -68,16 +79,24 @@ export class RunMetrics {
             break;
         }
       }
-      if (e.type === 'sample') this.sampleTokens = { iter: e.iter, tokens: e.tokens };
+      if (e.type === 'sample') this.pendingSamples.push({ iter: e.iter, tokens: e.tokens });
     }
     this.series.position = this.delta.position = positionText(this.progress.position);
+    const maxIters = this.series.maxIters;
+    if (this.target !== undefined && maxIters !== undefined) {
+      const text = forecastText(this.target, forecastTarget(this.evals, this.target, maxIters));
+      this.series.target = this.delta.target = { valLoss: this.target, text };
+    }
     thinSeries(this.series);
     thinSeries(this.delta);
   }
 
-  setSample(sample: { iter: number; text: string }): void {
-    this.series.sample = sample;
-    this.delta.sample = sample;
+  /** Adds decoded samples, in the order their events came. */
+  addSamples(samples: SampleText[]): void {
+    for (const s of [this.series, this.delta]) {
+      s.samples.push(...samples);
+      thinSeries(s);
+    }
     this.changed = true;
   }
 
@@ -90,6 +109,7 @@ export class RunMetrics {
     out.device = this.series.device;
     out.error = this.series.error;
     out.position = this.series.position;
+    out.target = this.series.target;
     this.delta = emptySeries(this.dir);
     this.changed = false;
     return out;

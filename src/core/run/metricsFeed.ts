@@ -1,8 +1,9 @@
 // The metrics dashboard's host loop, free of VS Code: follows events.jsonl of the shown runs
 // (not the trainer's stdout, so it reattaches after a reload or to a run started in a
-// terminal), buffers every metric, decodes samples with the run's tokenizer, and every POLL_MS
-// posts what is new as one metrics/append message. src/train/metricsView.ts posts to its loaded
-// webviews; the load test (test/faults/load.test.ts) to a page in Chromium.
+// terminal), buffers every metric, decodes every sample with the run's tokenizer (the samples
+// timeline), and every POLL_MS posts what is new as one metrics/append message.
+// src/train/metricsView.ts posts to its loaded webviews; the load test
+// (test/faults/load.test.ts) to a page in Chromium.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostToMetrics, MetricsResetMessage } from '../webview/protocol';
@@ -66,9 +67,8 @@ export class MetricsFeed {
       for (const followed of this.runs.values()) {
         const events = followed.follower.poll();
         if (!events.length) continue;
-        const hadSample = followed.metrics.sampleTokens;
         followed.metrics.add(events);
-        if (followed.metrics.sampleTokens !== hadSample) this.decodeSample(followed);
+        if (followed.metrics.pendingSamples.length) this.decodeSamples(followed);
       }
       if (quiet) return;
       const deltas = [...this.runs.values()].map((f) => f.metrics.takeDelta()).filter((d) => d !== undefined);
@@ -92,17 +92,21 @@ export class MetricsFeed {
     this.output.post(this.snapshot());
   }
 
-  private decodeSample(followed: Followed): void {
+  /** Decodes the samples read so far; callbacks on one promise run in the order they were
+   *  added, so the samples stay in file order. */
+  private decodeSamples(followed: Followed): void {
     followed.tokenizer ??= this.loadTokenizer(followed.metrics.dir);
-    const sample = followed.metrics.sampleTokens!;
+    const samples = followed.metrics.pendingSamples.splice(0);
     void followed.tokenizer.then((tokenizer) => {
-      let text: string;
-      try {
-        text = tokenizer ? tokenizer.decode(sample.tokens) : `(token ids; the run's tokenizer was not found) ${sample.tokens.join(' ')}`;
-      } catch (err) {
-        text = `(could not decode the sample: ${String(err)})`;
-      }
-      if (followed.metrics.sampleTokens === sample) followed.metrics.setSample({ iter: sample.iter, text });
+      const decode = (tokens: number[]) => {
+        if (!tokenizer) return `(token ids; the run's tokenizer was not found) ${tokens.join(' ')}`;
+        try {
+          return tokenizer.decode(tokens);
+        } catch (err) {
+          return `(could not decode the sample: ${String(err)})`;
+        }
+      };
+      followed.metrics.addSamples(samples.map((s) => ({ iter: s.iter, text: decode(s.tokens) })));
     });
   }
 

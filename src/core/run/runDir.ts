@@ -9,6 +9,8 @@ export const runFiles = {
   checkpoint: layout.run.checkpoint,
   onnx: layout.run.onnx,
   modelJson: layout.run.model_json,
+  /** The completion models train.keep_exports keeps, one folder each (trainer/wordplay_trainer/kept_exports.py). */
+  exports: layout.run.exports,
   /** Written by whoever spawned the trainer: its process group, so any window can stop it. */
   process: layout.run.process,
   /** The trainer's stdout and stderr: a file, so the trainer outlives the process that started it. */
@@ -32,6 +34,7 @@ export interface RunPaths {
   checkpointModel: string;
   onnx: string;
   modelJson: string;
+  exports: string;
   process: string;
   log: string;
   watcher: string;
@@ -52,6 +55,7 @@ export function runPaths(root: string): RunPaths {
     checkpointModel: path.join(checkpoint, layout.checkpoint.model),
     onnx: path.join(r, runFiles.onnx),
     modelJson: path.join(r, runFiles.modelJson),
+    exports: path.join(r, runFiles.exports),
     process: path.join(r, runFiles.process),
     log: path.join(r, runFiles.log),
     watcher: path.join(r, runFiles.watcher),

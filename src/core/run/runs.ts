@@ -37,6 +37,8 @@ export interface RunSummary extends RunPosition {
   error: string | null;
   /** The batch job of a run submitted to a cluster. */
   job: RunJob | null;
+  /** The train.target_val_loss whose eval ended the run; null when it ended otherwise. */
+  reachedTarget: number | null;
 }
 
 /** What the events so far say; folded as the file grows. */
@@ -47,10 +49,20 @@ interface Folded {
   startPid: number | null;
   error: string | null;
   done: RunState | undefined;
+  reachedTarget: number | null;
   size: number;
 }
 
-const emptyFold = (): Folded => ({ progress: new TrainProgress(), bestValLoss: null, bestValBpb: null, startPid: null, error: null, done: undefined, size: 0 });
+const emptyFold = (): Folded => ({
+  progress: new TrainProgress(),
+  bestValLoss: null,
+  bestValBpb: null,
+  startPid: null,
+  error: null,
+  done: undefined,
+  reachedTarget: null,
+  size: 0,
+});
 
 function apply(f: Folded, event: RunEvent): void {
   f.progress.update(event);
@@ -59,6 +71,7 @@ function apply(f: Folded, event: RunEvent): void {
       // a resumed run starts again: what counts is the latest start
       f.startPid = event.pid;
       f.done = undefined;
+      f.reachedTarget = null;
       break;
     case 'eval':
       f.bestValLoss = f.bestValLoss === null ? event.val_loss : Math.min(f.bestValLoss, event.val_loss);
@@ -69,6 +82,7 @@ function apply(f: Folded, event: RunEvent): void {
       break;
     case 'done':
       f.done = event.reason === 'error' ? 'failed' : event.reason;
+      f.reachedTarget = event.target_val_loss ?? null;
       break;
   }
 }
@@ -128,7 +142,15 @@ export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined 
     pid: live?.pid ?? null,
     error: f.error ?? (state === 'failed' && job ? `job ${job.id} ended before the run did: its train.log says why` : null),
     job: job ?? null,
+    reachedTarget: f.reachedTarget,
   };
+}
+
+/** How a run's state is worded: its state, or for a run that stopped at its target
+ *  "reached target val loss 1.80 at iteration 400". */
+export function stateText(run: Pick<RunSummary, 'state' | 'reachedTarget' | 'iter'>): string {
+  if (run.state === 'finished' && run.reachedTarget !== null) return `reached target val loss ${run.reachedTarget} at iteration ${run.iter}`;
+  return run.state;
 }
 
 /** The runs directly under folder, newest first; jobOf gives a submitted run's job. */

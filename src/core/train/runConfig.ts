@@ -22,11 +22,14 @@ export interface RunConfig {
     batch_size: number;
     gradient_accumulation_steps: number;
     max_iters: number;
+    /** Stop at the first eval whose val loss is at or below this; null: train to max_iters. */
+    target_val_loss: number | null;
     eval_interval: number;
     eval_iters: number;
     log_interval: number;
     always_save_checkpoint: boolean;
     sample_tokens: number;
+    keep_exports: number;
     seed: number;
     device: string;
     dtype: 'auto' | 'float32' | 'bfloat16' | 'float16';

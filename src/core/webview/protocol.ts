@@ -108,6 +108,12 @@ export interface EvalColumns {
   valBpb: (number | null)[];
 }
 
+/** One sample event's tokens as text. */
+export interface SampleText {
+  iter: number;
+  text: string;
+}
+
 export interface RunSeries {
   /** The run folder (absolute path): the run's identity. */
   id: string;
@@ -122,9 +128,13 @@ export interface RunSeries {
   nParams?: number;
   train: TrainColumns;
   eval: EvalColumns;
-  /** The latest sample, decoded on the host. */
-  sample?: { iter: number; text: string };
+  /** Samples written during training, decoded on the host, oldest first; at most MAX_SAMPLES,
+   *  thinned like the columns (src/core/run/thinSeries.ts). In an append: only the new ones. */
+  samples: SampleText[];
   error?: string;
+  /** The run's train.target_val_loss (a dashed line on the loss chart) and the forecast of when
+   *  val loss reaches it, worded on the host by src/core/run/forecast.ts; absent without one. */
+  target?: { valLoss: number; text: string };
 }
 
 /** The whole buffered state of every shown run: sent when a view loads (or reloads after being
@@ -153,6 +163,70 @@ export interface MetricsPickRunsMessage {
   type: 'metrics/pickRuns';
 }
 
+// ---------------------------------------------------------------- compare completions
+
+/** One model's column: its label and its text so far. */
+export interface CompareColumn {
+  /** "run · iteration 400 · val loss 1.234" (src/core/complete/compareModels.ts). */
+  label: string;
+  /** The model's folder, shown small under the label. */
+  dir: string;
+  text: string;
+  state: 'waiting' | 'generating' | 'done' | 'failed' | 'stopped';
+  error?: string;
+}
+
+/** The whole comparison, sent whenever a column changes (a few kilobytes). */
+export interface CompareStateMessage {
+  type: 'compare/state';
+  prompt: string;
+  /** The settings every model shared, in words: "seed 1 · temperature 0.8 · top-k 200 · 60 tokens". */
+  settings: string;
+  /** The document the texts go into, for the heading. */
+  document: string;
+  columns: CompareColumn[];
+}
+
+/** Inserts column `column`'s text after the prompt in the document (one edit, one undo). */
+export interface CompareInsertMessage {
+  type: 'compare/insert';
+  column: number;
+}
+
+/** At most this many models side by side. */
+export const MAX_COMPARE_COLUMNS = 16;
+
+// ---------------------------------------------------------------- run card
+
+/** One line of a comparison: a label and each run's value in words ('—' where it has none). */
+export interface RunCardRow {
+  label: string;
+  a: string;
+  b: string;
+  same: boolean;
+}
+
+/** Two runs side by side (src/core/run/runCard.ts builds it from their folders). */
+export interface RunCard {
+  names: [string, string];
+  dirs: [string, string];
+  /** Every config key as group.key, in the first run's order. */
+  config: RunCardRow[];
+  /** Path, sha256 and counts from each dataset's meta.json. */
+  dataset: RunCardRow[];
+  /** Both runs trained on the same text with the same tokenizer; null when a meta.json is missing. */
+  sameDataset: boolean | null;
+  /** Torch version, device, dtype, threads, world size, parameters (from the latest start event). */
+  environment: RunCardRow[];
+  /** Final and best val loss, best bits per byte, wall time, median tokens/s. */
+  results: RunCardRow[];
+}
+
+export interface RunCardShowMessage {
+  type: 'runCard/show';
+  card: RunCard;
+}
+
 // ---------------------------------------------------------------- both
 
 /** Sent by each webview once its listeners are in place; the host then sends the state. */
@@ -162,11 +236,15 @@ export interface ReadyMessage {
 
 export type HostToConfigEditor = ConfigInitMessage | ConfigDocumentMessage;
 export type HostToMetrics = MetricsResetMessage | MetricsAppendMessage;
-export type HostToWebview = HostToConfigEditor | HostToMetrics;
+export type HostToCompare = CompareStateMessage;
+export type HostToRunCard = RunCardShowMessage;
+export type HostToWebview = HostToConfigEditor | HostToMetrics | HostToCompare | HostToRunCard;
 
 export type ConfigEditorToHost = ReadyMessage | ConfigEditMessage | ConfigResetMessage | ConfigTrainMessage | ConfigOpenTextMessage;
 export type MetricsToHost = ReadyMessage | MetricsExportPngMessage | MetricsExportCsvMessage | MetricsPickRunsMessage;
-export type WebviewToHost = ConfigEditorToHost | MetricsToHost;
+export type CompareToHost = ReadyMessage | CompareInsertMessage;
+export type RunCardToHost = ReadyMessage;
+export type WebviewToHost = ConfigEditorToHost | MetricsToHost | CompareToHost | RunCardToHost;
 
 // ---------------------------------------------------------------- validators
 
@@ -223,9 +301,33 @@ export function metricsMessageProblem(v: unknown): string | undefined {
   }
 }
 
+/** Why a message from the Compare Completions panel is not acceptable, or undefined when it is. */
+export function compareMessageProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'not an object';
+  switch (v.type) {
+    case 'ready':
+      return hasOnly(v, ['type']) ? undefined : 'unexpected properties';
+    case 'compare/insert':
+      if (!hasOnly(v, ['type', 'column'])) return 'unexpected properties';
+      if (typeof v.column !== 'number' || !Number.isInteger(v.column) || v.column < 0 || v.column >= MAX_COMPARE_COLUMNS) {
+        return `column must be a whole number from 0 to ${MAX_COMPARE_COLUMNS - 1}`;
+      }
+      return undefined;
+    default:
+      return `unknown type ${JSON.stringify(v.type)}`;
+  }
+}
+
+/** Why a message from the run card is not acceptable, or undefined when it is. */
+export function runCardMessageProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'not an object';
+  if (v.type !== 'ready') return `unknown type ${JSON.stringify(v.type)}`;
+  return hasOnly(v, ['type']) ? undefined : 'unexpected properties';
+}
+
 /** The webviews' light check of what the host sends (a message of another kind is ignored). */
 export function isHostMessage(v: unknown): v is HostToWebview {
-  return isObject(v) && typeof v.type === 'string' && /^(config|metrics)\//.test(v.type);
+  return isObject(v) && typeof v.type === 'string' && /^(config|metrics|compare|runCard)\//.test(v.type);
 }
 
 /** State a webview keeps with setState (restored after it was hidden, and by the serializer). */
@@ -237,6 +339,8 @@ export interface MetricsState {
   smoothing: number;
   showRaw: boolean;
   hiddenRuns: string[];
+  /** The run whose samples the timeline shows; '' for every shown run. */
+  sampleRun: string;
   /** The runs shown: the panel serializer restores them after a restart. */
   runs: string[];
 }
