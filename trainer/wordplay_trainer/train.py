@@ -205,9 +205,9 @@ class Trainer:
             self.save("eval")
         if self.cfg.train.keep_exports > 0:
             self.keep_export()
-        if self.cfg.train.sample_tokens > 0:
-            # every process samples, in step: a sharded model's layers need them all to gather
-            # (sampling draws the same number of tokens whatever they are); rank 0 writes events
+        # rank 0 samples; under fsdp or deepspeed every process does, in step, since a sharded
+        # model's layers need them all to gather (the same number of tokens whatever they are)
+        if self.cfg.train.sample_tokens > 0 and (self.compute.master or self.sharding is not None):
             self.events.emit("sample", iter=self.iter, tokens=self.sample())
         return reached
 
