@@ -64,6 +64,8 @@ test("a submitted run's state is its job's while the scheduler holds it, else it
   fs.writeFileSync(events, start(100) + line({ type: 'train', iter: 5, loss: 3, lr: 1e-3, dt_ms: 1, tokens_per_s: 1, mfu: null }));
   run = summarizeRun(dir, { id: '42', state: 'running' })!;
   assert.deepEqual([run.state, run.iter, run.pid], ['running', 5, null]);
+  // the scheduler's last answer predates the start: the events say it trains
+  assert.equal(summarizeRun(dir, { id: '42', state: 'queued', reason: 'Resources' })!.state, 'running');
 
   // stopped gracefully and requeued (preempted): queued again, then running from its checkpoint
   fs.appendFileSync(events, line({ type: 'done', reason: 'stopped', iter: 5 }));

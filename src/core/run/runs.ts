@@ -104,10 +104,13 @@ function foldEvents(file: string, size: number): Folded {
 }
 
 /** A submitted run's state: queued while its job waits (again, after a requeue), else what the
- *  events say; a job that ended without a done event failed. */
-function jobRunState(done: RunState | undefined, job: RunJob): RunState {
-  if (job.state === 'queued') return 'queued';
-  return done ?? (job.state === 'running' ? 'running' : 'failed');
+ *  events say; a job that ended without a done event failed. A trainer that has started and not
+ *  ended is running even when the scheduler was last asked before it began (its answer is
+ *  seconds old, and a short run can start and end between two asks). */
+function jobRunState(f: Folded, job: RunJob): RunState {
+  const training = f.startPid !== null && !f.done;
+  if (job.state === 'queued') return training ? 'running' : 'queued';
+  return f.done ?? (job.state === 'running' ? 'running' : 'failed');
 }
 
 /** The run in dir, or undefined when dir holds no events.jsonl and no job. `job` is its batch
@@ -125,7 +128,7 @@ export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined 
   const f = stat ? foldEvents(paths.events, stat.size) : emptyFold();
   // without a done event a local trainer is either still at work or was killed
   const live = f.done || job ? undefined : liveTrainer(paths.root, f.startPid);
-  const state = job ? jobRunState(f.done, job) : (f.done ?? (live ? 'running' : 'failed'));
+  const state = job ? jobRunState(f, job) : (f.done ?? (live ? 'running' : 'failed'));
   const position = f.progress.position;
   return {
     dir: paths.root,
