@@ -35,7 +35,7 @@ before(async () => {
   const config = {
     data: { dataset: 'data/shakespeare-char' },
     model: { n_layer: 1, n_head: 2, n_embd: 32, block_size: 32 },
-    train: { batch_size: 8, gradient_accumulation_steps: 2, max_iters: 60, eval_interval: 20, eval_iters: 4, log_interval: 2, device: 'cpu', compile: 'false', sample_tokens: 0 },
+    train: { batch_size: 8, gradient_accumulation_steps: 2, max_iters: 400, eval_interval: 100, eval_iters: 4, log_interval: 2, device: 'cpu', compile: 'false', sample_tokens: 0 },
     distributed: { nnodes: 2, nproc_per_node: 1 },
     cluster: { scheduler: 'slurm', time: '00:10:00', stop_before_s: 60 },
   };
@@ -80,7 +80,7 @@ test('Submit Training to Cluster: the Runs tree shows the job queued (with its r
     await vscode.screenshot('40-cluster-queued');
   });
   await vscode.step('then running, with the Metrics view charting it from the run folder', async () => {
-    await runRow(runDir, /running · \d+\/60/).waitFor({ timeout: 90_000 });
+    await runRow(runDir, /running · \d+\/400/).waitFor({ timeout: 90_000 });
     await vscode.runCommand('Wordplay: Focus on Metrics View');
     const frame = await webviewFrame(vscode.page, '[data-chart="loss"]');
     await frame.waitForFunction(() => (window.wordplayCharts?.loss?.data.datasets[0]?.data.length ?? 0) > 0, undefined, { timeout: 90_000 });
