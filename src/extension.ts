@@ -15,6 +15,7 @@ import { registerRunsTree } from './train/runsTree';
 import { ClusterJobs } from './train/clusterJobs';
 import { registerShakespeare } from './prepare/shakespeareCommands';
 import { TrainingManager } from './train/trainCommands';
+import { registerUsePretrained } from './train/pretrainedCommands';
 
 let log: vscode.LogOutputChannel;
 /** The metrics dashboards' data: metrics.showRuns(runDirs) chooses the runs they show. */
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const training = new TrainingManager(log, metrics, context.workspaceState, jobs);
   training.register(context);
   registerRunsTree(context, log, training, metrics, jobs);
+  registerUsePretrained(context, log);
 }
 
 export function deactivate(): void {}

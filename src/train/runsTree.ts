@@ -1,7 +1,7 @@
 // The Runs tree in the wordplay sidebar: each run under the workspace's runs folder with its
 // state, where it is (iteration and ETA, worded as everywhere: core/run/progress.ts), best val
 // loss and best val bits per byte (where its dataset records byte counts), and the actions that fit its state (the menus in
-// package.json match on contextValue "run.<state>[.model]"). Selecting runs shows them in the
+// package.json match on contextValue "run.<state or pretrained>[.model]"). Selecting runs shows them in the
 // metrics dashboard, several at once to compare; with two selected, Compare Runs opens their run
 // card (runCardPanel.ts).
 import * as path from 'node:path';
@@ -36,14 +36,17 @@ function runItem(run: RunSummary): vscode.TreeItem {
   // a queued job says why it waits (squeue's reason: Resources, Priority, BeginTime ...)
   const state = run.state === 'queued' && run.job?.reason && run.job.reason !== 'None' ? `queued (${run.job.reason})` : stateText(run);
   const job = run.job ? ` · job ${run.job.id}` : '';
-  item.description = `${state} · ${iteration}${loss}${bpb}`;
+  // a pretrained run was never trained: no iteration to show
+  item.description = run.pretrained === null ? `${state} · ${iteration}${loss}${bpb}` : state;
+  const at = run.pretrained === null ? ` at iteration ${iteration}` : '';
   item.iconPath = ICONS[run.state];
-  item.contextValue = `run.${run.state}${run.hasModel ? '.model' : ''}`;
+  // a pretrained run has no checkpoint to resume or export: its menu has neither
+  item.contextValue = `run.${run.pretrained === null ? run.state : 'pretrained'}${run.hasModel ? '.model' : ''}`;
   item.resourceUri = vscode.Uri.file(run.dir);
-  const tooltip = new vscode.MarkdownString(`**${run.name}**: ${state} at iteration ${iteration}${loss}${bpbWords}${job}\n\n${run.dir}`);
+  const tooltip = new vscode.MarkdownString(`**${run.name}**: ${state}${at}${loss}${bpbWords}${job}\n\n${run.dir}`);
   if (run.error) tooltip.appendMarkdown(`\n\n${run.error}`);
   item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `Run ${run.name}, ${state}, iteration ${iteration}${loss}${bpbWords}${job}` };
+  item.accessibilityInformation = { label: `Run ${run.name}, ${state}${run.pretrained === null ? `, iteration ${iteration}` : ''}${loss}${bpbWords}${job}` };
   return item;
 }
 

@@ -16,6 +16,7 @@ import { datasetFiles } from '../core/prepare/dataset';
 import { UserError } from '../core/common/errors';
 import { trainerInvocation } from '../core/common/pythonEnv';
 import { defaultRunDir, runPaths } from '../core/run/runDir';
+import { defaultExportTarget, exportArguments, type ExportFormat } from '../core/run/exportTarget';
 import { positionText } from '../core/run/progress';
 import { listRuns, stateText, summarizeRun, type RunSummary } from '../core/run/runs';
 import { AttachedTrainer, liveTrainer, takeOverRun } from '../core/run/supervision';
@@ -32,6 +33,8 @@ import type { ClusterJobs } from './clusterJobs';
 
 /** What the notification says while the interpreter is checked (seconds, the first time). */
 const CHECKING_PYTHON = 'checking the Python environment…';
+/** The export commands' titles, as package.json names them. */
+const EXPORT_TITLES: Record<ExportFormat, string> = { onnx: 'Export Model', hf: 'Export for Hugging Face', gguf: 'Export to GGUF' };
 
 /** Folders outside the workspace the user chose to allow, per workspace. */
 const ALLOWED_KEY = 'wordplay.allowedFolders';
@@ -81,6 +84,8 @@ export class TrainingManager implements vscode.Disposable {
       command('wordplay.stopTraining', (arg) => this.stop(runDirOf(arg))),
       command('wordplay.resumeTraining', (arg) => this.resume(runDirOf(arg))),
       command('wordplay.exportModel', (arg) => this.exportModel(runDirOf(arg))),
+      command('wordplay.exportHuggingFace', (arg) => this.exportModel(runDirOf(arg), 'hf')),
+      command('wordplay.exportGguf', (arg) => this.exportModel(runDirOf(arg), 'gguf')),
     );
     this.attachRunning();
   }
@@ -227,10 +232,14 @@ export class TrainingManager implements vscode.Disposable {
   }
 
   /** Export Model: model.onnx + model.json from the run's checkpoint (training does this by
-   *  itself when it ends; this is for a failed export or an older run). */
-  async exportModel(runDir?: string): Promise<void> {
-    const dir = runDir ?? (await this.pickRun('Export Model', 'Export which run?', 'no model was exported', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+   *  itself when it ends; this is for a failed export or an older run). Export for Hugging Face
+   *  and Export to GGUF write a folder transformers loads, or a file for llama.cpp, into the run
+   *  folder under a name not yet taken (exportTarget.ts). */
+  async exportModel(runDir?: string, format: ExportFormat = 'onnx'): Promise<void> {
+    const title = EXPORT_TITLES[format];
+    const dir = runDir ?? (await this.pickRun(title, 'Export which run?', 'no model was exported', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
     if (!dir) return;
+    const out = format === 'onnx' ? runPaths(dir).onnx : defaultExportTarget(dir, format);
     const code = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Wordplay: exporting ${path.basename(dir)}`, cancellable: true },
       async (progress, token) => {
@@ -239,8 +248,9 @@ export class TrainingManager implements vscode.Disposable {
         // without an environment, trainingEnvironment said why
         if (!env) return undefined;
         if (token.isCancellationRequested) return 'cancelled';
-        progress.report({ message: 'writing model.onnx…' });
-        const inv = trainerInvocation(['export', '--run', dir], env);
+        progress.report({ message: `writing ${path.basename(out)}…` });
+        const exported = exportArguments(dir, format, out);
+        const inv = trainerInvocation(exported.args, env);
         return new Promise<number | null>((resolve, reject) => {
           const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'] });
           token.onCancellationRequested(() => child.kill('SIGINT'));
@@ -249,16 +259,18 @@ export class TrainingManager implements vscode.Disposable {
           child.stderr.on('data', toLog);
           child.on('error', reject);
           child.on('close', resolve);
-        });
+        }).finally(() => exported.cleanup());
       },
     );
     if (code === undefined) return;
     if (code === 'cancelled') {
-      nothingDone('Export Model', 'Cancel was pressed before the export started');
+      nothingDone(title, 'Cancel was pressed before the export started');
       return;
     }
     if (code !== 0) throw new UserError(`exporting ${path.basename(dir)} failed (exit ${code}); the Wordplay log has the trainer's message.`);
-    void vscode.window.showInformationMessage(`Wordplay: exported ${path.basename(dir)}/model.onnx.`);
+    const shown = path.relative(path.dirname(dir), out);
+    if (format === 'onnx') void vscode.window.showInformationMessage(`Wordplay: exported ${shown}.`);
+    else void vscode.window.showInformationMessage(`Wordplay: exported ${shown}.`, 'Reveal').then((choice) => choice && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(out)));
     this.changed.fire();
   }
 

@@ -14,8 +14,8 @@ export interface VsCode {
   page: Page;
   workspace: string;
   logsDir: string;
-  /** Opens the command palette (F1), again if a keypress was lost; its input is then visible. */
-  openPalette(): Promise<void>;
+  /** Opens the command palette (F1) and types `text`, again if a keypress was lost or the palette closed. */
+  openPalette(text: string): Promise<void>;
   /** Runs a command from the palette by its title, as a person would (F1, type, Enter). */
   runCommand(title: string): Promise<void>;
   /** Types into the palette without the ">" (a file name; ":N" goes to line N) and presses
@@ -133,11 +133,15 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
   fs.mkdirSync(screenshotsDir, { recursive: true });
 
   const palette = page.locator('.quick-input-widget input');
-  const openPalette = async () => {
+  /** Opens the palette and types `text` into it. Something can take the focus back just as the
+   *  palette opens (an output channel revealing itself), which closes it before the text is
+   *  typed: then open it again. */
+  const openPalette = async (text: string) => {
     for (let attempt = 1; ; attempt++) {
       await page.keyboard.press('F1');
       try {
         await palette.waitFor({ state: 'visible', timeout: 5_000 });
+        await palette.fill(text, { timeout: 5_000 });
         return;
       } catch (err) {
         if (attempt === 3) throw err;
@@ -170,8 +174,7 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
       // before F1: in an editor Escape clears the selection, which the command may need.
       const deadline = Date.now() + 60_000;
       for (;;) {
-        await openPalette();
-        await palette.fill(`>${title}`);
+        await openPalette(`>${title}`);
         const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
         try {
           await row.waitFor({ timeout: 3_000 });
@@ -188,8 +191,7 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
       }
     },
     async quickOpen(text, row) {
-      await openPalette();
-      await palette.fill(text);
+      await openPalette(text);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor();
       await page.keyboard.press('Enter');
       await palette.waitFor({ state: 'hidden' });

@@ -29,8 +29,7 @@ test('the extension activates from the palette and opens its log', async (t) => 
 });
 
 test('the palette lists the Wordplay commands', async () => {
-  await vscode.openPalette();
-  await vscode.page.locator('.quick-input-widget input').fill('>Wordplay:');
+  await vscode.openPalette('>Wordplay:');
   const rows = vscode.page.locator('.quick-input-list .monaco-list-row');
   await rows.first().waitFor();
   const titles = await rows.allInnerTexts();

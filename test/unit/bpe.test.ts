@@ -13,39 +13,9 @@ import { prepare } from '../../src/core/prepare/prepare';
 import { BpeTokenizer, tokenizerFromSpec } from '../../src/core/prepare/tokenizer';
 import { defaultBpeVocab, maxBpeVocab } from '../../src/core/prepare/trainBpe';
 import { trainerInvocation } from '../../src/core/common/pythonEnv';
-import { SHAKESPEARE, readTokens, tempDir } from './helpers';
+import { SHAKESPEARE, mixedText, readTokens, tempDir } from './helpers';
 
 const shakespeare = fs.readFileSync(SHAKESPEARE, 'utf8');
-
-/** Text of every kind a tokenizer meets: code, prose, scripts, emoji, odd whitespace, numbers,
- *  upper-case contractions and random code points, from a fixed seed. */
-function mixedText(): string {
-  const code = ['src/core/prepare/prepare.ts', 'trainer/wordplay_trainer/model.py', 'src/core/complete/generate.ts'].map((f) => fs.readFileSync(f, 'utf8'));
-  const scripts = 'naïve café Ærøskøbing Straße ΚΑΛΗΜΕΡΑ привет мир 日本語のテキスト 한국어 문장 العربية עברית हिन्दी ไทย';
-  const emoji = '😀 👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 🇫🇷 ❤️ 1️⃣ 🧑🏿‍🚀';
-  const spaces = ['\t\t', '    ', '\r\n', '\n\n\n', '\u00a0\u00a0', '\u2028', '\u0085', '\u3000', ' \t \n', '\u200b'];
-  const words = ["DON'T", "we'll", "I'M", "it's", '12345678', '3.14159', '1,000,000', '0x1F', 'x²', '½'];
-  let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-  const parts: string[] = [];
-  for (let i = 0; i < 400; i++) {
-    const kind = rand(6);
-    if (kind === 0) parts.push(shakespeare.slice(rand(1_000_000), rand(1_000_000) + rand(400)));
-    else if (kind === 1) {
-      const c = code[rand(code.length)];
-      const at = rand(c.length);
-      parts.push(c.slice(at, at + rand(600)));
-    } else if (kind === 2) parts.push(scripts.split(' ')[rand(16)] + emoji.split(' ')[rand(9)]);
-    else if (kind === 3) parts.push(spaces[rand(spaces.length)].repeat(1 + rand(4)));
-    else if (kind === 4) parts.push(words[rand(words.length)]);
-    else {
-      let cp = rand(0x10ffff);
-      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // no lone surrogates: Python reads UTF-8
-      parts.push(String.fromCodePoint(cp === 0 ? 1 : cp));
-    }
-  }
-  return parts.join('');
-}
 
 /** The ids Hugging Face tokenizers (Python) gives text with this tokenizer.json, special-token
  *  text read as plain text as wordplay encodes it. */

@@ -25,6 +25,7 @@ const run = (name: string, state: RunSummary['state'], hasModel: boolean): RunSu
   error: null,
   job: null,
   reachedTarget: null,
+  pretrained: null,
 });
 
 test('the newest run with an exported model is the default, a training one included', () => {

@@ -1,18 +1,24 @@
 """Issue 3 point 2: GPT-2 weights through transformers; logits equal within 1e-4. Issue 20:
-fine-tuning them at a shorter context than theirs, end to end."""
+fine-tuning them at a shorter context than theirs, end to end. `export --from`: a pretrained
+GPT-2 as a run folder of its own, untrained, whose ONNX model gives transformers' logits."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import by_type, read_events, run_trainer, tiny_config, write_config
+from conftest import by_type, read_events, run_trainer, tiny_config, trainer_env, write_config
+from jsonschema import Draft7Validator
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from wordplay_trainer import export
 from wordplay_trainer.checkpoint import load_model
+from wordplay_trainer.config import load_schema
 from wordplay_trainer.errors import TrainerError
-from wordplay_trainer.pretrained import from_pretrained
+from wordplay_trainer.pretrained import export_pretrained, from_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +141,81 @@ def test_context_longer_than_the_pretrained_one_is_refused(tmp_path, gpt2_vocab_
     error = by_type(read_events(run_dir), "error")[-1]
     assert error["key"] == "model.block_size"
     assert "model.block_size 64 exceeds the 32 positions" in error["message"]
+
+
+# ---- export --from: the weights as they are, a run of their own ------------------------
+
+
+def test_export_from_a_folder_gives_transformers_logits(tmp_path, gpt2_vocab_folder):
+    run_dir = tmp_path / "runs" / "gpt2-vocab-pretrained"
+    command = ["-m", "wordplay_trainer", "export", "--from", str(gpt2_vocab_folder), "--run", str(run_dir)]
+    result = subprocess.run(
+        [sys.executable, *command],
+        capture_output=True,
+        text=True,
+        env=trainer_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(run_dir / "model.onnx")
+    # the run folder and nothing else: the temporary folder was renamed into place
+    assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.json",
+        "events.jsonl",
+        "model.json",
+        "model.onnx",
+    ]
+
+    meta = json.loads((run_dir / "model.json").read_text())
+    source = str(gpt2_vocab_folder.resolve())
+    assert meta["pretrained"] == source and meta["tokenizer"] == {"type": "gpt2"}
+    assert (meta["iter"], meta["val_loss"], meta["block_size"], meta["vocab_size"]) == (None, None, 32, 50257)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert not list(Draft7Validator(load_schema()).iter_errors(config))
+    assert config["train"] == {"init_from": source} and "data" not in config
+    # finished at iteration 0, never started: no faked start, loss or evaluation
+    assert [(e["type"], e["reason"], e["iter"]) for e in read_events(run_dir)] == [("done", "finished", 0)]
+
+    hf = GPT2LMHeadModel.from_pretrained(gpt2_vocab_folder).eval()
+    ids = torch.randint(0, 50257, (1, 32), generator=torch.Generator().manual_seed(3))
+    feeds = {"input_ids": ids.numpy(), "position_ids": np.arange(32)[None], "all_positions": np.array(True)}
+    feeds |= {n: np.zeros((1, 0, meta["kv_cache"]["width"]), np.float32) for n in meta["inputs"][2:]}
+    session = ort.InferenceSession(str(run_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(["all_logits"], feeds)[0]
+    with torch.no_grad():
+        expected = hf(ids).logits.numpy()
+    assert got.shape == expected.shape == (1, 32, 50257)
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_export_from_refuses_a_run_folder_that_is_not_empty(tmp_path, gpt2_vocab_folder, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "notes.txt").write_text("mine")
+    assert export.main(["--from", str(gpt2_vocab_folder), "--run", str(run_dir)]) == 1
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["run"] and [p.name for p in run_dir.iterdir()] == [
+        "notes.txt"
+    ]
+
+
+def test_export_from_an_unknown_source_names_from_and_the_fix(tmp_path, capsys):
+    assert export.main(["--from", str(tmp_path / "gpt3"), "--run", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "--from" in err and "gpt2, gpt2-medium, gpt2-large, gpt2-xl" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_from_refuses_a_vocabulary_gpt2_tokenizer_cannot_read(tmp_path, hf_folder):
+    with pytest.raises(TrainerError) as info:
+        export_pretrained(str(hf_folder[0]), tmp_path / "run", None)
+    assert info.value.key == "--from" and "100 tokens, not GPT-2's 50257" in info.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_export_from_leaves_nothing(tmp_path, gpt2_vocab_folder):
+    # an unknown quantization fails inside the export, once the temporary folder exists
+    with pytest.raises(ValueError, match="int4"):
+        export_pretrained(str(gpt2_vocab_folder), tmp_path / "runs" / "run", "int4")
+    assert list((tmp_path / "runs").iterdir()) == []

@@ -33,7 +33,8 @@ onnxruntime-node cannot feed an input that has an initializer.
 and validation loss it came from, the input/output names and the KV layout), so model.onnx +
 model.json are all a reader needs.
 
-`python -m wordplay_trainer export --run <dir> [--quantize int8]`; the trainer calls
+`python -m wordplay_trainer export --run <dir> [--quantize int8]` (and `--format hf|gguf --out`,
+`--from <gpt2 name | folder>`: hf_export.py, gguf_export.py, pretrained.py); the trainer calls
 `export_run(run_dir)` when training ends or is stopped.
 """
 
@@ -72,6 +73,8 @@ POSITION_IDS = "position_ids"
 LOGITS = "logits"
 ALL_LOGITS = "all_logits"
 ALL_POSITIONS = "all_positions"
+# what `export --format` writes: model.onnx + model.json, a Hugging Face folder, a GGUF file
+FORMATS = ("onnx", "hf", "gguf")
 
 
 def past_names(n_layer: int) -> list[str]:
@@ -461,6 +464,8 @@ def model_metadata(model: GPT, state: dict[str, Any] | None, tokenizer: dict[str
         "iter": state.get("iteration", state.get("iter")),
         "val_loss": state.get("val_loss"),
         "best_val_loss": state.get("best_val_loss"),
+        # the weights' source when they were exported as they are, untrained (export --from)
+        **({"pretrained": state["pretrained"]} if "pretrained" in state else {}),
         "inputs": [INPUT_IDS, POSITION_IDS, *past_names(c.n_layer)],
         "outputs": [LOGITS, *present_names(c.n_layer), *new_names(c.n_layer), ALL_LOGITS],
         # bool inputs besides `inputs`, false for generation: all_positions true makes
@@ -540,34 +545,76 @@ def export_run(run_dir: Path, quantize: str | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m wordplay_trainer export",
-        description="Export a run's checkpoint to model.onnx + model.json for generation.",
+        description="Export a run's checkpoint: model.onnx + model.json for generation (the default), "
+        "a Hugging Face folder (--format hf) or a GGUF file (--format gguf); or, with --from, a "
+        "pretrained GPT-2 as a run folder that completes without training.",
     )
     parser.add_argument("--run", required=True, type=Path, help="the run directory (holds checkpoint/)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        help="gpt2, gpt2-medium, gpt2-large, gpt2-xl or a Hugging Face GPT-2 folder: write its "
+        "weights as they are into --run (model.onnx + model.json, no training)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="onnx", help="what to write (default onnx)")
+    parser.add_argument("--out", type=Path, help="--format hf: the folder to write; gguf: the .gguf file")
+    parser.add_argument(
+        "--gpt2-tokenizer",
+        type=Path,
+        help="a folder with GPT-2's vocab.json and merges.txt, for --format hf or gguf of a run whose "
+        "tokenizer is gpt2 (`wordplay export` writes it from js-tiktoken's ranks)",
+    )
     parser.add_argument(
         "--quantize", choices=["int8"], help="also write a dynamically quantised model.int8.onnx"
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    problem = _usage_problem(args)
+    if problem:
+        print(f"wordplay export: {problem}", file=sys.stderr)
+        return 1
     run_dir: Path = args.run
-    if not run_dir.is_dir():
-        print(
-            f"wordplay export: {run_dir} is not a folder: name a run directory (it holds checkpoint/)",
-            file=sys.stderr,
-        )
-        return 1
-    if not RunDir(run_dir).checkpoint.is_dir() and not RunDir(run_dir).previous_checkpoints():
-        print(
-            f"wordplay export: {run_dir} has no checkpoint/ to export: train first (wordplay train), "
-            "or name the run folder that holds checkpoint/",
-            file=sys.stderr,
-        )
-        return 1
     try:
-        path = export_run(run_dir, args.quantize)
+        if args.source is not None:
+            from .pretrained import export_pretrained
+
+            path = export_pretrained(args.source, run_dir, args.quantize)
+        elif args.format == "hf":
+            from .hf_export import export_hf
+
+            path = export_hf(run_dir, args.out, args.gpt2_tokenizer)
+        elif args.format == "gguf":
+            from .gguf_export import export_gguf
+
+            path = export_gguf(run_dir, args.out, args.gpt2_tokenizer)
+        else:
+            path = export_run(run_dir, args.quantize)
     except TrainerError as err:
         print(f"wordplay export: {err.message}", file=sys.stderr)
         return 1
     except (ValueError, OSError) as err:
-        print(f"wordplay export: exporting {run_dir} failed: {err}", file=sys.stderr)
+        print(f"wordplay export: exporting {args.source or run_dir} failed: {err}", file=sys.stderr)
         return 1
     print(path)
     return 0
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options before anything is read, naming the option and the fix."""
+    if args.source is not None:
+        if args.format != "onnx":
+            return "--from writes model.onnx + model.json into --run; export that run with --format later"
+        if args.run.exists() and any(args.run.iterdir()):
+            return f"{args.run} is not empty: --from writes a new run folder; name one not there yet"
+        return None
+    if args.format != "onnx" and args.out is None:
+        return f"--format {args.format} needs --out (the folder or .gguf file to write)"
+    if args.format != "onnx" and args.quantize:
+        return "--quantize int8 is for the ONNX export (--format onnx)"
+    if not args.run.is_dir():
+        return f"{args.run} is not a folder: name a run directory (it holds checkpoint/)"
+    if not RunDir(args.run).checkpoint.is_dir() and not RunDir(args.run).previous_checkpoints():
+        return (
+            f"{args.run} has no checkpoint/ to export: train first (wordplay train), "
+            "or name the run folder that holds checkpoint/"
+        )
+    return None

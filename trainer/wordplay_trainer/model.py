@@ -9,7 +9,7 @@ The defaults are GPT-2's (schemas/gpt2.json names the ones its weights fix). The
 (`GPTConfig`), each from the Llama / Qwen3 family the rest of the ecosystem runs: rotary
 position embeddings (RoPE, the half-split rotation of Hugging Face's Llama) on queries and
 keys; RMSNorm instead of LayerNorm; RMSNorm of each head's queries and keys before the rotation
-(QK-norm, Qwen3); a ReLU² MLP (modded-nanogpt; no Llama-family equivalent) or SwiGLU (Llama);
+(QK-norm, Qwen3); a ReLU² MLP (modded-nanogpt, Arcee) or SwiGLU (Llama);
 an untied head; output projections that start at zero.
 
 Two forward paths share every weight:

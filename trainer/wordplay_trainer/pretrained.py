@@ -1,31 +1,49 @@
 """OpenAI's GPT-2 weights (through transformers) in our GPT: `gpt2`, `gpt2-medium`,
-`gpt2-large`, `gpt2-xl` from the Hugging Face hub, or a local Hugging Face GPT-2 folder."""
+`gpt2-large`, `gpt2-xl` from the Hugging Face hub, or a local Hugging Face GPT-2 folder. They
+start a fine-tuning run (train.init_from), or, through `export --from`, become a run of their
+own that completes text as they are, without training (export_pretrained).
+
+Limits: a folder must hold a GPT2LMHeadModel with GPT-2's tanh GELU; the exported run reads
+text with GPT-2's own BPE, so a folder is refused unless its vocabulary has GPT-2's size (a
+folder with another tokenizer of that size is not detected). Hub names need the network. An
+exported run has no checkpoint: to fine-tune the weights, a training run names the same source
+in train.init_from."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from pathlib import Path
 
 import torch
 
-from .config import ModelConfig
+from .config import GPT2_ARCHITECTURE, ModelConfig
 from .data import Dataset
 from .errors import TrainerError
+from .events import EventWriter
 from .model import GPT, GPTConfig
+from .rundir import RunDir
 from .schemas import read_json
 
-HUB_NAMES = tuple(read_json("gpt2.json")["models"])
+GPT2 = read_json("gpt2.json")
+HUB_NAMES = tuple(GPT2["models"])
 # Hugging Face's GPT-2 uses Conv1D layers, whose weights are the transpose of nn.Linear's
 TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
-def from_pretrained(name_or_path: str, dropout: float = 0.0, block_size: int | None = None) -> GPT:
+def from_pretrained(
+    name_or_path: str, dropout: float = 0.0, block_size: int | None = None, key: str = "train.init_from"
+) -> GPT:
+    """The weights in our GPT at their full context, or cropped to block_size; `key` is the
+    setting that named them (train.init_from, or export's --from), which errors name."""
     try:
         from transformers import GPT2LMHeadModel
     except ImportError:
         raise TrainerError(
-            "train.init_from needs the transformers package: install it with "
+            f"{key} needs the transformers package: install it with "
             "`python -m pip install transformers`, or run `wordplay setup`",
-            "train.init_from",
+            key,
         ) from None
     try:
         hf = GPT2LMHeadModel.from_pretrained(name_or_path)
@@ -35,14 +53,14 @@ def from_pretrained(name_or_path: str, dropout: float = 0.0, block_size: int | N
         )
         raise TrainerError(
             f"could not load GPT-2 weights {name_or_path!r} from {where}: {str(e).splitlines()[0]}; "
-            "set train.init_from to gpt2, gpt2-medium, gpt2-large, gpt2-xl or a Hugging Face GPT-2 folder",
-            "train.init_from",
+            f"set {key} to gpt2, gpt2-medium, gpt2-large, gpt2-xl or a Hugging Face GPT-2 folder",
+            key,
         ) from None
     hc = hf.config
     if getattr(hc, "activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
         raise TrainerError(
             f"{name_or_path} uses activation {hc.activation_function}; only GPT-2's tanh GELU is supported",
-            "train.init_from",
+            key,
         )
     config = GPTConfig(
         vocab_size=hc.vocab_size,
@@ -57,18 +75,18 @@ def from_pretrained(name_or_path: str, dropout: float = 0.0, block_size: int | N
     sd = model.state_dict()
     hf_sd = hf.state_dict()
     with torch.no_grad():
-        for key, value in hf_sd.items():
-            if key.endswith((".attn.bias", ".attn.masked_bias")) or key == "lm_head.weight":
+        for name, value in hf_sd.items():
+            if name.endswith((".attn.bias", ".attn.masked_bias")) or name == "lm_head.weight":
                 continue  # causal-mask buffers, and the head (tied to wte)
-            if key not in sd:
-                raise TrainerError(f"{name_or_path}: unexpected weight {key}", "train.init_from")
-            if key.endswith(TRANSPOSED):
+            if name not in sd:
+                raise TrainerError(f"{name_or_path}: unexpected weight {name}", key)
+            if name.endswith(TRANSPOSED):
                 value = value.t()
-            if key == "transformer.wte.weight":
-                sd[key][: value.size(0)].copy_(value)
-                sd[key][value.size(0) :].zero_()  # the padding rows, never sampled
+            if name == "transformer.wte.weight":
+                sd[name][: value.size(0)].copy_(value)
+                sd[name][value.size(0) :].zero_()  # the padding rows, never sampled
             else:
-                sd[key].copy_(value)
+                sd[name].copy_(value)
     if block_size is not None and block_size < config.block_size:
         model.crop_block_size(block_size)
     return model
@@ -98,3 +116,51 @@ def gpt2_model(init: str, dataset: Dataset, m: ModelConfig) -> GPT:
     if m.block_size < model.config.block_size:
         model.crop_block_size(m.block_size)
     return model
+
+
+def export_pretrained(source: str, run_dir: Path, quantize: str | None = None) -> Path:
+    """`export --from`: the weights of `source` (a hub name or a Hugging Face GPT-2 folder) as
+    they are, at their full context, written as a new run folder `run_dir` that lists and
+    completes like a trained one: model.onnx + model.json (with "pretrained": the source), a
+    config.json that says only what is true of it (the model's shape and train.init_from; no
+    dataset, no training settings) and an events.jsonl whose one event is a done event at
+    iteration 0 (no start, no evaluation: it was never trained). The folder is written beside
+    run_dir and renamed into place, so a failed export leaves nothing. Returns model.onnx."""
+    # onnx is loaded only here: the trainer imports this module for train.init_from
+    from .export import MODEL_FILE, export_model
+
+    run_dir = Path(run_dir)
+    if source not in HUB_NAMES and not Path(source).is_dir():
+        raise TrainerError(
+            f"--from {source!r} is neither {', '.join(HUB_NAMES)} nor a folder: name one of those, "
+            "or the Hugging Face GPT-2 folder (config.json and the weights) to use",
+            "--from",
+        )
+    init_from = source if source in HUB_NAMES else str(Path(source).resolve())
+    model = from_pretrained(source, key="--from")
+    c = model.config
+    if c.vocab_size != GPT2["vocab_size"]:
+        raise TrainerError(
+            f"--from {source}: its vocabulary has {c.vocab_size} tokens, not GPT-2's {GPT2['vocab_size']}, "
+            "so GPT-2's tokenizer cannot read its text; name a GPT-2 folder with GPT-2's vocabulary",
+            "--from",
+        )
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    # hidden (the Runs tree skips it), and made by mkdir, which keeps the umask's permissions
+    tmp = run_dir.with_name(f".{run_dir.name}.tmp-{os.getpid()}")
+    tmp.mkdir()
+    try:
+        export_model(model, tmp, {"type": "gpt2"}, state={"pretrained": init_from}, quantize=quantize)
+        shape = {"n_layer": c.n_layer, "n_head": c.n_head, "n_embd": c.n_embd, "block_size": c.block_size}
+        config = {"model": {**shape, "bias": True, **GPT2_ARCHITECTURE}, "train": {"init_from": init_from}}
+        RunDir(tmp).config.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        events = EventWriter(RunDir(tmp).events)
+        events.emit("done", reason="finished", iter=0)
+        events.close()
+        if run_dir.exists():
+            run_dir.rmdir()  # an empty folder (export's main refuses one that is not)
+        os.rename(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return run_dir / MODEL_FILE

@@ -29,6 +29,9 @@ export interface ModelMeta {
   tokenizer: TokenizerSpec;
   iter: number | null;
   val_loss: number | null;
+  /** Where weights exported as they are, untrained, come from (`export --from`: gpt2… or a
+   *  Hugging Face folder's absolute path); absent for a trained run's model. */
+  pretrained?: string;
   /** Input names: input_ids, position_ids, then past_key_<i>, past_value_<i> per layer. */
   inputs: string[];
   /** Output names: logits, present_key_<i>, present_value_<i> per layer, then new_key_<i>,

@@ -284,7 +284,8 @@ export class Gpt2Tokenizer extends PieceTokenizer {
     return this.bpe.encode(piece, [], []);
   }
 
-  protected bytesOfTokens(): Uint8Array[] {
+  /** Every token's bytes by id (public: gpt2Files.ts writes GPT-2's vocabulary from them). */
+  bytesOfTokens(): Uint8Array[] {
     const table: Uint8Array[] = [];
     // js-tiktoken's rank format: lines of "<tag> <first rank> <base64 token> <base64 token> ..."
     for (const line of gpt2Ranks.bpe_ranks.split('\n')) {

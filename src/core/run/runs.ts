@@ -2,7 +2,9 @@
 // tree, the completion model picker and the CLI share. Where the run is (iteration, ETA) is
 // TrainProgress's fold, as everywhere else. A run submitted to a cluster trains on other
 // machines, so whether it is still at work is its job's state (the caller asks the scheduler:
-// core/cluster), not a local process.
+// core/cluster), not a local process. A run that finished without ever starting holds a
+// pretrained GPT-2 as it is (the trainer's `export --from`): its source is config.json's
+// train.init_from.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventFollower, type RunEvent } from './events';
@@ -39,6 +41,9 @@ export interface RunSummary extends RunPosition {
   job: RunJob | null;
   /** The train.target_val_loss whose eval ended the run; null when it ended otherwise. */
   reachedTarget: number | null;
+  /** Where the weights of a run that was never trained come from (gpt2… or a Hugging Face
+   *  folder: `export --from`); null for a trained run. */
+  pretrained: string | null;
 }
 
 /** What the events so far say; folded as the file grows. */
@@ -113,6 +118,16 @@ function jobRunState(f: Folded, job: RunJob): RunState {
   return f.done ?? (job.state === 'running' ? 'running' : 'failed');
 }
 
+/** config.json's train.init_from, or null when it has none (or no config.json). */
+function initFrom(configFile: string): string | null {
+  try {
+    const init = (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { train?: { init_from?: unknown } }).train?.init_from;
+    return typeof init === 'string' ? init : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The run in dir, or undefined when dir holds no events.jsonl and no job. `job` is its batch
  *  job when it was submitted to a cluster. */
 export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined {
@@ -146,22 +161,26 @@ export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined 
     error: f.error ?? (state === 'failed' && job ? `job ${job.id} ended before the run did: its train.log says why` : null),
     job: job ?? null,
     reachedTarget: f.reachedTarget,
+    // finished without a start: exported untrained (a trained run's first event is its start)
+    pretrained: f.done === 'finished' && f.startPid === null ? initFrom(paths.config) : null,
   };
 }
 
-/** How a run's state is worded: its state, or for a run that stopped at its target
- *  "reached target val loss 1.80 at iteration 400". */
-export function stateText(run: Pick<RunSummary, 'state' | 'reachedTarget' | 'iter'>): string {
+/** How a run's state is worded: its state, for a run that stopped at its target
+ *  "reached target val loss 1.80 at iteration 400", for a pretrained one "gpt2 (pretrained)". */
+export function stateText(run: Pick<RunSummary, 'state' | 'reachedTarget' | 'iter' | 'pretrained'>): string {
+  if (run.pretrained !== null) return `${path.basename(run.pretrained)} (pretrained)`;
   if (run.state === 'finished' && run.reachedTarget !== null) return `reached target val loss ${run.reachedTarget} at iteration ${run.iter}`;
   return run.state;
 }
 
-/** The runs directly under folder, newest first; jobOf gives a submitted run's job. */
+/** The runs directly under folder, newest first; jobOf gives a submitted run's job. A hidden
+ *  folder is none: `export --from` writes its run as .<name>.tmp-* before renaming it. */
 export function listRuns(folder: string, jobOf: (dir: string) => RunJob | undefined = () => undefined): RunSummary[] {
   if (!fs.existsSync(folder)) return [];
   return fs
     .readdirSync(folder, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => {
       const dir = path.join(folder, e.name);
       return summarizeRun(dir, jobOf(dir));

@@ -1,0 +1,98 @@
+// A pretrained GPT-2 as a run of its own, untrained: the trainer's `export --from`
+// (trainer/wordplay_trainer/pretrained.py) writes model.onnx + model.json, config.json and a
+// finished events.jsonl into a new run folder, renamed into place whole, which the Runs tree
+// lists and completion uses like a trained run's. The hub's checkpoints and their shapes are
+// schemas/gpt2.json's; downloading them needs the network, a Hugging Face folder does not.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../common/errors';
+import { trainerInvocation } from '../common/pythonEnv';
+import { GPT2_BLOCK, GPT2_SHAPES, GPT2_VOCAB, formatCount, paramCount } from './estimate';
+
+export interface PretrainedModel {
+  name: string;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  /** Every parameter, the position table included. */
+  params: number;
+}
+
+/** gpt2, gpt2-medium, gpt2-large, gpt2-xl, smallest first. */
+export const PRETRAINED_MODELS: PretrainedModel[] = Object.entries(GPT2_SHAPES).map(([name, shape]) => ({
+  name,
+  ...shape,
+  params: paramCount({ ...shape, block_size: GPT2_BLOCK, vocab_size: GPT2_VOCAB, bias: true })[1],
+}));
+
+/** "124.44 M parameters · 12 layers · 768 wide". */
+export function describePretrained(m: PretrainedModel): string {
+  return `${formatCount(m.params)} parameters · ${m.n_layer} layers · ${m.n_embd} wide`;
+}
+
+/** <runs folder>/<name>-pretrained, or -2, -3 … after it when that is taken: never an existing
+ *  folder. `source` is a hub name or a folder, named by its last part. */
+export function pretrainedRunDir(runsFolder: string, source: string): string {
+  const base = `${path.basename(path.resolve(source)).replace(/[^\w.-]+/g, '-')}-pretrained`;
+  let dir = path.join(runsFolder, base);
+  for (let n = 2; fs.existsSync(dir); n++) dir = path.join(runsFolder, `${base}-${n}`);
+  return dir;
+}
+
+export interface ExportPretrainedOptions {
+  /** A hub name (PRETRAINED_MODELS) or a Hugging Face GPT-2 folder. */
+  source: string;
+  /** The new run folder (pretrainedRunDir). */
+  runDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Aborting stops the trainer, which then removes what it wrote; the promise resolves with
+   *  undefined. */
+  signal?: AbortSignal;
+  /** Each line the trainer prints (what it wrote, and its errors). */
+  onLine?: (line: string) => void;
+}
+
+/** Runs `export --from`; resolves with the run folder (undefined when aborted), or rejects with
+ *  a UserError holding the trainer's message. */
+export function exportPretrained(options: ExportPretrainedOptions): Promise<string | undefined> {
+  const { source, runDir } = options;
+  // a folder goes by its absolute path: the trainer's working directory is not the workspace
+  const from = PRETRAINED_MODELS.some((m) => m.name === source) ? source : path.resolve(source);
+  const inv = trainerInvocation(['export', '--from', from, '--run', runDir], options.env);
+  return new Promise((resolve, reject) => {
+    // SIGINT, not SIGTERM: Python turns it into an exception, so the trainer removes its
+    // temporary folder before it exits
+    const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGINT' });
+    const errors: string[] = [];
+    const lines = (stream: NodeJS.ReadableStream, keep: boolean) => {
+      let pending = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (data: string) => {
+        const parts = (pending + data).split(/\r?\n/);
+        pending = parts.pop()!;
+        for (const line of parts.filter(Boolean)) {
+          options.onLine?.(line);
+          if (keep) errors.push(line);
+        }
+      });
+    };
+    lines(child.stdout, false);
+    lines(child.stderr, true);
+    child.on('error', (err) => {
+      if (err.name === 'AbortError') return; // 'close' follows, once the trainer has cleaned up
+      reject(new UserError(`could not run the trainer's Python (${inv.command}): ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`));
+    });
+    child.on('close', (code) => {
+      // an export that ended before the cancel reached it wrote the whole run
+      if (code === 0) resolve(runDir);
+      else if (options.signal?.aborted) resolve(undefined);
+      else {
+        // the trainer's own words ("wordplay export: …"), else the end of what it printed
+        const said = errors.filter((l) => l.startsWith('wordplay export: ')).map((l) => l.slice('wordplay export: '.length));
+        const message = said.length ? said.join('\n') : errors.slice(-6).join('\n') || `exit ${code}`;
+        reject(new UserError(`using ${source} failed: ${message}`));
+      }
+    });
+  });
+}
