@@ -27,7 +27,7 @@ function jobRecords(): JobRecord[] {
 export class ClusterJobs implements vscode.Disposable {
   private readonly statuses = new Map<string, JobStatus>();
   private readonly changed = new vscode.EventEmitter<void>();
-  /** Fires when a job's state changes (the Runs tree listens). */
+  /** Fires when a job's state changes, and on every poll while one runs (the Runs tree listens). */
   readonly onDidChange = this.changed.event;
   private timer: NodeJS.Timeout | undefined;
   private env: NodeJS.ProcessEnv = process.env;
@@ -68,7 +68,10 @@ export class ClusterJobs implements vscode.Disposable {
           if (before?.state !== status.state || before.reason !== status.reason) moved = true;
           this.statuses.set(id, status);
         }
-        if (moved) this.changed.fire();
+        // a running job's events.jsonl grows on the nodes' schedule: redraw on every poll then
+        // too, not only on a state change, so the tree never waits on a file watcher for it (a
+        // runs folder made after the window opened may have none that sees it)
+        if (moved || [...now.values()].some((s) => s.state === 'running')) this.changed.fire();
       } catch (err) {
         this.log.warn(`could not ask the scheduler about ${records.map((r) => r.jobId).join(', ')}: ${err instanceof Error ? err.message : String(err)}`);
       }

@@ -29,14 +29,13 @@ test('the extension activates from the palette and opens its log', async (t) => 
 });
 
 test('the palette lists the Wordplay commands', async () => {
-  await vscode.openPalette('>Wordplay:');
-  const rows = vscode.page.locator('.quick-input-list .monaco-list-row');
-  await rows.first().waitFor();
-  const titles = await rows.allInnerTexts();
-  await vscode.screenshot('02-palette');
-  await vscode.page.keyboard.press('Escape');
-  for (const title of ['Prepare Dataset', 'Set Up Python Environment', 'Show Logs']) {
-    assert.ok(titles.some((t) => t.includes(title)), `${title} in ${JSON.stringify(titles)}`);
+  // one title at a time: the palette draws only the rows that fit, and Wordplay has more commands
+  for (const title of ['Prepare Dataset', 'Set Up Python Environment', 'Show Logs', 'Export for Hugging Face', 'Use a Pretrained Model for Completion']) {
+    await vscode.openPalette(`>Wordplay: ${title}`);
+    const row = vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: `Wordplay: ${title}` }).first();
+    await row.waitFor({ timeout: 30_000 });
+    if (title === 'Prepare Dataset') await vscode.screenshot('02-palette');
+    await vscode.page.keyboard.press('Escape');
   }
   assert.ok(fs.existsSync(path.join(vscode.logsDir, 'code-server.log')));
 });
