@@ -12,11 +12,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/core/common/errors';
-import { generate, loadGenerationModel } from '../src/core/complete/generate';
+import { generate } from '../src/core/complete/generate';
+import { loadGenerationModel } from '../src/core/complete/modelSession';
 import { INT8_FILE, MODEL_FILE } from '../src/core/complete/modelFiles';
 import { trainerDir } from '../src/core/common/paths';
 import { trainerInvocation } from '../src/core/common/pythonEnv';
-import { numberOption, parseOptions } from '../src/cli/args';
+import { numberOption, parseOptions } from '../src/core/common/options';
+import { fixed, type Benchmark, type Recorded } from './benchmark';
 
 export const benchFirstCompletionUsage = `Usage: wordplay bench first-completion [--model <run dir|model.onnx>] [--runs 10] [--prompt ROMEO:]
 
@@ -34,8 +36,8 @@ const VOCAB = [...'\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 const EXPORT_SCRIPT = `
 import json, sys, torch
 from pathlib import Path
-from wordplay_trainer.export import export_model
-from wordplay_trainer.model import GPT, GPTConfig
+from wordplay_trainer.export.onnx_model import export_model
+from wordplay_trainer.train.model import GPT, GPTConfig
 out, vocab, shape = Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 torch.manual_seed(1337)
 model = GPT(GPTConfig(vocab_size=len(vocab), block_size=shape["block_size"], n_layer=shape["n_layer"],
@@ -133,3 +135,29 @@ export async function benchFirstCompletion(args: string[]): Promise<number> {
   console.log(JSON.stringify(result));
   return 0;
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+const firstCompletionValue = (r: Recorded) =>
+  `${fixed(r.total_ms)} ms (onnxruntime-node ${fixed(r.ort_require_ms)}, session ${fixed(r.session_ms)}, prompt to first token ${fixed(r.first_token_ms)}; slowest ${fixed(r.max_total_ms)})`;
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'first-completion',
+    args: ['bench', 'first-completion', '--runs', '11'],
+    rows: [
+      {
+        figure: 'first completion to its first token, onnxruntime loading included, fresh process, `shakespeare-char-cpu` shape, fp32',
+        goal: '≤ 300 ms (#7)',
+        value: (r) => `${firstCompletionValue(r['model.onnx'])}, median of ${r.runs}`,
+        met: (r) => r['model.onnx'].total_ms <= 300,
+      },
+      {
+        figure: 'the same, int8',
+        goal: '≤ 300 ms (#7)',
+        value: (r) => `${firstCompletionValue(r['model.int8.onnx'])}, median of ${r.runs}`,
+        met: (r) => r['model.int8.onnx'].total_ms <= 300,
+      },
+    ],
+  },
+];

@@ -9,11 +9,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/core/common/errors';
-import { clearModelCache, complete, loadGenerationModel, type GenerationModel } from '../src/core/complete/generate';
+import { complete } from '../src/core/complete/generate';
+import { clearModelCache, loadGenerationModel, type GenerationModel } from '../src/core/complete/modelSession';
 import { INT8_FILE, MODEL_FILE } from '../src/core/complete/modelFiles';
 import { loadConfig, type RunConfig } from '../src/core/train/config';
 import { trainerInvocation } from '../src/core/common/pythonEnv';
-import { numberOption, parseOptions } from '../src/cli/args';
+import { numberOption, parseOptions } from '../src/core/common/options';
+import { fixed, type Benchmark } from './benchmark';
 
 export const benchGenerationUsage = `Usage: wordplay bench generation [--json] [--config shakespeare-char] [--against CONFIG] [--runs 3] [--tokens 500] [--threads N] [--no-int8]
 
@@ -37,8 +39,8 @@ You are all resolved rather to die than to famish?`;
 const EXPORT_SCRIPT = `
 import json, sys, torch
 from pathlib import Path
-from wordplay_trainer.export import export_model
-from wordplay_trainer.model import GPT, GPTConfig
+from wordplay_trainer.export.onnx_model import export_model
+from wordplay_trainer.train.model import GPT, GPTConfig
 out, vocab, quantize, shape = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] or None, json.loads(sys.argv[4])
 torch.manual_seed(1337)
 model = GPT(GPTConfig(vocab_size=len(vocab), **shape))
@@ -170,3 +172,56 @@ export async function benchGeneration(args: string[]): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'generation',
+    args: ['bench', 'generation', '--json', '--runs', '5', '--against', 'nanogpt-shakespeare-char'],
+    rows: [
+      {
+        figure: 'generation tokens/s, KV cache, fp32: today’s architecture (`shakespeare-char`) over GPT-2’s (`nanogpt-shakespeare-char`), same shape, runs interleaved',
+        goal: '≥ 0.95× (#16: no slower, within the noise of a shared machine)',
+        value: (r) => `${fixed(r.ratio_vs_against, 2)}× (${fixed(r.tokens_per_s)} against ${fixed(r.against_tokens_per_s)} tokens/s, medians of ${r.runs})`,
+        met: (r) => r.ratio_vs_against >= 0.95,
+      },
+      {
+        figure: 'generation tokens/s, KV cache, fp32',
+        goal: '≥ 300 tokens/s on a 2-core CPU (#4)',
+        value: (r) => `${fixed(r.tokens_per_s)} tokens/s (median of ${r.runs} runs of ${r.new_tokens} tokens after a ${r.prompt_tokens}-token prompt; ${r.threads} onnxruntime threads)`,
+        met: (r) => r.tokens_per_s >= 300,
+      },
+      {
+        figure: 'generation first token, fp32, session loaded',
+        goal: '≤ 30 ms (#4)',
+        value: (r) => `${fixed(r.first_token_ms)} ms (median of 10; session load ${fixed(r.session_load_ms)} ms)`,
+        met: (r) => r.first_token_ms <= 30,
+      },
+      {
+        figure: 'generation speed-up over no cache, fp32',
+        goal: '≥ 10× at 500 tokens (#4)',
+        value: (r) => `${fixed(r.speedup_vs_no_cache)}× (no cache: ${fixed(r.baseline_tokens_per_s)} tokens/s)`,
+        met: (r) => r.speedup_vs_no_cache >= 10,
+      },
+      {
+        figure: 'generation tokens/s, KV cache, int8 (`--quantize int8`)',
+        goal: '≥ 300 tokens/s (#4, which names int8 weights as a way there)',
+        value: (r) => `${fixed(r.int8_tokens_per_s)} tokens/s (median of ${r.runs} runs)`,
+        met: (r) => r.int8_tokens_per_s >= 300,
+      },
+      {
+        figure: 'generation first token, int8, session loaded',
+        goal: '≤ 30 ms (#4)',
+        value: (r) => `${fixed(r.int8_first_token_ms)} ms (session load ${fixed(r.int8_session_load_ms)} ms)`,
+        met: (r) => r.int8_first_token_ms <= 30,
+      },
+      {
+        figure: 'generation speed-up over no cache, int8',
+        goal: '≥ 10× at 500 tokens (#4)',
+        value: (r) => `${fixed(r.int8_speedup_vs_no_cache)}× (over the fp32 no-cache baseline)`,
+        met: (r) => r.int8_speedup_vs_no_cache >= 10,
+      },
+    ],
+  },
+];

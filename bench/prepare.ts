@@ -24,11 +24,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { prepare, type PrepareProgress } from '../src/core/prepare/prepare';
+import { prepare } from '../src/core/prepare/prepare';
+import type { PrepareProgress } from '../src/core/prepare/progressMeter';
 import { shakespeareText } from '../src/core/prepare/shakespeare';
 import { resolvePython } from '../src/core/common/pythonEnv';
 import { UserError } from '../src/core/common/errors';
-import { numberOption, parseOptions } from '../src/cli/args';
+import { numberOption, parseOptions } from '../src/core/common/options';
+import { fixed, int, type Benchmark } from './benchmark';
 
 export const benchPrepareUsage = `Usage: wordplay bench prepare [--mb 100] [--runs 3] [--vocab-size N] [--large-mb 0]
 
@@ -267,3 +269,62 @@ async function largeInChild(largeBytes: number, vocabSize: number | undefined): 
   if (code !== 0) throw new UserError(`the --large-mb run (${process.execPath} ${args.join(' ')}) exited with ${code}`);
   return (JSON.parse(stdout.trim().split('\n').pop()!) as { large: unknown }).large;
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'prepare',
+    args: ['bench', 'prepare', '--runs', '5', '--large-mb', '1000'],
+    rows: [
+      {
+        figure: 'prepare, char-level',
+        goal: '≥ 100 MB/s on one core (#2)',
+        value: (r) => `${fixed(r.char_mb_per_s)} MB/s (median of ${r.runs} runs, ${fixed(r.input_mb)} MB of tiny Shakespeare repeated)`,
+        met: (r) => r.char_mb_per_s >= 100,
+      },
+      {
+        figure: 'prepare, GPT-2 BPE',
+        goal: '≥ 5 MB/s on one core (#2)',
+        value: (r) => `${fixed(r.gpt2_mb_per_s)} MB/s (median of ${r.runs} runs, same input)`,
+        met: (r) => r.gpt2_mb_per_s >= 5,
+      },
+      {
+        figure: 'prepare, trained BPE: training the tokenizer (the `training tokenizer` phase: the trainer’s Python, rustbpe, one thread)',
+        goal: '≥ 10 MB/s on one core (#17)',
+        value: (r) =>
+          r.bpe
+            ? `${fixed(r.bpe.train_mb_per_s)} MB/s of training text (median of ${r.runs} runs: ${fixed(r.bpe.train_mb)} MB in ${fixed(r.bpe.train_s, 2)} s; vocab ${int(r.bpe.vocab_size)}; ` +
+              `its Python: ${fixed(r.bpe.child.cores, 2)} cores of CPU time over its wall time)`
+            : 'not in this result',
+        met: (r) => r.bpe?.train_mb_per_s >= 10,
+      },
+      {
+        figure: 'prepare, trained BPE: encoding (the `encoding` phase, both splits)',
+        goal: '≥ 5 MB/s on one core (#17)',
+        value: (r) =>
+          r.bpe
+            ? `${fixed(r.bpe.encode_mb_per_s)} MB/s (median of ${r.runs} runs: ${fixed(r.input_mb)} MB in ${fixed(r.bpe.encode_s, 2)} s; the whole prepare ${fixed(r.bpe.mb_per_s)} MB/s)`
+            : 'not in this result',
+        met: (r) => r.bpe?.encode_mb_per_s >= 5,
+      },
+      {
+        figure: 'prepare, peak memory of the benchmark process',
+        goal: '< 500 MB RSS (#2)',
+        value: (r) => `${int(r.peak_rss_mb)} MB RSS (${fixed(r.input_mb)} MB input, ${r.bpe ? 'char, GPT-2 and trained BPE' : 'both tokenizers'}; 1 GB: the next row)`,
+        met: (r) => r.peak_rss_mb < 500,
+      },
+      {
+        figure: 'prepare, trained BPE, peak memory: the trainer’s Python (tokenizer training) and prepare’s process',
+        goal: 'memory bounded for 1 GB of text (#17): each under #2’s 500 MB',
+        value: (r) =>
+          r.large
+            ? `1 GB (${fixed(r.large.input_mb, 0)} MB, vocab ${int(r.large.vocab_size)}): Python ${int(r.large.child.peak_rss_mb)} MB, prepare ${int(r.large.node_peak_rss_mb)} MB RSS ` +
+              `(a process of its own); ${fixed(r.input_mb)} MB: Python ${int(r.bpe.child_peak_rss_mb)} MB. The 1 GB run: ${fixed(r.large.train_mb_per_s)} MB/s training, ` +
+              `${fixed(r.large.encode_mb_per_s)} MB/s encoding, once`
+            : 'not in this result',
+        met: (r) => r.large?.child.peak_rss_mb < 500 && r.large?.node_peak_rss_mb < 500,
+      },
+    ],
+  },
+];

@@ -12,8 +12,9 @@ import { UserError } from '../src/core/common/errors';
 import { prepare } from '../src/core/prepare/prepare';
 import { shakespearePath } from '../src/core/prepare/shakespeare';
 import { type EvalEvent, type RunEvent } from '../src/core/run/events';
-import { numberOption, parseOptions } from '../src/cli/args';
+import { numberOption, parseOptions } from '../src/core/common/options';
 import { canPin, trainPinned } from './pinned';
+import { fixed, int, type Benchmark, type Recorded } from './benchmark';
 
 export const benchRecipeUsage = `Usage: wordplay bench recipe [--baseline nanogpt-shakespeare-char-cpu] [--candidate shakespeare-char-cpu] [--runs 2] [--target 1.88] [--budget-s 180] [--set group.key=value ...]
 
@@ -196,3 +197,33 @@ export async function benchRecipe(args: string[]): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+const recipeTarget = (p: Recorded) => (p.target_s === null ? 'not reached' : `${fixed(p.target_s)} s at iteration ${int(p.target_iter)}`);
+const recipeRatioValue = (r: Recorded) =>
+  `${r.ratio === null ? 'n/a: ours never reached it' : `${fixed(r.ratio, 2)}×`} (ours ${recipeTarget(r.candidate)}, nanoGPT’s ${recipeTarget(r.baseline)}` +
+  `${r.baseline_reference === 'whole run' ? `, so over its whole run of ${fixed(r.baseline.wall_s)} s` : ''}), medians of ${r.runs} runs${r.pinned ? '' : ', one after the other (unpinned)'}`;
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'recipe',
+    args: ['bench', 'recipe', '--runs', '2'],
+    rows: [
+      {
+        figure: 'training recipe, CPU: time to val loss ≤ 1.88, `shakespeare-char-cpu` over nanoGPT’s `nanogpt-shakespeare-char-cpu`, side by side, one core and one thread each',
+        goal: '≤ 0.4× (#16), at no more parameters',
+        value: recipeRatioValue,
+        met: (r) => r.ratio !== null && r.ratio <= 0.4 && r.candidate.n_params <= r.baseline.n_params,
+      },
+      {
+        figure: 'the same: `shakespeare-char-cpu`’s val loss at the wall time of nanoGPT’s recipe',
+        goal: '≤ 1.70 (#16)',
+        value: (r) =>
+          `${r.candidate_val_at_baseline_wall === null ? 'no eval by then' : fixed(r.candidate_val_at_baseline_wall, 3)} at ${fixed(r.baseline.wall_s)} s ` +
+          `(its own run: ${fixed(r.candidate.wall_s)} s, final val ${fixed(r.candidate.final_val, 3)}; nanoGPT’s final val ${fixed(r.baseline.final_val, 3)}), median of ${r.runs} runs`,
+        met: (r) => r.candidate_val_at_baseline_wall !== null && r.candidate_val_at_baseline_wall <= 1.7,
+      },
+    ],
+  },
+];

@@ -13,7 +13,8 @@ import { prepare } from '../src/core/prepare/prepare';
 import { signalProcess } from '../src/core/common/processes';
 import { shakespearePath } from '../src/core/prepare/shakespeare';
 import { startTrainer } from '../src/core/train/trainerProcess';
-import { numberOption, parseOptions } from '../src/cli/args';
+import { numberOption, parseOptions } from '../src/core/common/options';
+import { fixed, type Benchmark } from './benchmark';
 
 export const benchStopUsage = `Usage: wordplay bench stop [--config shakespeare-char-cpu] [--runs 3] [--set group.key=value ...]
 
@@ -89,3 +90,26 @@ export async function benchStop(args: string[]): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'stop',
+    args: ['bench', 'stop', '--runs', '3'],
+    rows: [
+      {
+        figure: 'graceful stop of `shakespeare-char-cpu` training, SIGINT (Stop Training, Ctrl-C): signal to exit, checkpoint and export included',
+        goal: '< 15 s (#21, from the trainer’s stop test)',
+        value: (r) => `${fixed(r.sigint_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigint_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigint_max_exit_ms / 1000, 2)})`,
+        met: (r) => r.sigint_exit_ms < 15_000,
+      },
+      {
+        figure: 'the same, SIGTERM',
+        goal: '< 15 s (#21, from the trainer’s stop test)',
+        value: (r) => `${fixed(r.sigterm_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigterm_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigterm_max_exit_ms / 1000, 2)})`,
+        met: (r) => r.sigterm_exit_ms < 15_000,
+      },
+    ],
+  },
+];

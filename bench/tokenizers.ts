@@ -3,7 +3,7 @@
 // is code every Python installation ships: the `.py` files of the trainer's Python's standard
 // library (sysconfig's "stdlib" path; site-packages and dist-packages left out; files that are
 // empty, not UTF-8 or hold a NUL byte skipped, as prepare would refuse the last two), in sorted
-// order, copied into a temporary folder (optionally only the first files up to --corpus-mb) and
+// order (pythonCorpus.ts), copied into a temporary folder (optionally only the first files up to --corpus-mb) and
 // prepared once per tokenizer: char, GPT-2 and the trained BPE at several vocabulary sizes.
 // prepare puts <|endoftext|> between the files for GPT-2 and BPE; its split holds out the last
 // 10% of the text (the last files in path order) for validation.
@@ -39,17 +39,17 @@
 // evaluation at the stop. A run still training at 3 × --seconds + 60 s of wall time is stopped
 // and has no figure (a bound on the bench only).
 import * as fs from 'node:fs';
-import { isUtf8 } from 'node:buffer';
-import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/core/common/errors';
-import { resolvePython } from '../src/core/common/pythonEnv';
+import { TRAIN_FRACTION } from '../src/core/prepare/dataset';
 import { prepare } from '../src/core/prepare/prepare';
 import { defaultBpeVocab } from '../src/core/prepare/trainBpe';
 import type { EvalEvent, RunEvent, TrainEvent } from '../src/core/run/events';
-import { numberOption, parseOptions } from '../src/cli/args';
+import { numberOption, parseOptions } from '../src/core/common/options';
 import { canPin, trainPinned, type PinnedOptions, type Sample } from './pinned';
+import { copyCorpus } from './pythonCorpus';
+import { fixed, int, type Benchmark, type Recorded, type Row } from './benchmark';
 
 export const benchTokenizersUsage = `Usage: wordplay bench tokenizers [--seconds 180] [--vocab-sizes 1024,4096,8192,16384] [--corpus-mb 0] [--calibrate-s 20] [--block-size 128] [--batch-size 16] [--eval-iters 20]
 
@@ -140,61 +140,6 @@ export function pairs<T>(items: T[]): T[][] {
   return out;
 }
 
-// --- the corpus -------------------------------------------------------------------------------
-
-interface Corpus {
-  python: string;
-  stdlib: string;
-  dir: string;
-  files: number;
-  skipped: { empty: number; not_utf8: number };
-  bytes: number;
-}
-
-/** The trainer's Python's standard library directory and its version. */
-function stdlibOf(): { stdlib: string; python: string } {
-  const python = resolvePython(process.env).path;
-  const probe = spawnSync(python, ['-c', 'import sys, sysconfig; print(sysconfig.get_paths()["stdlib"]); print(sys.version.split()[0])'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new UserError(`could not ask the trainer's Python (${python}) for its standard library: ${probe.stderr || probe.error?.message}. Run "wordplay setup".`);
-  const [stdlib, version] = probe.stdout.trim().split('\n');
-  return { stdlib, python: version };
-}
-
-/** Every .py file under dir, relative, in sorted order; site-packages and dist-packages left out. */
-function pyFiles(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-    const name = path.join(rel, entry.name);
-    if (entry.isDirectory() && !['site-packages', 'dist-packages', '__pycache__'].includes(entry.name)) out.push(...pyFiles(dir, name));
-    else if (entry.isFile() && entry.name.endsWith('.py')) out.push(name);
-  }
-  return out.sort();
-}
-
-/** Copies the standard library's .py files into work/corpus, the first ones up to capBytes (0: all). */
-function copyCorpus(work: string, capBytes: number): Corpus {
-  const { stdlib, python } = stdlibOf();
-  const dir = path.join(work, 'corpus');
-  const skipped = { empty: 0, not_utf8: 0 };
-  let bytes = 0;
-  let files = 0;
-  for (const rel of pyFiles(stdlib)) {
-    if (capBytes > 0 && bytes >= capBytes) break;
-    if (rel.split(path.sep).some((part) => part.startsWith('.'))) continue; // prepare skips hidden entries
-    const text = fs.readFileSync(path.join(stdlib, rel));
-    if (text.length === 0) skipped.empty++;
-    else if (!isUtf8(text) || text.includes(0)) skipped.not_utf8++;
-    else {
-      fs.mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
-      fs.writeFileSync(path.join(dir, rel), text);
-      bytes += text.length;
-      files++;
-    }
-  }
-  if (files === 0) throw new UserError(`no .py files under ${stdlib}`);
-  return { python, stdlib, dir, files, skipped, bytes };
-}
-
 // --- the bench --------------------------------------------------------------------------------
 
 interface Entry {
@@ -210,7 +155,7 @@ interface Entry {
   pair: number;
 }
 
-const fixed = (x: number | null, digits: number) => (x === null ? '—' : x.toFixed(digits));
+const orDash = (x: number | null, digits: number) => (x === null ? '—' : x.toFixed(digits));
 
 export async function benchTokenizers(args: string[]): Promise<number> {
   const opts = parseOptions(
@@ -341,7 +286,7 @@ export async function benchTokenizers(args: string[]): Promise<number> {
         name: e.name,
         tokenizer: e.tokenizer,
         vocab_size: e.vocab_size,
-        ...(e.tokenizer === 'bpe' ? { prepare_default: e.vocab_size === defaultBpeVocab(0.9 * (trainBytes + valBytes)) } : {}),
+        ...(e.tokenizer === 'bpe' ? { prepare_default: e.vocab_size === defaultBpeVocab(TRAIN_FRACTION * (trainBytes + valBytes)) } : {}),
         train_tokens: e.train_tokens,
         val_tokens: e.val_tokens,
         tokens_per_byte: e.tokens_per_byte,
@@ -386,8 +331,8 @@ export async function benchTokenizers(args: string[]): Promise<number> {
     };
     for (const t of tokenizers) {
       say(
-        `${t.name.padEnd(10)} vocab ${String(t.vocab_size).padStart(6)}, ${t.tokens_per_byte.toFixed(3)} tokens/byte, ${t.iters}/${t.max_iters} iterations in ${fixed(t.train_cpu_s, 1)} CPU s ` +
-          `(${t.train_s.toFixed(1)} s wall; ${fixed(t.tokens_per_cpu_s, 0)} tokens and ${fixed(t.bytes_per_cpu_s, 0)} bytes per CPU s): val loss ${fixed(t.val_loss, 4)}, ${fixed(t.val_bpb, 4)} bits per byte${t.stopped ? ' (stopped at the cap)' : ''}`,
+        `${t.name.padEnd(10)} vocab ${String(t.vocab_size).padStart(6)}, ${t.tokens_per_byte.toFixed(3)} tokens/byte, ${t.iters}/${t.max_iters} iterations in ${orDash(t.train_cpu_s, 1)} CPU s ` +
+          `(${t.train_s.toFixed(1)} s wall; ${orDash(t.tokens_per_cpu_s, 0)} tokens and ${orDash(t.bytes_per_cpu_s, 0)} bytes per CPU s): val loss ${orDash(t.val_loss, 4)}, ${orDash(t.val_bpb, 4)} bits per byte${t.stopped ? ' (stopped at the cap)' : ''}`,
       );
     }
     say(`lowest val bits per byte: ${lowest ? `${lowest.name} (${lowest.val_bpb!.toFixed(4)})` : 'none'}; ${result.bpe_lowest ? 'a trained BPE' : 'not a trained BPE'}`);
@@ -397,3 +342,50 @@ export async function benchTokenizers(args: string[]): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+const tokenizerRows: [string, string][] = [
+  ['char', 'char'],
+  ['gpt2', 'GPT-2 (50,257 tokens)'],
+  ['bpe-1024', 'trained BPE, 1,024 tokens'],
+  ['bpe-4096', 'trained BPE, 4,096'],
+  ['bpe-8192', 'trained BPE, 8,192'],
+  ['bpe-16384', 'trained BPE, 16,384'],
+];
+const tokenizerValue = (r: Recorded, name: string) => {
+  const t = r.tokenizers.find((x: Recorded) => x.name === name);
+  if (!t) return 'not in this result';
+  if (t.val_bpb === null) return `no figure: stopped after ${int(t.iters)} of ${int(t.max_iters)} iterations`;
+  return (
+    `${fixed(t.val_bpb, 3)} bits per byte (val loss ${fixed(t.val_loss, 3)} per token, ${fixed(t.tokens_per_byte, 3)} tokens per byte; ` +
+    `${int(t.iters)} iterations in ${fixed(t.train_cpu_s ?? t.train_s)} CPU s, ${int(t.tokens_per_cpu_s ?? t.tokens_per_s)} tokens per CPU s` +
+    `${t.prepare_default ? '; the size prepare picks for this corpus' : ''})`
+  );
+};
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'tokenizers',
+    args: ['bench', 'tokenizers'],
+    rows: [
+      ...tokenizerRows.map(([name, label], i): Row => ({
+        figure:
+          i === 0
+            ? `tokenizers: val bits per byte after the same 180 s of one core each (CPU time), the same model (\`shakespeare-char-cpu\`’s architecture at block 128), Python’s standard library’s code; ${label}`
+            : `the same, ${label}`,
+        goal: '—',
+        value: (r) => tokenizerValue(r, name),
+      })),
+      {
+        figure: 'the same: the lowest val bits per byte',
+        goal: 'the trained BPE gives the lowest bpb (#17)',
+        value: (r) => {
+          const of = (name: string) => r.tokenizers.find((t: Recorded) => t.name === name);
+          return `${r.lowest ?? 'none'}, ${fixed(r.lowest_bpb, 3)} (char ${fixed(of('char')?.val_bpb, 3)}, GPT-2 ${fixed(of('gpt2')?.val_bpb, 3)}); ${fixed(r.corpus.mb)} MB of \`.py\` files (${int(r.corpus.files)}), Python ${r.corpus.python}`;
+        },
+        met: (r) => r.bpe_lowest,
+      },
+    ],
+  },
+];

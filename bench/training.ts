@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { UserError } from '../src/core/common/errors';
 import { trainerInvocation } from '../src/core/common/pythonEnv';
-import { parseOptions } from '../src/cli/args';
+import { parseOptions } from '../src/core/common/options';
+import { int, percent, type Benchmark, type Recorded } from './benchmark';
 
 export const benchTrainingUsage = `Usage: wordplay bench training --config <preset|file> [--iters N] [--warmup N] [--set group.key=value ...]
 
@@ -42,3 +43,45 @@ export async function benchTraining(args: string[]): Promise<number> {
   }
   return 0;
 }
+
+// ---- in BENCHMARKS.md (bench/benchmark.ts)
+
+const trainingValue = (r: Recorded) =>
+  `${int(r.tokens_per_s)} tokens/s (median of ${r.iters} iterations after ${r.warmup_iters} warm-up; ${r.device}, ${r.dtype}, ${r.compile ? 'compiled' : 'not compiled'}, ${r.data === 'synthetic' ? 'random tokens' : 'the preset’s dataset'})`;
+const gpuMfu = (r: Recorded) => (r.mfu === null ? `n/a: no peak known for ${r.device}` : percent(r.mfu));
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'training',
+    args: ['bench', 'training', '--config', 'shakespeare-char-cpu', '--iters', '50', '--warmup', '10'],
+    rows: [
+      { figure: 'training tokens/s, `shakespeare-char-cpu`, CPU', goal: '—', value: trainingValue },
+      { figure: 'training MFU, `shakespeare-char-cpu`, CPU', goal: '—', value: (r) => (r.mfu === null ? 'n/a on CPU (no peak FLOPs to compare with)' : percent(r.mfu)) },
+    ],
+  },
+  {
+    name: 'training-shakespeare-gpu',
+    gpu: true,
+    gpuCheck: 'bench_shakespeare_char',
+    args: ['bench', 'training', '--config', 'shakespeare-char', '--set', 'train.device=cuda'],
+    rows: [
+      { figure: 'training tokens/s, `shakespeare-char`, GPU', goal: '—', value: trainingValue },
+      { figure: 'training MFU, `shakespeare-char`, GPU', goal: '—', value: gpuMfu },
+    ],
+  },
+  {
+    name: 'training-gpt2-gpu',
+    gpu: true,
+    gpuCheck: 'bench_gpt2_124m',
+    args: ['bench', 'training', '--config', 'gpt2-124m', '--set', 'train.device=cuda'],
+    rows: [
+      { figure: 'training tokens/s, `gpt2-124m` (block 1024), GPU', goal: '—', value: trainingValue },
+      {
+        figure: 'training MFU, `gpt2-124m`, GPU',
+        goal: '≥ 45% on one H100, bf16, compiled (#3)',
+        value: gpuMfu,
+        met: (r) => r.mfu !== null && r.mfu >= 0.45,
+      },
+    ],
+  },
+];

@@ -1,4 +1,4 @@
-// `npm run gpu-check [-- --dry-run]`: the GPU check (trainer/wordplay_trainer/gpucheck.py) with
+// `npm run gpu-check [-- --dry-run]`: the GPU check (trainer/wordplay_trainer/check/gpu_check.py) with
 // the Python wordplay trains with (WORDPLAY_PYTHON, else the environment `wordplay setup` made),
 // its report written to bench/gpu-check.json, which `npm run bench` renders into BENCHMARKS.md.
 // A dry run writes bench/gpu-check.dry-run.json instead, so it never replaces a real report.

@@ -1,6 +1,6 @@
 // The `wordplay` command: one subcommand per stage of the pipeline, each in src/cli/.
 import { UserError } from './core/common/errors';
-import type { Subcommand } from './cli/args';
+import type { Subcommand } from './cli/subcommand';
 import { bench } from './cli/bench';
 import { complete } from './cli/complete';
 import { demo } from './cli/demo';

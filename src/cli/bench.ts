@@ -1,7 +1,7 @@
 // `wordplay bench <name>`: one module per benchmark (bench/*.ts), each printing JSON on its
 // last line; bench/run.mjs (`npm run bench`) runs them and keeps their results.
 import { UserError } from '../core/common/errors';
-import type { Subcommand } from './args';
+import type { Subcommand } from './subcommand';
 import { benchActivation, benchActivationUsage } from '../../bench/activation';
 import { benchFirstCompletion, benchFirstCompletionUsage } from '../../bench/firstCompletion';
 import { benchGeneration, benchGenerationUsage } from '../../bench/generation';

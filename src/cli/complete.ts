@@ -2,7 +2,8 @@
 // continuation of the prompt to stdout (the prompt itself is not repeated).
 import { UserError } from '../core/common/errors';
 import { generate } from '../core/complete/generate';
-import { numberOption, parseOptions, type Subcommand } from './args';
+import { numberOption, parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 
 const usage = `Usage: wordplay complete --model <run dir | model.onnx> --prompt <text> [options]
 

@@ -1,5 +1,7 @@
+// `wordplay doctor`: what wordplay would train with here, and each problem with its fix (doctor.ts).
 import { doctor as runDoctor, formatDoctor } from '../core/train/doctor';
-import { parseOptions, type Subcommand } from './args';
+import { parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 
 const usage = `Usage: wordplay doctor [--json]
 

@@ -6,8 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/common/errors';
 import { trainerInvocation } from '../core/common/pythonEnv';
-import { exportArguments, type ExportFormat } from '../core/run/exportTarget';
-import { parseOptions, type Subcommand } from './args';
+import { EXPORT_FORMATS, exportArguments, type ExportFormat } from '../core/train/exportTarget';
+import { parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 
 const usage = `Usage: wordplay export --run <run dir> [--quantize int8]
        wordplay export --run <run dir> --format hf [--out <folder>]
@@ -24,8 +25,6 @@ model card; --format gguf one file for llama.cpp, Ollama and LM Studio. Without 
 into the run folder (hf/, <run>.gguf). --from writes a pretrained GPT-2 as it is, no training,
 into a new run folder, for completion.`;
 
-const FORMATS: readonly ExportFormat[] = ['onnx', 'hf', 'gguf'];
-
 export const exportModel: Subcommand = {
   summary: 'export a run for completion, Hugging Face or GGUF; or a pretrained GPT-2 (--from)',
   usage,
@@ -38,7 +37,7 @@ export const exportModel: Subcommand = {
     if (!opts.run) throw new UserError(`--run is required.\n\n${usage}`);
     if (opts.quantize !== undefined && opts.quantize !== 'int8') throw new UserError(`--quantize must be int8, not "${opts.quantize}".`);
     const format = (opts.format ?? 'onnx') as ExportFormat;
-    if (!FORMATS.includes(format)) throw new UserError(`--format must be one of ${FORMATS.join(', ')}, not "${opts.format}".`);
+    if (!EXPORT_FORMATS.includes(format)) throw new UserError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${opts.format}".`);
     const runDir = path.resolve(opts.run);
     if (opts.from !== undefined) {
       if (opts.format !== undefined || opts.out !== undefined) throw new UserError('--from writes a run folder for completion; export that run with --format afterwards.');

@@ -1,11 +1,14 @@
+// `wordplay prepare`: text into a dataset folder (src/core/prepare/prepare.ts), with a live progress line.
 import { prepare as prepareDataset, type TokenizerKind } from '../core/prepare/prepare';
 import { UserError } from '../core/common/errors';
-import { parseOptions, type Subcommand } from './args';
+import { TRAIN_FRACTION } from '../core/prepare/dataset';
+import { parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 import { ProgressLine } from './progressLine';
 
 const usage = `Usage: wordplay prepare --input <file | folder | glob | shakespeare> --tokenizer char|gpt2|bpe [--vocab-size N] --out <dir> [--force]
 
-Tokenizes text into a dataset folder: train.bin and val.bin (the first 90% and last 10% of
+Tokenizes text into a dataset folder: train.bin and val.bin (the first ${Math.round(100 * TRAIN_FRACTION)}% and last ${Math.round(100 * (1 - TRAIN_FRACTION))}% of
 the text, as nanoGPT splits it), tokenizer.json and meta.json. "shakespeare" is nanoGPT's
 tiny Shakespeare, shipped with wordplay (no network needed).
   char   one token per character (nanoGPT's shakespeare_char)

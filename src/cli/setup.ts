@@ -1,5 +1,7 @@
+// `wordplay setup`: the trainer's Python environment, made or brought up to date (pythonEnv.ts).
 import { setupManagedEnv } from '../core/common/pythonEnv';
-import { parseOptions, type Subcommand } from './args';
+import { parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 
 const usage = `Usage: wordplay setup [--python <interpreter>] [--deepspeed] [--verbose]
 

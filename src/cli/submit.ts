@@ -10,7 +10,8 @@ import { jobStatuses, submitRun, type JobRecord } from '../core/cluster';
 import { EventFollower, type RunEvent } from '../core/run/events';
 import { runPaths } from '../core/run/runDir';
 import { FileTail } from '../core/run/tail';
-import { parseOptions, type Subcommand } from './args';
+import { parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 import { loadRun, runOptions, runOptionsUsage } from './runOptions';
 import { RunOutput } from './runOutput';
 

@@ -1,6 +1,7 @@
 // `wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir D]`
 import { startTrainer } from '../core/train/trainerProcess';
-import { parseOptions, type Subcommand } from './args';
+import { parseOptions } from '../core/common/options';
+import type { Subcommand } from './subcommand';
 import { loadRun, runOptions, runOptionsUsage } from './runOptions';
 import { RunOutput } from './runOutput';
 

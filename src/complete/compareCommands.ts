@@ -64,7 +64,8 @@ export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.L
   const models = await pickModels();
   if (!models) return;
 
-  const { generate, loadGenerationModel } = await import('../core/complete/generate');
+  const { generate } = await import('../core/complete/generate');
+  const { loadGenerationModel } = await import('../core/complete/modelSession');
   const settings = generationSettings();
   // one seed for every model, drawn here when the settings leave it open
   const seed = settings.seed ?? Math.floor(Math.random() * 2 ** 32);

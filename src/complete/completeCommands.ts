@@ -75,7 +75,8 @@ export class CompletionController implements vscode.Disposable {
     }
     const model = await requireModel(this.state);
     if (!model) return;
-    const { generate, loadGenerationModel } = await import('../core/complete/generate');
+    const { generate } = await import('../core/complete/generate');
+    const { loadGenerationModel } = await import('../core/complete/modelSession');
     const loaded = await loadGenerationModel(model);
     const document = editor.document;
     const text = document.getText();
@@ -216,7 +217,8 @@ export class WordplayInlineCompletions implements vscode.InlineCompletionItemPro
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
     try {
-      const { complete, loadGenerationModel } = await import('../core/complete/generate');
+      const { complete } = await import('../core/complete/generate');
+      const { loadGenerationModel } = await import('../core/complete/modelSession');
       const loaded = await loadGenerationModel(model);
       const offset = document.offsetAt(position);
       const target = completionTarget(document.getText(), { start: offset, end: offset }, loaded.blockSize * 8);

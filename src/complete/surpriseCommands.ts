@@ -84,7 +84,7 @@ export class SurpriseController implements vscode.Disposable, vscode.HoverProvid
     const base = document.offsetAt(range.start);
     const text = document.getText(range);
     const version = document.version;
-    const { loadGenerationModel } = await import('../core/complete/generate');
+    const { loadGenerationModel } = await import('../core/complete/modelSession');
     const { scoreText } = await import('../core/complete/surprise');
     const loaded = await loadGenerationModel(model);
     this.running = true;

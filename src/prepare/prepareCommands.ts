@@ -71,7 +71,7 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
 /** The BPE's vocabulary size, offered with the size that suits the text (training split). */
 async function askVocabSize(text: string): Promise<number | undefined> {
   const { resolveInputs } = await import('../core/prepare/inputs');
-  const { TRAIN_FRACTION } = await import('../core/prepare/prepare');
+  const { TRAIN_FRACTION } = await import('../core/prepare/dataset');
   const { bpeVocabProblem, defaultBpeVocab } = await import('../core/prepare/trainBpe');
   const trainBytes = Math.floor(TRAIN_FRACTION * resolveInputs(text, path.dirname(text)).reduce((sum, f) => sum + fs.statSync(f).size, 0));
   const answer = await input(COMMAND, NOTHING_PREPARED, {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { datasetFiles } from '../core/prepare/dataset';
 import { validateConfig } from '../core/train/config';
 import { configTextProblem, editConfigText } from '../core/train/configEdit';
 import { detectDevice } from '../core/train/deviceDetect';
@@ -30,15 +31,15 @@ export function vocabFor(config: Record<string, unknown>, configDir: string): { 
   const dataset = typeof data.dataset === 'string' && data.dataset ? data.dataset : fallback;
   const dir = path.resolve(configDir, dataset);
   try {
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { vocab_size?: unknown };
-    if (typeof meta.vocab_size === 'number') return { size: meta.vocab_size, source: `from ${path.basename(dir)}/meta.json` };
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, datasetFiles.meta), 'utf8')) as { vocab_size?: unknown };
+    if (typeof meta.vocab_size === 'number') return { size: meta.vocab_size, source: `from ${path.basename(dir)}/${datasetFiles.meta}` };
   } catch {
     // not prepared yet
   }
   try {
-    const tok = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as { type?: string; vocab?: unknown[] };
+    const tok = JSON.parse(fs.readFileSync(path.join(dir, datasetFiles.tokenizer), 'utf8')) as { type?: string; vocab?: unknown[] };
     if (tok.type === 'gpt2') return { size: GPT2_VOCAB, source: 'GPT-2 BPE' };
-    if (Array.isArray(tok.vocab)) return { size: tok.vocab.length, source: `from ${path.basename(dir)}/tokenizer.json` };
+    if (Array.isArray(tok.vocab)) return { size: tok.vocab.length, source: `from ${path.basename(dir)}/${datasetFiles.tokenizer}` };
   } catch {
     // not prepared yet
   }

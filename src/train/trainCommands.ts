@@ -16,7 +16,7 @@ import { datasetFiles } from '../core/prepare/dataset';
 import { UserError } from '../core/common/errors';
 import { trainerInvocation } from '../core/common/pythonEnv';
 import { defaultRunDir, runPaths } from '../core/run/runDir';
-import { defaultExportTarget, exportArguments, type ExportFormat } from '../core/run/exportTarget';
+import { defaultExportTarget, exportArguments, type ExportFormat } from '../core/train/exportTarget';
 import { positionText } from '../core/run/progress';
 import { listRuns, stateText, summarizeRun, type RunSummary } from '../core/run/runs';
 import { AttachedTrainer, liveTrainer, takeOverRun } from '../core/run/supervision';

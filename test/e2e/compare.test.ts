@@ -20,15 +20,13 @@ let original: string;
 let runDir: string;
 
 before(async () => {
-  const { codeServer, vsix, workspace } = await e2eSetup();
-  file = path.join(workspace, 'shakespeare.txt');
+  const setup = await e2eSetup();
+  file = path.join(setup.workspace, 'shakespeare.txt');
   original = fs.readFileSync(file, 'utf8');
   const [run, started] = await Promise.allSettled([
-    trainedModel(workspace),
+    trainedModel(setup.workspace),
     launchVsCode({
-      codeServer,
-      vsix,
-      workspace,
+      ...setup,
       settings: { 'wordplay.completion.maxTokens': MAX_TOKENS, 'wordplay.completion.seed': 7, 'files.autoSave': 'off' },
     }),
   ]);

@@ -15,17 +15,18 @@ import { e2eSetup } from './setup';
 let vscode: VsCode;
 
 before(async () => {
-  const { codeServer, vsix, workspace } = await e2eSetup();
-  // The extension host inherits this environment: an empty cache of its own, so tiny
-  // Shakespeare can only come from the corpus inside the installed VSIX (there is no network),
-  // and the managed Python environment `npm test` set up, so the interpreter comes from there.
+  const setup = await e2eSetup();
+  // The extension host inherits this environment, so this file starts a code-server of its own:
+  // an empty cache of its own, so tiny Shakespeare can only come from the corpus inside the
+  // installed VSIX (there is no network), and the managed Python environment `npm test` set up,
+  // so the interpreter comes from there.
   const python = managedEnv();
   assert.ok(isManagedEnvReady(), `the managed Python environment is not set up at ${python.dir}: run \`node dist/cli.js setup\``);
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-cache-'));
   fs.symlinkSync(python.dir, path.join(cache, path.basename(python.dir)));
   process.env.WORDPLAY_CACHE_DIR = cache;
   delete process.env.WORDPLAY_PYTHON;
-  vscode = await launchVsCode({ codeServer, vsix, workspace });
+  vscode = await launchVsCode({ ...setup, ownServer: true });
 });
 
 after(async () => {

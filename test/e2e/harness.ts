@@ -1,8 +1,9 @@
-// A real VS Code for end-to-end tests: code-server with the packaged VSIX installed, in its own
-// user-data and extensions folders on a free port, driven through its UI in headless Chromium.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// A real VS Code for end-to-end tests: code-server with the packaged VSIX installed, driven
+// through its UI in headless Chromium. Under `npm test` every file opens its workspace in the one
+// code-server scripts/code-server.mjs started (WORDPLAY_E2E_SHARED names its folder), each in a
+// browser of its own; a file run alone, or one that needs a server of its own, starts one in its
+// own user-data and extensions folders on a free port.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
@@ -33,39 +34,36 @@ export interface VsCode {
 }
 
 export interface LaunchOptions {
-  codeServer: string;
   vsix: string;
   workspace: string;
   trusted?: boolean;
   /** User settings added to the ones every test gets. */
   settings?: Record<string, unknown>;
+  /** A code-server of this file's own even under `npm test`: its extension host then sees this
+   *  process's environment as it is at launch (the shared server's was fixed when it started). */
+  ownServer?: boolean;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
+/** What scripts/code-server.mjs writes to server.json. */
+interface ServerInfo {
+  pid: number;
+  url: string;
+  userData: string;
+  logs: string;
+  vsix: string;
 }
 
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
+interface CodeServerScript {
+  baseSettings: Record<string, unknown>;
+  startCodeServer(options: { dir: string; vsix: string; trusted: boolean }): Promise<ServerInfo>;
+  stopCodeServer(dir: string): Promise<void>;
+  readServer(dir: string): ServerInfo;
 }
+
+export const codeServerScript = (): Promise<CodeServerScript> => import(path.join(packageRoot, 'scripts', 'code-server.mjs'));
+
+/** The folder of the code-server `npm test` shares among the e2e files, when there is one. */
+export const sharedDir = process.env.WORDPLAY_E2E_SHARED || undefined;
 
 /** Waits until condition() holds, checking every 100 ms, for at most timeoutMs. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
@@ -82,52 +80,77 @@ function findFiles(dir: string, name: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name === name).map((e) => path.join(e.parentPath, e.name));
 }
 
-export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-'));
-  const userData = path.join(home, 'user-data');
-  const extensions = path.join(home, 'extensions');
-  const logsDir = path.join(home, 'logs');
-  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  fs.mkdirSync(logsDir);
-  fs.writeFileSync(
-    path.join(userData, 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', ...options.settings }),
-  );
-  const install = spawnSync(options.codeServer, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', options.vsix], { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`installing ${options.vsix} failed: ${install.stderr || install.stdout}`);
+/** The log folders of the extension hosts a code-server started (<logs>/<session>/exthost<n>),
+ *  one per window and reload, oldest first. */
+function hostLogDirs(userData: string): string[] {
+  const logs = path.join(userData, 'logs');
+  if (!fs.existsSync(logs)) return [];
+  const number = (dir: string) => Number(path.basename(dir).slice('exthost'.length));
+  return fs
+    .readdirSync(logs)
+    .sort()
+    .flatMap((session) => {
+      const dir = path.join(logs, session);
+      const hosts = fs.statSync(dir).isDirectory() ? fs.readdirSync(dir).filter((n) => /^exthost\d+$/.test(n)) : [];
+      return hosts.map((n) => path.join(dir, n)).sort((a, b) => number(a) - number(b));
+    });
+}
 
-  const port = await freePort();
-  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--user-data-dir', userData, '--extensions-dir', extensions];
-  if (options.trusted ?? true) args.push('--disable-workspace-trust');
-  const server = spawn(options.codeServer, [...args, options.workspace], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const serverLog = fs.createWriteStream(path.join(logsDir, 'code-server.log'));
-  server.stdout!.pipe(serverLog);
-  server.stderr!.pipe(serverLog);
-  const stopServer = async () => {
-    // code-server and its extension host run in the group we started it in
+/** The extension host processes of the code-server whose process group is pgid. */
+function extensionHosts(pgid: number): number[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
     try {
-      process.kill(-server.pid!, 'SIGTERM');
+      // the group is the 5th field of stat, the 3rd after the command name's closing parenthesis
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      return group === pgid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--type=extensionHost') ? [Number(entry)] : [];
     } catch {
-      // already gone
+      // gone since the listing
+      return [];
     }
-    await new Promise((resolve) => (server.exitCode === null && server.signalCode === null ? server.once('exit', resolve) : resolve(undefined)));
-  };
+  });
+}
+
+/** A running code-server for one window: the shared one, or one of this file's own. */
+async function serverFor(options: LaunchOptions): Promise<{ info: ServerInfo; own: boolean; stop(): Promise<void> }> {
+  const script = await codeServerScript();
+  // trust is the server's (--disable-workspace-trust), so an untrusted window needs its own
+  if (sharedDir && !options.ownServer && options.trusted !== false) return { info: script.readServer(sharedDir), own: false, stop: async () => undefined };
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-'));
+  const info = await script.startCodeServer({ dir: home, vsix: options.vsix, trusted: options.trusted ?? true });
+  return { info, own: true, stop: () => script.stopCodeServer(home) };
+}
+
+export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
+  const server = await serverFor(options);
+  const { userData } = server.info;
+  // the shared server's logs hold every file's windows: this window's are copied here on close
+  const logsDir = server.own ? server.info.logs : fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-logs-'));
+  const serverLog = path.join(server.info.logs, 'code-server.log');
+  // every window reads the user settings when it opens: this file's replace the last file's
+  // (and whatever its window changed, a colour theme say)
+  const { baseSettings } = await codeServerScript();
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...baseSettings, ...options.settings }));
+  const earlierHosts = new Set(extensionHosts(server.info.pid));
+  const earlierLogs = new Set(hostLogDirs(userData));
+  /** This window's extension hosts' log folders (a reload starts another). */
+  const ownLogDirs = () => hostLogDirs(userData).filter((dir) => !earlierLogs.has(dir));
 
   let browser: Browser | undefined;
   let page: Page;
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, server, 60_000);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.workspace)}`);
+    await page.goto(`${server.info.url}/?folder=${encodeURIComponent(options.workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   } catch (err) {
     // nothing may outlive a launch that failed half-way
     await browser?.close();
-    await stopServer();
+    await server.stop();
     throw err;
   }
   fs.mkdirSync(screenshotsDir, { recursive: true });
@@ -153,7 +176,8 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
     }
   };
   const extensionLog = () =>
-    findFiles(path.join(userData, 'logs'), 'Wordplay.log')
+    ownLogDirs()
+      .flatMap((dir) => findFiles(dir, 'Wordplay.log'))
       .map((f) => fs.readFileSync(f, 'utf8'))
       .join('');
   const notifications = () => page.locator('.notifications-toasts .notification-toast, .notifications-center .notification-list-item').allInnerTexts();
@@ -204,7 +228,7 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
         const shot = await screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => 'none');
         const shown = await notifications().catch(() => []);
         throw new Error(
-          `step "${name}" failed: ${(err as Error).message}\n  notifications: ${JSON.stringify(shown)}\n  Wordplay log: ${JSON.stringify(extensionLog().slice(-2000))}\n  screenshot: ${shot}\n  logs: ${logsDir} (code-server.log; vscode/ once closed)`,
+          `step "${name}" failed: ${(err as Error).message}\n  notifications: ${JSON.stringify(shown)}\n  Wordplay log: ${JSON.stringify(extensionLog().slice(-2000))}\n  screenshot: ${shot}\n  logs: ${logsDir} (vscode/ once closed), ${serverLog}`,
           { cause: err },
         );
       }
@@ -213,12 +237,18 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
     notifications,
     async close() {
       await browser.close();
-      await stopServer();
-      // keep the logs (next to code-server's) for a failing test; the rest is ~50 MB a run
-      const hostLogs = path.join(userData, 'logs');
-      if (fs.existsSync(hostLogs)) fs.cpSync(hostLogs, path.join(logsDir, 'vscode'), { recursive: true });
-      fs.rmSync(userData, { recursive: true, force: true });
-      fs.rmSync(extensions, { recursive: true, force: true });
+      // no extension host of this window outlives it (code-server may keep one a while for a
+      // reconnection), nor anything it watches or started
+      for (const pid of extensionHosts(server.info.pid).filter((pid) => !earlierHosts.has(pid))) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // gone already
+        }
+      }
+      // an own server copies all its logs beside code-server's; from the shared one, this window's
+      if (server.own) await server.stop();
+      else for (const dir of ownLogDirs()) fs.cpSync(dir, path.join(logsDir, 'vscode', path.basename(dir)), { recursive: true });
     },
   };
 }

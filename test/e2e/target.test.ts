@@ -1,10 +1,11 @@
 // train.target_val_loss in a real VS Code, through its UI only: Train GPT with a tiny config whose
 // target val loss (2.55, which a recorded run of this config first reached at iteration 180 of
-// its 2,000) the run reaches early; while it trains the Metrics view forecasts the iteration with
-// its range under the loss chart; the run stops at the target with its checkpoint and exported
-// model, the Runs tree says it reached the target, and the Metrics view draws the target line and
-// says where it was reached, as the Metrics panel does. docs/target-forecast.png is a copy of its
-// last screenshot.
+// its 2,000) the run reaches early; while it trains (paused, so it cannot reach the target while
+// the view is read) the Metrics view forecasts the iteration with its range under the loss chart;
+// the run stops at the target with its checkpoint and exported model, the Runs tree says it
+// reached the target, and the Metrics view draws the target line and says where it was reached,
+// as the Metrics panel does. docs/target-forecast.png is a copy of its last screenshot
+// (20-target-forecast.png in test/e2e/screenshots/).
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { packageRoot } from '../../src/core/common/paths';
 import { groupAlive } from '../../src/core/common/processes';
 import { readEvents } from '../../src/core/run/events';
+import { MIN_EVALS } from '../../src/core/run/forecast';
 import { runPaths } from '../../src/core/run/runDir';
 import { readProcessRecord } from '../../src/core/run/supervision';
 import { launchVsCode, waitUntil, webviewFrame, type VsCode } from './harness';
@@ -65,7 +67,19 @@ test('a run with train.target_val_loss: forecast while it trains, stops at the t
   const forecast = async () => (await webviewFrame(vscode.page, '[data-chart="loss"]')).locator('#loss-forecast');
   await vscode.step('while it trains the Metrics view forecasts the iteration that reaches the target, with a range', async () => {
     await vscode.runCommand('Wordplay: Focus on Metrics View');
-    await (await forecast()).filter({ hasText: /^target 2\.55: forecast iteration ~[\d,]+ \([\d,]+–[\d,]+\)$/ }).waitFor({ timeout: 120_000 });
+    // the trainer paused once it has the evals a forecast needs: no eval can reach the target
+    // while the view is read (the recorded run needs 18 evals, the forecast 4)
+    const evals = () => readEvents(runPaths(runDir).events).filter((e) => e.type === 'eval' && e.iter > 0);
+    await waitUntil(() => evals().length >= MIN_EVALS && readProcessRecord(runDir) !== undefined, `${MIN_EVALS} evals`, 120_000);
+    const group = readProcessRecord(runDir)!.pid;
+    process.kill(-group, 'SIGSTOP');
+    try {
+      const reached = evals().find((e) => e.type === 'eval' && e.val_loss <= TARGET);
+      assert.equal(reached, undefined, 'the run was paused before an eval reached the target');
+      await (await forecast()).filter({ hasText: /^target 2\.55: forecast iteration ~[\d,]+ \([\d,]+–[\d,]+\)$/ }).waitFor({ timeout: 60_000 });
+    } finally {
+      process.kill(-group, 'SIGCONT');
+    }
   });
   const row = vscode.page.locator('.pane', { has: vscode.page.locator('.pane-header', { hasText: 'Runs' }) }).locator('.monaco-list-row', { hasText: path.basename(runDir) });
   await vscode.step('the run stops at the target and the Runs tree says why', async () => {

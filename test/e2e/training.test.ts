@@ -33,8 +33,9 @@ declare const document: { querySelector(selector: string): { textContent: string
 
 let setup: E2eSetup;
 let vscode: VsCode;
-/** How often each command that asks something is tried with the focus taken from its prompt. */
-const ROUNDS = 10;
+/** How often each command that asks something is tried with the focus taken from its prompt:
+ *  10, or WORDPLAY_E2E_FOCUS_ROUNDS (`npm test` runs 2, alternating the two webviews once). */
+const ROUNDS = Number(process.env.WORDPLAY_E2E_FOCUS_ROUNDS ?? 10);
 
 /** Configs beside a char dataset prepared from the shipped tiny Shakespeare: tiny (150 iterations, to
  *  finish), first, long, crash and keep (100,000 iterations: to be stopped or cut off), unprepared

@@ -57,8 +57,8 @@ function startWriter(file: string, seconds: number, rate: number) {
 export interface LoadResult {
   /** The host's buffer of the run once it finished. */
   series: RunSeries;
-  /** The page's raw train loss: points kept (before the chart's decimation), points drawn, the last iteration. */
-  page: { kept: number; drawn: number; lastIter: number; heapMb: number | undefined; errors: string[] };
+  /** The page's raw train loss: points kept (before the chart's decimation) and drawn. */
+  page: { kept: number; drawn: number; heapMb: number | undefined; errors: string[] };
   /** Gaps between consecutive animation frames in the page, ms. */
   frames: number[];
   /** The host's heap before and after (after a GC), and its resident set, MB. */
@@ -116,16 +116,15 @@ export async function dashboardUnderLoad(seconds: number): Promise<LoadResult> {
       { timeout: 0 },
     );
     const frames: number[] = await p.page.evaluate(() => window.__frames);
-    const [kept, drawn, lastIter] = await p.page.evaluate(() => {
+    const [kept, drawn] = await p.page.evaluate(() => {
       const d = window.wordplayCharts.loss.data.datasets[0];
-      const points = d._data ?? d.data;
-      return [points.length, d.data.length, points.at(-1).x];
+      return [(d._data ?? d.data).length, d.data.length];
     });
     const pageHeapMb = await p.page.evaluate(() => performance.memory?.usedJSHeapSize / 2 ** 20);
     const [series] = feed.snapshot().runs;
     return {
       series,
-      page: { kept, drawn, lastIter, heapMb: pageHeapMb, errors: [...p.errors, ...problems] },
+      page: { kept, drawn, heapMb: pageHeapMb, errors: [...p.errors, ...problems] },
       frames,
       host: { heapBeforeMb, heapAfterMb: heapMb(), rssBeforeMb, rssAfterMb: process.memoryUsage().rss / 2 ** 20 },
     };

@@ -1,12 +1,10 @@
 // Shared by the fault-injection tests: the seeded random instants, the real trainer on a tiny
 // config over tiny Shakespeare, and the checks of what a run dir must hold after any crash.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, type RunConfig } from '../../src/core/train/config';
 import { prepare } from '../../src/core/prepare/prepare';
-import { resolvePython } from '../../src/core/common/pythonEnv';
 import { runPaths } from '../../src/core/run/runDir';
 import type { TrainerProcess } from '../../src/core/train/trainerProcess';
 import { SHAKESPEARE } from '../unit/helpers';
@@ -24,10 +22,8 @@ export function seededRandom(seed = FAULT_SEED): () => number {
   };
 }
 
-const python = resolvePython().path;
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-/** For node:test's skip option: false, or why the trainer cannot run here. */
-export const skipWithoutTorch = hasTorch ? false : `no Python with PyTorch (${python}); run "wordplay setup" or set WORDPLAY_PYTHON`;
+/** For node:test's skip option: false, or why the trainer cannot run here (under CI it throws). */
+export { skipWithoutTorch } from '../unit/trainerFixtures';
 
 /** The trainer's environment for tests: no ONNX export at the end, one thread per process. */
 export const trainerEnv = { ...process.env, WORDPLAY_SKIP_EXPORT: '1', OMP_NUM_THREADS: '1' };

@@ -20,9 +20,9 @@ import { tinyConfig, tinyDataset } from './trainerFixtures';
 
 /** A folder with spaces and a quote in its name, a dataset and a stand-in Python whose torchrun
  *  writes its arguments (NUL-separated) to a file named by $ARGS_OUT, plus its rank's variables. */
-function fixture(sets: string[] = []) {
+async function fixture(sets: string[] = []) {
   const root = path.join(tempDir(), "it's a folder");
-  tinyDataset(path.join(root, 'data'));
+  await tinyDataset(path.join(root, 'data'));
   const bin = path.join(root, 'py env', 'bin');
   fs.mkdirSync(bin, { recursive: true });
   fs.writeFileSync(path.join(bin, 'python'), '#!/bin/sh\n', { mode: 0o755 });
@@ -47,8 +47,8 @@ function calls(prefix: string): string[][] {
 
 const argAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
-test('the SLURM script asks for the nodes, one task each, requeue and the stop signal, and GPUs only for a GPU run', () => {
-  const { config, runDir, env } = fixture(['distributed.nnodes=2', 'train.gradient_accumulation_steps=2', 'cluster.time=01:30:00', 'cluster.partition=debug', 'cluster.account=proj x']);
+test('the SLURM script asks for the nodes, one task each, requeue and the stop signal, and GPUs only for a GPU run', async () => {
+  const { config, runDir, env } = await fixture(['distributed.nnodes=2', 'train.gradient_accumulation_steps=2', 'cluster.time=01:30:00', 'cluster.partition=debug', 'cluster.account=proj x']);
   const script = batchScript('slurm', config, runDir, env);
   const directives = script.split('\n').filter((l) => l.startsWith('#SBATCH '));
   for (const expected of [
@@ -76,8 +76,8 @@ test('the SLURM script asks for the nodes, one task each, requeue and the stop s
   assert.equal(spawnSync('bash', ['-n'], { input: script }).status, 0, 'bash finds a syntax error');
 });
 
-test('the SLURM script hands the config and run folder to torchrun intact, through srun on each node', () => {
-  const { root, config, runDir, env } = fixture(['distributed.nnodes=2', 'train.gradient_accumulation_steps=2', 'distributed.max_restarts=3']);
+test('the SLURM script hands the config and run folder to torchrun intact, through srun on each node', async () => {
+  const { root, config, runDir, env } = await fixture(['distributed.nnodes=2', 'train.gradient_accumulation_steps=2', 'distributed.max_restarts=3']);
   const fake = path.join(root, 'fake bin');
   fs.mkdirSync(fake);
   // srun: the task of node 1 then node 0, one after the other; scontrol: a node list and address
@@ -112,8 +112,8 @@ test('the SLURM script hands the config and run folder to torchrun intact, throu
   assert.deepEqual(agents.map((a) => `${a.at(-2)} ${argAfter(a, '--rdzv_conf')}`).sort(), ['NODE=0 is_host=1', 'NODE=1 is_host=0']);
 });
 
-test('the PBS script asks for chunks, walltime, queue, account and rerun, starts one agent per host, and resumes when rerun', () => {
-  const { root, config, runDir, env } = fixture(['distributed.nnodes=2', 'train.gradient_accumulation_steps=2', 'cluster.time=00:10:00', 'cluster.stop_before_s=60', 'cluster.queue=workq', 'cluster.account=abc', 'cluster.cpus_per_node=8']);
+test('the PBS script asks for chunks, walltime, queue, account and rerun, starts one agent per host, and resumes when rerun', async () => {
+  const { root, config, runDir, env } = await fixture(['distributed.nnodes=2', 'train.gradient_accumulation_steps=2', 'cluster.time=00:10:00', 'cluster.stop_before_s=60', 'cluster.queue=workq', 'cluster.account=abc', 'cluster.cpus_per_node=8']);
   const text = batchScript('pbs', config, runDir, env);
   const directives = text.split('\n').filter((l) => l.startsWith('#PBS '));
   for (const expected of ['#PBS -l select=2:ncpus=8:mpiprocs=1', '#PBS -l place=scatter', '#PBS -l walltime=00:10:00', '#PBS -q workq', '#PBS -A abc', '#PBS -r y', '#PBS -j oe']) {
@@ -155,8 +155,8 @@ test('the PBS script asks for chunks, walltime, queue, account and rerun, starts
   for (const args of calls(path.join(root, 'again'))) assert.equal(argAfter(args, '--set'), 'train.init_from=resume');
 });
 
-test('submit checks name each bad option before anything is submitted', () => {
-  const { config, runDir } = fixture();
+test('submit checks name each bad option before anything is submitted', async () => {
+  const { config, runDir } = await fixture();
   assert.deepEqual(submitProblems('slurm', config, runDir), []);
   const bad: RunConfig = {
     ...config,
@@ -175,7 +175,7 @@ test('submit checks name each bad option before anything is submitted', () => {
 });
 
 test('submitRun without sbatch says where to run it, and an invalid option stops it before any file is written', async () => {
-  const { config, runDir, env } = fixture();
+  const { config, runDir, env } = await fixture();
   await assert.rejects(submitRun({ scheduler: 'slurm', config, runDir, env: { ...env, PATH: tempDir() } }), (err: unknown) => {
     assert.ok(err instanceof UserError);
     assert.match(err.message, /sbatch was not found: run wordplay on a machine with the cluster's commands/);
@@ -193,8 +193,8 @@ test('submitRun without sbatch says where to run it, and an invalid option stops
   assert.equal(fs.existsSync(other), false);
 });
 
-test('wordplay submit turns its flags into config keys, and names the key of a bad one', () => {
-  const { root, runDir, env } = fixture();
+test('wordplay submit turns its flags into config keys, and names the key of a bad one', async () => {
+  const { root, runDir, env } = await fixture();
   const cli = path.join(packageRoot, 'dist', 'cli.js');
   const submit = (args: string[]) =>
     spawnSync(process.execPath, [cli, 'submit', '--config', path.join(root, 'tiny.wordplay.json'), '--run-dir', runDir, ...args], {

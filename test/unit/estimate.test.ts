@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { editConfigText } from '../../src/core/train/configEdit';
 import { parseNvidiaSmi } from '../../src/core/train/deviceDetect';
-import { estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveDtype, type EstimateInput, type ModelShape } from '../../src/core/train/estimate';
+import { effectiveDevice, estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveCompile, resolveDtype, type EstimateInput, type ModelShape } from '../../src/core/train/estimate';
 import type { DeviceInfo } from '../../src/core/webview/protocol';
 import type { RunEvent } from '../../src/core/run/events';
 import { metricsCsv, RunMetrics } from '../../src/core/run/metrics';
 import { configEditorMessageProblem, metricsMessageProblem } from '../../src/core/webview/protocol';
 import { applyEdits } from 'jsonc-parser';
+import autoRules from '../cases/auto-rules.json';
 import mfuCases from '../cases/mfu.json';
 import paramCases from '../cases/params.json';
 import timingCases from '../cases/estimate-timings.json';
@@ -77,7 +78,55 @@ test('estimate: processes share the work; gpt2 replaces the shape; device caveat
   assert.match(estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cuda' } }, 65, cpu).notes.join(), /no CUDA GPU/);
   const huge = estimate({ ...shakespeare, model: { ...shakespeare.model, n_layer: 48, n_embd: 1600, n_head: 25, block_size: 1024 }, train: { ...shakespeare.train, batch_size: 64 } }, 50257, a100);
   assert.ok(huge.exceedsMemory);
-  assert.equal(resolveDtype('auto', { ...a100, bf16: false }), 'float16');
+});
+
+// test/cases/auto-rules.json: what train.device, train.dtype and train.compile resolve to, the
+// table the trainer is held to as well. Where the trainer refuses (a row's `error`), the estimate
+// goes on (with the device present, or the dtype asked for) and a note names the key.
+const gpu = (bf16: boolean): DeviceInfo => ({ ...a100, bf16 });
+const mps: DeviceInfo = { kind: 'mps', name: 'Apple M2' };
+const deviceOfKind = { cuda: gpu(true), mps, cpu } as const;
+
+for (const row of autoRules.device) {
+  test(`auto rules, train.device ${row.requested} with${row.cuda ? '' : 'out'} CUDA${row.mps ? ', with MPS' : ''}: ${row.device ?? `refused (${row.error})`}`, () => {
+    const notes: string[] = [];
+    const detected = row.cuda ? gpu(true) : row.mps ? mps : cpu;
+    const device = effectiveDevice(row.requested, detected, notes);
+    if (row.error) {
+      assert.equal(device, detected, 'the estimate is for the device present');
+      assert.ok(notes.some((n) => n.includes(row.error)), notes.join('\n'));
+    } else {
+      assert.equal(device.kind, row.device);
+      assert.deepEqual(notes, []);
+    }
+  });
+}
+
+for (const row of autoRules.dtype) {
+  test(`auto rules, train.dtype ${row.requested} on ${row.device}${row.bf16 ? ' with bfloat16' : ''}: ${row.dtype ?? `refused (${row.error})`}`, () => {
+    const notes: string[] = [];
+    const device = row.device === 'cuda' ? gpu(row.bf16) : deviceOfKind[row.device as 'cpu' | 'mps'];
+    const dtype = resolveDtype(row.requested, device, notes);
+    if (row.error) {
+      assert.equal(dtype, row.requested, 'the estimate is for the dtype asked for');
+      assert.ok(notes.some((n) => n.includes(row.error)), notes.join('\n'));
+    } else {
+      assert.equal(dtype, row.dtype);
+      assert.deepEqual(notes, []);
+    }
+  });
+}
+
+for (const row of autoRules.compile) {
+  test(`auto rules, train.compile ${row.requested} on ${row.device}: ${row.compile}`, () => {
+    assert.equal(resolveCompile(row.requested, deviceOfKind[row.device as keyof typeof deviceOfKind]), row.compile);
+  });
+}
+
+test('estimate: a dtype the device lacks is noted with its key', () => {
+  const f = estimate({ ...shakespeare, train: { ...shakespeare.train, dtype: 'float16' } }, 65, cpu);
+  assert.equal(f.dtype, 'float16');
+  assert.match(f.notes.join('\n'), /train\.dtype float16 needs a CUDA GPU/);
 });
 
 // test/cases/estimate-timings.json: training steps measured on a 2-core CPU (medians, the machine

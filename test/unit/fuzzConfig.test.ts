@@ -1,4 +1,4 @@
-// Fuzzing the run-config validator (fast-check, fixed seed, a time budget each): whatever a
+// Fuzzing the run-config validator (fast-check, a fixed seed and number of runs each): whatever a
 // config file, a config object or a --set holds, the outcome is a ConfigError naming every
 // problem's key, or a valid config; never another exception.
 import * as assert from 'node:assert/strict';
@@ -89,6 +89,7 @@ test('validateConfig: any JSON value gives a list of named problems, never an ex
     fc.property(fc.oneof(mutatedConfig, fc.dictionary(name, value)), (config) => {
       checkProblems(validateConfig(config));
     }),
+    5000,
   );
 });
 
@@ -101,6 +102,7 @@ test('loadConfig: any config file gives a valid config or a ConfigError', (t) =>
       fs.writeFileSync(file, text);
       checkOutcome(() => loadConfig(file, [], dir));
     }),
+    500,
   );
 });
 
@@ -121,5 +123,6 @@ test('loadConfig: any --set gives a valid config or a ConfigError', (t) => {
       // a --set of a key the schema lacks is refused, whatever its name
       if (sets.some((s) => !knownKey(s))) assert.throws(() => loadConfig(file, sets, dir), ConfigError);
     }),
+    2000,
   );
 });

@@ -1,4 +1,4 @@
-// Fuzzing the events.jsonl reader (fast-check, fixed seed, a time budget each): whatever a file
+// Fuzzing the events.jsonl reader (fast-check, a fixed seed and number of runs each): whatever a file
 // holds, parsing never throws and yields only events the schema allows; a file read while it
 // grows, in chunks cut anywhere (inside a line, inside a UTF-8 character), yields each complete
 // event exactly once.
@@ -49,6 +49,7 @@ test('parseEvents never throws and returns only events the schema allows', (t) =
     fc.property(fc.array(fc.oneof(event.map((e) => JSON.stringify(e)), strangeLine), { maxLength: 12 }), (lines) => {
       for (const e of parseEvents(lines.join('\n'))) assert.ok(validEvent(e), `${JSON.stringify(e)}: ${JSON.stringify(validEvent.errors)}`);
     }),
+    2000,
   );
 });
 
@@ -60,6 +61,7 @@ test('parseEvents returns every whole event and ignores a torn last line', (t) =
       const text = events.map(line).join('') + json.slice(0, cut % json.length);
       assert.deepEqual(parseEvents(text), JSON.parse(`[${events.map((e) => JSON.stringify(e)).join(',')}]`));
     }),
+    3000,
   );
 });
 
@@ -80,5 +82,6 @@ test('the follower reads a growing file cut anywhere and yields each event once'
       }
       assert.deepEqual(seen, parseEvents(bytes.toString('utf8')));
     }),
+    1000,
   );
 });

@@ -1,4 +1,4 @@
-// Fuzzing the tokenizers (fast-check, fixed seed, a time budget each): round trips, the byte
+// Fuzzing the tokenizers (fast-check, a fixed seed and number of runs each): round trips, the byte
 // path prepare uses, streaming decode, and the policies for text a tokenizer cannot represent.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -47,6 +47,7 @@ test('char: text in the vocabulary round trips, through strings and through UTF-
       const out32 = new Uint32Array(offset + bytes.length);
       assert.deepEqual(Array.from(out32.subarray(offset, tok.encodeUtf8Into(bytes, out32, offset))), ids);
     }),
+    1000,
   );
 });
 
@@ -63,6 +64,7 @@ test('char: text outside the vocabulary is refused with a UserError naming the c
         assert.throws(() => tok.encodeUtf8Into(Buffer.from(bad), new Uint32Array(bad.length), 0), UserError);
       }
     }),
+    500,
   );
 });
 
@@ -76,6 +78,7 @@ test('gpt2: any string round trips (lone surrogates become U+FFFD) and matches j
       assert.deepEqual(ids, reference.encode(text, [], []));
       assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < gpt2().endOfText));
     }),
+    1000,
   );
 });
 
@@ -91,6 +94,7 @@ test('gpt2: decoding a stream of ids in any chunks equals decoding them at once'
       const pieces = chunks(ids, cuts).map((chunk) => chunk.map((id) => stream.push(id)).join(''));
       assert.equal(pieces.join('') + stream.flush(), whole);
     }),
+    10_000,
   );
 });
 
@@ -103,5 +107,6 @@ test('both: ids outside the vocabulary decode to nothing', (t) => {
       assert.equal(tok.decode([...known, stranger, ...known]), tok.decode([...known, ...known]));
       assert.equal(gpt2().decode([...ids, stranger]), gpt2().decode(ids));
     }),
+    200,
   );
 });

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { UserError } from '../../src/core/common/errors';
-import { clearModelCache, complete, generate, loadGenerationModel, promptTokens, type GenerateOptions } from '../../src/core/complete/generate';
+import { complete, generate, promptTokens, type GenerateOptions } from '../../src/core/complete/generate';
+import { clearModelCache, loadGenerationModel } from '../../src/core/complete/modelSession';
 import { packageRoot } from '../../src/core/common/paths';
-import { trainerInvocation } from '../../src/core/common/pythonEnv';
 import { Rng, sampleToken } from '../../src/core/complete/sampling';
-import { tempDir } from './helpers';
+import { makeReferences, tempDir } from './helpers';
 
 interface Reference {
   prompt: number[];
@@ -20,23 +20,40 @@ interface Reference {
 }
 
 const BLOCK = 64;
-const dir = tempDir('wordplay-generate-');
+const dir = tempDir('wordplay-generate-'); // the model most tests use
+const variantsDir = tempDir('wordplay-variants-');
+const reexportDir = tempDir('wordplay-reexport-');
+const gpt2Dir = tempDir('wordplay-gpt2-');
 let ref: Reference;
 
-function python(args: string[]): void {
-  const inv = trainerInvocation([]);
-  const r = spawnSync(inv.command, args, { env: { ...inv.env, OMP_NUM_THREADS: '1' }, encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, `python ${args.join(' ')} failed:\n${r.stderr}`);
-}
+const recipe = JSON.parse(fs.readFileSync(path.join(packageRoot, 'trainer', 'wordplay_trainer', 'presets', 'shakespeare-char-cpu.json'), 'utf8'));
+const { n_layer: _l, n_head: _h, n_embd: _e, block_size: _b, dropout: _d, ...recipeOptions } = recipe.model;
+/** Every architecture option, one at a time, and the default recipe's. */
+const variants: Record<string, object> = {
+  'default-recipe': recipeOptions,
+  rope: { position: 'rope' },
+  rmsnorm: { norm: 'rmsnorm' },
+  'qk-norm': { qk_norm: true },
+  relu2: { mlp: 'relu2' },
+  swiglu: { mlp: 'swiglu', bias: true },
+  untied: { tie_embeddings: false },
+};
 
-function copyModel(to: string): string {
+function copyModel(to: string, from = dir): string {
   fs.mkdirSync(to, { recursive: true });
-  for (const f of ['model.onnx', 'model.json']) fs.copyFileSync(path.join(dir, f), path.join(to, f));
+  for (const f of ['model.onnx', 'model.json']) fs.copyFileSync(path.join(from, f), path.join(to, f));
   return to;
 }
 
+// every model of the file, made at once
 before(() => {
-  python([path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'), '--out', dir, '--steps', '50', '--block-size', String(BLOCK)]);
+  makeReferences(
+    ['--out', dir, '--steps', '50', '--block-size', String(BLOCK)],
+    ['--out', variantsDir, '--steps', '20', '--block-size', '32', ...Object.entries(variants).flatMap(([name, options]) => ['--variant', `${name}=${JSON.stringify(options)}`])],
+    // another model (seed, block size) for the test of a new export
+    ['--out', reexportDir, '--steps', '1', '--block-size', '32', '--seed', '5'],
+    ['--out', gpt2Dir, '--steps', '5', '--block-size', '32', '--tokenizer', 'gpt2'],
+  );
   ref = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8'));
 });
 
@@ -56,29 +73,12 @@ async function worstDifference(modelDir: string, r: Reference): Promise<number> 
 }
 
 test('every architecture option, and the default recipe, completes within 1e-4 of PyTorch', async () => {
-  const recipe = JSON.parse(fs.readFileSync(path.join(packageRoot, 'trainer', 'wordplay_trainer', 'presets', 'shakespeare-char-cpu.json'), 'utf8'));
-  const { n_layer: _l, n_head: _h, n_embd: _e, block_size: _b, dropout: _d, ...recipeOptions } = recipe.model;
-  const variants: Record<string, object> = {
-    'default-recipe': recipeOptions,
-    rope: { position: 'rope' },
-    rmsnorm: { norm: 'rmsnorm' },
-    'qk-norm': { qk_norm: true },
-    relu2: { mlp: 'relu2' },
-    swiglu: { mlp: 'swiglu', bias: true },
-    untied: { tie_embeddings: false },
-  };
-  const out = tempDir('wordplay-variants-');
-  python([
-    path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'),
-    ...['--out', out, '--steps', '20', '--block-size', '32'],
-    ...Object.entries(variants).flatMap(([name, options]) => ['--variant', `${name}=${JSON.stringify(options)}`]),
-  ]);
   for (const name of Object.keys(variants)) {
-    const r: Reference = JSON.parse(fs.readFileSync(path.join(out, name, 'reference.json'), 'utf8'));
-    const worst = await worstDifference(path.join(out, name), r);
+    const r: Reference = JSON.parse(fs.readFileSync(path.join(variantsDir, name, 'reference.json'), 'utf8'));
+    const worst = await worstDifference(path.join(variantsDir, name), r);
     assert.ok(worst <= 1e-4, `${name}: max abs difference ${worst}`);
   }
-  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'default-recipe', 'model.json'), 'utf8')).architecture.position, recipeOptions.position);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(variantsDir, 'default-recipe', 'model.json'), 'utf8')).architecture.position, recipeOptions.position);
 });
 
 test('onnxruntime-node logits equal PyTorch within 1e-4: prefill and 50 incremental steps', async () => {
@@ -274,7 +274,7 @@ test('one session per model file, loaded again when the file changes', async () 
   assert.equal(await loadGenerationModel(path.join(d, 'model.onnx')), a);
   const before = (await complete(a, options())).text;
   // a new export: another file (size and mtime) at the same path
-  python([path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'), '--out', d, '--steps', '1', '--block-size', '32', '--seed', '5']);
+  copyModel(d, reexportDir);
   const b = await loadGenerationModel(d);
   assert.notEqual(b, a);
   assert.equal(b.blockSize, 32);
@@ -302,8 +302,6 @@ test('wordplay complete streams the same text twice for a fixed seed, without th
 });
 
 test('a GPT-2 BPE model: parity, generation, and an empty prompt starting from <|endoftext|>', async () => {
-  const gpt2Dir = tempDir('wordplay-gpt2-');
-  python([path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'), '--out', gpt2Dir, '--steps', '5', '--block-size', '32', '--tokenizer', 'gpt2']);
   const gref: Reference = JSON.parse(fs.readFileSync(path.join(gpt2Dir, 'reference.json'), 'utf8'));
   const model = await loadGenerationModel(gpt2Dir);
   assert.equal(model.vocabSize, 50257);

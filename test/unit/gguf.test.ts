@@ -3,7 +3,7 @@
 // our own ONNX engine generates from the same checkpoint: the demo preset's architecture (qwen3)
 // and GPT-2's with a char vocabulary, and arcee (rope + rmsnorm + relu2) with a trained BPE, whose
 // tokenization llama.cpp must reproduce too. Skipped, saying why, without the trainer's Python or
-// when node-llama-cpp's binary cannot load on the machine.
+// when node-llama-cpp's binary cannot load on the machine; under CI either fails instead.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Llama } from 'node-llama-cpp';
 import { trainerInvocation } from '../../src/core/common/pythonEnv';
-import { complete, loadGenerationModel } from '../../src/core/complete/generate';
+import { complete } from '../../src/core/complete/generate';
+import { loadGenerationModel } from '../../src/core/complete/modelSession';
 import { prepare } from '../../src/core/prepare/prepare';
-import { tempDir } from './helpers';
+import { missingPrerequisite, tempDir } from './helpers';
 import { skipWithoutTorch as skip, tinyDataset } from './trainerFixtures';
 
 const BLOCK = 64;
@@ -77,7 +78,9 @@ async function llamaGreedy(llama: Llama, gguf: string, prompt: string): Promise<
 
 async function sameGreedyText(t: TestContext, dataset: string, model: object, prompts: string[]): Promise<void> {
   const llama = await llamaCpp();
-  if (typeof llama === 'string') return t.skip(llama);
+  if (typeof llama === 'string') {
+    return t.skip(missingPrerequisite(llama, `npm ci installs node-llama-cpp with its prebuilt binary for ${process.platform}-${process.arch} (@node-llama-cpp/${process.platform}-${process.arch})`));
+  }
   const { run, gguf } = trainAndExport(tempDir('wordplay-gguf-'), dataset, model);
   const ours = await loadGenerationModel(run);
   for (const prompt of prompts) {
@@ -92,12 +95,12 @@ const charPrompts = ['First', 'All:\n', 'Speak, sp'];
 
 test('the demo architecture (qwen3), char vocabulary: llama.cpp generates our greedy text', { skip, timeout: 300_000 }, async (t) => {
   const preset = { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu', tie_embeddings: true };
-  await sameGreedyText(t, tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), preset, charPrompts);
+  await sameGreedyText(t, await tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), preset, charPrompts);
 });
 
 test("GPT-2's architecture, char vocabulary: llama.cpp generates our greedy text", { skip, timeout: 300_000 }, async (t) => {
   const gpt2 = { position: 'learned', norm: 'layernorm', qk_norm: false, mlp: 'gelu', tie_embeddings: true };
-  await sameGreedyText(t, tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), gpt2, charPrompts);
+  await sameGreedyText(t, await tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), gpt2, charPrompts);
 });
 
 test('arcee (rope + rmsnorm + relu2, untied), trained BPE: llama.cpp tokenizes and generates as we do', { skip, timeout: 300_000 }, async (t) => {

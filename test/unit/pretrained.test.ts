@@ -1,7 +1,9 @@
 // Use a Pretrained Model for Completion's core against the real trainer: a GPT-2 folder made here
 // with transformers (random weights, GPT-2's vocabulary, 32 positions) becomes a run folder that
 // the Runs listing shows as a finished pretrained run, completion picks by default and
-// generates from; a second use gets a fresh folder; a bad source and a cancel write nothing.
+// generates from; a second use gets a fresh folder; a bad source writes nothing, and neither does
+// an export cancelled while it writes (the trainer is paused there, so the cancel always lands
+// before the export ends), when the same export not cancelled writes its run.
 // (That a failure inside the export leaves no temporary folder: trainer/tests/test_pretrained.py.)
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/core/common/errors';
+import { signalProcess } from '../../src/core/common/processes';
 import { resolvePython } from '../../src/core/common/pythonEnv';
 import { defaultModel } from '../../src/core/complete/defaultModel';
 import { complete } from '../../src/core/complete/generate';
@@ -19,8 +22,14 @@ import { skipWithoutTorch } from './trainerFixtures';
 
 const python = resolvePython().path;
 
-/** A random GPT-2 saved as a Hugging Face folder, like a downloaded one. */
-function randomGpt2(dir: string): string {
+// made here, not in a test: a folder made there would go when that test ends
+const shared = tempDir();
+
+/** A random GPT-2 saved as a Hugging Face folder, like a downloaded one: gpt2-tiny, made once
+ *  for the file's tests. */
+function randomGpt2(): string {
+  const dir = path.join(shared, 'gpt2-tiny');
+  if (fs.existsSync(dir)) return dir;
   const script = [
     'import sys, torch',
     'from transformers import GPT2Config, GPT2LMHeadModel',
@@ -30,6 +39,47 @@ function randomGpt2(dir: string): string {
   const made = spawnSync(python, ['-c', script, dir], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
   return dir;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `exporting`, the export into `runDir`, to make its temporary folder beside it
+ *  (named after the trainer's pid) and pauses the trainer there with SIGSTOP; its pid, or
+ *  undefined when the export ended before the pause. */
+async function pauseWhileWriting(runDir: string, exporting: Promise<unknown>): Promise<number | undefined> {
+  const runs = path.dirname(runDir);
+  const prefix = `.${path.basename(runDir)}.tmp-`;
+  let ended = false;
+  const end = () => (ended = true);
+  void exporting.then(end, end);
+  while (!ended) {
+    const tmp = fs.existsSync(runs) ? fs.readdirSync(runs).find((name) => name.startsWith(prefix)) : undefined;
+    if (tmp) {
+      const pid = Number(tmp.slice(prefix.length));
+      // paused before it renamed the folder into place, or just after (or it had ended)
+      if (signalProcess(pid, 'SIGSTOP', false)) {
+        if (fs.existsSync(path.join(runs, tmp))) return pid;
+        signalProcess(pid, 'SIGCONT', false);
+      }
+    }
+    await sleep(5);
+  }
+  return undefined;
+}
+
+/** Exports `source` into runs/cancelled-<attempt>, paused while it writes (an export whose pause
+ *  came too late, once it had ended, is removed and tried again). */
+async function exportPausedWhileWriting(source: string, runs: string) {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const runDir = path.join(runs, `cancelled-${attempt}`);
+    const abort = new AbortController();
+    const exporting = exportPretrained({ source, runDir, signal: abort.signal });
+    const pid = await pauseWhileWriting(runDir, exporting);
+    if (pid !== undefined) return { exporting, abort, pid, attempt };
+    assert.equal(await exporting, runDir);
+    fs.rmSync(runDir, { recursive: true });
+  }
+  throw new Error('no export was caught while it wrote');
 }
 
 test('the hub checkpoints come from schemas/gpt2.json with their parameter counts', () => {
@@ -46,9 +96,8 @@ test('the hub checkpoints come from schemas/gpt2.json with their parameter count
 });
 
 test('a Hugging Face GPT-2 folder becomes a finished pretrained run that completion uses', { skip: skipWithoutTorch }, async () => {
-  const root = tempDir();
-  const source = randomGpt2(path.join(root, 'gpt2-tiny'));
-  const runs = path.join(root, 'runs');
+  const source = randomGpt2();
+  const runs = path.join(tempDir(), 'runs');
   const runDir = pretrainedRunDir(runs, source);
   assert.equal(runDir, path.join(runs, 'gpt2-tiny-pretrained'));
 
@@ -80,12 +129,18 @@ test('a source that is neither a GPT-2 name nor a folder is refused, naming --fr
   assert.equal(fs.existsSync(runDir), false);
 });
 
-test('a cancelled export resolves with nothing written', { skip: skipWithoutTorch }, async () => {
-  const root = tempDir();
-  const runs = path.join(root, 'runs');
-  const abort = new AbortController();
-  const exporting = exportPretrained({ source: root, runDir: path.join(runs, 'gpt2-pretrained'), signal: abort.signal });
-  abort.abort();
+test('an export cancelled while it writes resolves with nothing written; not cancelled, it writes its run', { skip: skipWithoutTorch, timeout: 300_000 }, async (t) => {
+  const source = randomGpt2();
+  const runs = path.join(tempDir(), 'runs');
+  const { exporting, abort, pid, attempt } = await exportPausedWhileWriting(source, runs);
+  t.diagnostic(`paused the export while it wrote, attempt ${attempt}`);
+  abort.abort(); // its SIGINT waits until the trainer goes on
+  process.kill(pid, 'SIGCONT');
   assert.equal(await exporting, undefined);
-  assert.equal(fs.existsSync(runs), false);
+  assert.deepEqual(fs.readdirSync(runs), [], 'neither the run nor its temporary folder is left');
+
+  const runDir = path.join(runs, 'kept');
+  assert.equal(await exportPretrained({ source, runDir, signal: new AbortController().signal }), runDir);
+  assert.deepEqual(fs.readdirSync(runs), ['kept']);
+  for (const file of ['model.onnx', 'model.json']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
 });

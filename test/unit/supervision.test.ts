@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { packageRoot } from '../../src/core/common/paths';
 import { groupAlive, processAlive } from '../../src/core/common/processes';
+import { readEvents } from '../../src/core/run/events';
 import { runPaths } from '../../src/core/run/runDir';
 import { summarizeRun, type RunSummary } from '../../src/core/run/runs';
 import { AttachedTrainer, liveTrainer, readProcessRecord, takeOverRun, writeProcessRecord } from '../../src/core/run/supervision';
@@ -19,9 +20,9 @@ import { skipWithoutTorch as skip, tinyConfig, tinyDataset } from './trainerFixt
 const env = { ...process.env, WORDPLAY_SKIP_EXPORT: '1', OMP_NUM_THREADS: '1' };
 const tsx = ['--import', 'tsx'];
 
-function workspace(): { dir: string; configFile: string; runDir: string } {
+async function workspace(): Promise<{ dir: string; configFile: string; runDir: string }> {
   const dir = tempDir('wordplay-supervision-');
-  tinyDataset(path.join(dir, 'data'));
+  await tinyDataset(path.join(dir, 'data'));
   tinyConfig(dir);
   return { dir, configFile: path.join(dir, 'tiny.wordplay.json'), runDir: path.join(dir, 'runs', 'r1') };
 }
@@ -63,7 +64,7 @@ function assertStoppedWithCheckpoint(runDir: string, leader: number, rank0: numb
 }
 
 test('a run outlives a killed window; the next one finds it by process.json and stops it', { skip, timeout: 180_000 }, async () => {
-  const { configFile, runDir } = workspace();
+  const { configFile, runDir } = await workspace();
   const host = startHost(configFile, runDir);
   try {
     const before = await until('the run to train', runningPast(runDir, 3));
@@ -86,7 +87,7 @@ test('a run outlives a killed window; the next one finds it by process.json and 
 });
 
 test('told to stop with its window, the trainer checkpoints and stops when the window dies', { skip, timeout: 180_000 }, async () => {
-  const { configFile, runDir } = workspace();
+  const { configFile, runDir } = await workspace();
   const host = startHost(configFile, runDir, { graceSeconds: 0 });
   try {
     const running = await until('the run to train', runningPast(runDir, 3));
@@ -102,8 +103,11 @@ test('told to stop with its window, the trainer checkpoints and stops when the w
 });
 
 test('a window that takes over a run whose window died keeps it training past the grace period', { skip, timeout: 180_000 }, async () => {
-  const { configFile, runDir } = workspace();
-  const host = startHost(configFile, runDir, { graceSeconds: 1 });
+  const { configFile, runDir } = await workspace();
+  // long enough that the takeover, a file written as soon as the notice is read, always comes
+  // within it
+  const graceSeconds = 10;
+  const host = startHost(configFile, runDir, { graceSeconds });
   try {
     const running = await until('the run to train', runningPast(runDir, 3));
     assert.equal(takeOverRun(runDir, process.pid), false, 'its window is alive: nothing to take over');
@@ -111,10 +115,14 @@ test('a window that takes over a run whose window died keeps it training past th
     await exited(host);
     const log = () => fs.readFileSync(runPaths(runDir).log, 'utf8');
     await until('the trainer to notice', () => /which started this run, is gone/.test(log()));
+    const noticed = Date.now() / 1000;
     assert.equal(takeOverRun(runDir, process.pid), true);
     await until('the trainer to see the new window', () => new RegExp(`process ${process.pid} took the run over`).test(log()));
-    const iter = summarizeRun(runDir)!.iter;
-    await until('more training', runningPast(runDir, iter + 5));
+    // an orphaned run stops at its first check (once a second) past the grace period: a step
+    // 2 s after that shows the takeover held
+    const past = noticed + graceSeconds + 2;
+    await until('training past the grace period', () => readEvents(runPaths(runDir).events).some((e) => e.type === 'train' && e.time > past) || summarizeRun(runDir)?.state !== 'running', 60_000);
+    assert.equal(summarizeRun(runDir)?.state, 'running');
     assert.doesNotMatch(log(), /no window took the run over/);
     const found = liveTrainer(runDir, running.pid)!;
     const attached = new AttachedTrainer(found);
@@ -130,7 +138,7 @@ test('a window that takes over a run whose window died keeps it training past th
 });
 
 test('a run started with the CLI in a terminal is found and stopped gracefully', { skip, timeout: 180_000 }, async () => {
-  const { configFile, runDir } = workspace();
+  const { configFile, runDir } = await workspace();
   const cli = spawn(process.execPath, [...tsx, path.join(packageRoot, 'src/cli.ts'), 'train', '--config', configFile, '--run-dir', runDir], { cwd: packageRoot, env, stdio: 'ignore' });
   try {
     const running = await until('the run to train', runningPast(runDir, 3));
@@ -147,18 +155,23 @@ test('a run started with the CLI in a terminal is found and stopped gracefully',
 });
 
 test('a trainer still there after the grace period is killed, its whole group with it', { skip, timeout: 120_000 }, async () => {
-  const { dir, runDir } = workspace();
+  const { dir, runDir } = await workspace();
   const config = tinyConfig(dir);
   let iter = 0;
   const trainer = startTrainer({ config, runDir, env, pollMs: 50, onEvent: (e) => void (e.type === 'train' && (iter = e.iter)) });
-  await until('the run to train', () => iter >= 3);
-  // a grace period shorter than any step: the SIGKILL lands before the checkpoint
-  trainer.stop(1);
-  const result = await trainer.done;
-  assert.equal(result.signal, 'SIGKILL');
-  assert.equal(result.done, undefined);
-  assert.equal(groupAlive(trainer.pid!), false);
-  assert.equal(summarizeRun(runDir)?.state, 'failed');
+  try {
+    await until('the run to train', () => iter >= 3);
+    // a trainer that does not stop: paused (SIGSTOP), the SIGINT waits, and the grace runs out
+    process.kill(-trainer.pid!, 'SIGSTOP');
+    trainer.stop(1000);
+    const result = await trainer.done;
+    assert.equal(result.signal, 'SIGKILL');
+    assert.equal(result.done, undefined);
+    assert.equal(groupAlive(trainer.pid!), false);
+    assert.equal(summarizeRun(runDir)?.state, 'failed');
+  } finally {
+    if (groupAlive(trainer.pid!)) process.kill(-trainer.pid!, 'SIGKILL');
+  }
 });
 
 test('a recorded pid that now belongs to another program is never taken for the trainer', async () => {

@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { UserError } from '../../src/core/common/errors';
-import { GenerationModel, loadGenerationModel } from '../../src/core/complete/generate';
+import { GenerationModel, loadGenerationModel } from '../../src/core/complete/modelSession';
 import { readModelMeta } from '../../src/core/complete/modelFiles';
 import { CharTokenizer } from '../../src/core/prepare/tokenizer';
 import { packageRoot } from '../../src/core/common/paths';
 import { trainerInvocation } from '../../src/core/common/pythonEnv';
 import { scoreText, slidingWindows, tokenSpans, TOP_K } from '../../src/core/complete/surprise';
-import { SHAKESPEARE, tempDir } from './helpers';
+import { makeReferences, SHAKESPEARE, tempDir } from './helpers';
 import { skipWithoutTorch } from './trainerFixtures';
 
 const BLOCK = 32;
@@ -48,15 +48,27 @@ with torch.no_grad():
 print(json.dumps(out))
 `;
 
+// the models, exported in one go: a char model with rotary positions, a GPT-2 BPE one, and one
+// whose model.json is rewritten as an old export's
+const models = tempDir('wordplay-surprise-');
+const variants = { recipe: { tokenizer: 'char', options: { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu' } }, gpt2: { tokenizer: 'gpt2', options: {} } };
+const oldModel = path.join(models, 'old');
+before(() => {
+  if (skipWithoutTorch) return;
+  makeReferences(
+    ...Object.entries(variants).map(([name, { tokenizer, options }]) => [
+      ...['--out', models, '--steps', '1', '--block-size', String(BLOCK), '--tokenizer', tokenizer],
+      ...['--variant', `${name}=${JSON.stringify(options)}`],
+    ]),
+    ['--out', oldModel, '--steps', '1', '--block-size', '16'],
+  );
+});
+
 /** Returns the largest loss difference from PyTorch. */
-async function checkAgainstPyTorch(name: string, tokenizer: 'char' | 'gpt2', options: object, text: string): Promise<number> {
-  const dir = tempDir(`wordplay-surprise-${name}-`);
-  python([
-    path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'),
-    ...['--out', dir, '--steps', '1', '--block-size', String(BLOCK), '--tokenizer', tokenizer],
-    ...['--variant', `${name}=${JSON.stringify(options)}`],
-  ]);
-  const model = await loadGenerationModel(path.join(dir, name));
+async function checkAgainstPyTorch(name: keyof typeof variants, text: string): Promise<number> {
+  const { options } = variants[name];
+  const dir = path.join(models, name);
+  const model = await loadGenerationModel(dir);
   const progress: number[] = [];
   const s = await scoreText(model, text, { onProgress: (done) => progress.push(done) });
   const spans = tokenSpans(model.tokenizer, text);
@@ -92,13 +104,13 @@ async function checkAgainstPyTorch(name: string, tokenizer: 'char' | 'gpt2', opt
 
 test('a char model with rotary positions scores each token as PyTorch does, within 1e-4', { skip: skipWithoutTorch }, async (t) => {
   const text = shakespeare().slice(0, 400).replace(/[^\n !',\-.:;?a-zA-Z]/g, '');
-  const worst = await checkAgainstPyTorch('recipe', 'char', { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu' }, text);
+  const worst = await checkAgainstPyTorch('recipe', text);
   t.diagnostic(`max loss difference from PyTorch: ${worst}`);
 });
 
 test('a GPT-2 BPE model: token ranges cover multi-byte characters, losses within 1e-4 of PyTorch', { skip: skipWithoutTorch }, async (t) => {
   const text = 'Le café — naïve 🙂 façade. '.repeat(6) + shakespeare().slice(0, 200);
-  t.diagnostic(`max loss difference from PyTorch: ${await checkAgainstPyTorch('gpt2', 'gpt2', {}, text)}`);
+  t.diagnostic(`max loss difference from PyTorch: ${await checkAgainstPyTorch('gpt2', text)}`);
 });
 
 test('the sliding windows score every token but the first once, with half a block of context or more', () => {
@@ -128,15 +140,13 @@ test('char spans leave out characters outside the vocabulary and keep the others
 });
 
 test('a model exported before all_logits still loads, and Model Surprise asks for a new export', { skip: skipWithoutTorch }, async () => {
-  const dir = tempDir('wordplay-surprise-old-');
-  python([path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'), '--out', dir, '--steps', '1', '--block-size', '16']);
-  const metaFile = path.join(dir, 'model.json');
+  const metaFile = path.join(oldModel, 'model.json');
   // model.json as export.py wrote it before Model Surprise: no all_logits, no optional inputs
   const meta = readModelMeta(metaFile);
   const old = { ...meta, outputs: meta.outputs.filter((n) => n !== 'all_logits'), flag_inputs: undefined };
-  fs.writeFileSync(path.join(dir, 'old.json'), JSON.stringify(old));
-  assert.deepEqual(readModelMeta(path.join(dir, 'old.json')).outputs, old.outputs);
-  const loaded = await loadGenerationModel(dir);
+  fs.writeFileSync(path.join(oldModel, 'old.json'), JSON.stringify(old));
+  assert.deepEqual(readModelMeta(path.join(oldModel, 'old.json')).outputs, old.outputs);
+  const loaded = await loadGenerationModel(oldModel);
   const model = new GenerationModel(loaded.files, old, loaded.tokenizer, loaded.session, loaded.ort, loaded.threads);
   await assert.rejects(scoreText(model, 'hello there'), (err: Error) => err instanceof UserError && /exported before Model Surprise.*wordplay export/.test(err.message));
 });

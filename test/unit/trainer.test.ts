@@ -40,7 +40,7 @@ async function stopMidway(dir: string, config: RunConfig) {
 
 test('config.json is written, the trainer stops on SIGINT with a checkpoint, nothing is left', { skip, timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
-  tinyDataset(path.join(dir, 'data'));
+  await tinyDataset(path.join(dir, 'data'));
   const config = tinyConfig(dir);
   const { result, pid, rank0 } = await stopMidway(dir, config);
   assert.equal(result.exitCode, 0);
@@ -55,7 +55,7 @@ test('config.json is written, the trainer stops on SIGINT with a checkpoint, not
 
 test('torchrun for 2 processes: stopped as a group, no worker left', { skip, timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
-  tinyDataset(path.join(dir, 'data'));
+  await tinyDataset(path.join(dir, 'data'));
   const config = tinyConfig(dir, ['distributed.nproc_per_node=2', 'train.gradient_accumulation_steps=2']);
   const cmd = trainerCommand(config, path.join(dir, 'run'));
   assert.match(path.basename(cmd.command), /^torchrun/);

@@ -1,30 +1,28 @@
 // A tiny dataset and config for tests that run the real trainer, and the reason to skip them
-// when no Python with PyTorch is found.
+// when no Python with PyTorch is found (under CI, where it must be there, a failure instead).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, type RunConfig } from '../../src/core/train/config';
 import { resolvePython } from '../../src/core/common/pythonEnv';
+import { prepare } from '../../src/core/prepare/prepare';
+import { missingPrerequisite } from './helpers';
 
 const python = resolvePython().path;
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-export const skipWithoutTorch = hasTorch ? false : `no Python with PyTorch (${python}); run "wordplay setup" or set WORDPLAY_PYTHON`;
+// found, not imported (which takes seconds): a PyTorch that is there but broken fails the tests
+const hasTorch = spawnSync(python, ['-c', 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)'], { stdio: 'ignore' }).status === 0;
+/** For node:test's skip option: false, or why the trainer cannot run here. */
+export const skipWithoutTorch = hasTorch
+  ? false
+  : missingPrerequisite(`no Python with PyTorch (${python})`, 'make one with "wordplay setup --deepspeed" (npm test runs it), or set WORDPLAY_PYTHON to a Python with PyTorch');
 
-/** A char-level dataset dir as `wordplay prepare` writes it. */
-export function tinyDataset(dir: string): string {
-  const text = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n'.repeat(60);
-  const vocab = [...new Set(text)].sort();
-  const ids = Uint16Array.from([...text].map((c) => vocab.indexOf(c)));
-  const n = Math.floor(text.length * 0.9);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'train.bin'), Buffer.from(ids.slice(0, n).buffer));
-  fs.writeFileSync(path.join(dir, 'val.bin'), Buffer.from(ids.slice(n).buffer));
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ type: 'char', vocab }));
-  fs.writeFileSync(
-    path.join(dir, 'meta.json'),
-    JSON.stringify({ source: ['test'], tokenizer: 'char', vocab_size: vocab.length, dtype: 'uint16', train_tokens: n, val_tokens: text.length - n }),
-  );
-  return dir;
+/** A char-level dataset of a few Shakespeare lines in dir, made by `wordplay prepare`'s own code
+ *  (the text beside it, in dir.txt). */
+export async function tinyDataset(dir: string): Promise<string> {
+  const text = `${dir}.txt`;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.writeFileSync(text, 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n'.repeat(60));
+  return (await prepare({ input: text, tokenizer: 'char', out: dir })).dir;
 }
 
 /** tiny.wordplay.json in dir (dataset dir/data), loaded with `sets` applied. */

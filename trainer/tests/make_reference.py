@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wordplay_trainer.export import export_model  # noqa: E402
-from wordplay_trainer.model import GPT, GPTConfig  # noqa: E402
+from wordplay_trainer.export.onnx_model import export_model  # noqa: E402
+from wordplay_trainer.train.model import GPT, GPTConfig  # noqa: E402
 
 # A character vocabulary with a newline, sorted as `wordplay prepare` sorts it.
 VOCAB = sorted(set("\n !',-.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import by_type, read_events, run_trainer, tiny_config, write_char_dataset, write_config
+from conftest import by_type, char_dataset, read_events, run_trainer, tiny_config, write_config
 
-from wordplay_trainer.data import Dataset, bits_per_byte, tokens_per_byte
+from wordplay_trainer.prepare.dataset import Dataset, bits_per_byte, tokens_per_byte
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "events.schema.json").read_text())
 
@@ -20,20 +20,16 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "events.s
 TEXT = ("Déjà vu — the café's naïve señor said “touché”.\nAll: Speak, speak.\n\n") * 60
 
 
-def with_byte_counts(text: str, out: Path) -> Path:
-    """write_char_dataset's folder with the byte counts `wordplay prepare` now writes in meta.json:
-    the UTF-8 bytes of the train text (first 90% of the characters) and of the val text."""
-    write_char_dataset(text, out)
-    n = int(len(text) * 0.9)
-    meta = json.loads((out / "meta.json").read_text())
-    meta["train_bytes"] = len(text[:n].encode("utf-8"))
-    meta["val_bytes"] = len(text[n:].encode("utf-8"))
-    (out / "meta.json").write_text(json.dumps(meta))
-    return out
+def without_byte_counts(dataset: Path) -> Path:
+    """The dataset folder as `wordplay prepare` wrote it before meta.json carried byte counts."""
+    meta = json.loads((dataset / "meta.json").read_text())
+    del meta["train_bytes"], meta["val_bytes"]
+    (dataset / "meta.json").write_text(json.dumps(meta))
+    return dataset
 
 
 def test_eval_event_carries_val_bpb(tmp_path, capsys):
-    data = with_byte_counts(TEXT, tmp_path / "data")
+    data = char_dataset(TEXT, tmp_path / "data")
     meta = json.loads((data / "meta.json").read_text())
     assert meta["val_bytes"] > meta["val_tokens"]  # the multi-byte characters count
     cfg = write_config(tmp_path / "c.json", tiny_config(data))
@@ -49,9 +45,7 @@ def test_eval_event_carries_val_bpb(tmp_path, capsys):
 
 
 def test_no_val_bpb_without_byte_counts(tmp_path, dataset, capsys):
-    # conftest's dataset: meta.json as older `wordplay prepare` wrote it, with no byte counts
-    assert "val_bytes" not in json.loads((dataset / "meta.json").read_text())
-    cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
+    cfg = write_config(tmp_path / "c.json", tiny_config(without_byte_counts(dataset)))
     assert run_trainer(cfg, tmp_path / "run") == 0
     evals = by_type(read_events(tmp_path / "run"), "eval")
     assert len(evals) == 2 and all("val_bpb" not in e for e in evals)
@@ -64,7 +58,7 @@ def test_wandb_gets_val_bpb(tmp_path, monkeypatch):
     fake = types.SimpleNamespace(logged=[], init=lambda **kw: None)
     fake.log = fake.logged.append
     monkeypatch.setitem(sys.modules, "wandb", fake)
-    data = with_byte_counts(TEXT, tmp_path / "data")
+    data = char_dataset(TEXT, tmp_path / "data")
     cfg = write_config(tmp_path / "c.json", tiny_config(data, train={"max_iters": 10}))
     assert run_trainer(cfg, tmp_path / "run", "logging.wandb=true") == 0
     (bpb,) = [entry["val/bpb"] for entry in fake.logged if "val/loss" in entry]
@@ -99,8 +93,8 @@ def test_ratio_and_conversion():
 
 
 def test_dataset_reads_the_ratio(tmp_path, dataset):
-    assert Dataset(dataset).val_tokens_per_byte is None
-    assert Dataset(dataset).val_bits_per_byte(1.5) is None
-    ds = Dataset(with_byte_counts(TEXT, tmp_path / "bytes"))
+    old = Dataset(without_byte_counts(dataset))
+    assert old.val_tokens_per_byte is None and old.val_bits_per_byte(1.5) is None
+    ds = Dataset(char_dataset(TEXT, tmp_path / "bytes"))
     assert ds.val_tokens_per_byte == ds.meta["val_tokens"] / ds.meta["val_bytes"]
     assert ds.val_bits_per_byte(1.5) == pytest.approx(1.5 * ds.val_tokens_per_byte / math.log(2))

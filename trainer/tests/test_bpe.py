@@ -1,15 +1,18 @@
-"""Issue 17: the BPE tokenizer trained on the corpus (bpe.py), and training on a BPE dataset."""
+"""Issue 17: the BPE tokenizer trained on the corpus (prepare/bpe.py, the tokenizer command), and
+training on a BPE dataset."""
 
 import json
 
 import numpy as np
-from conftest import by_type, read_events, run_trainer, shakespeare_text, tiny_config, write_config
+from conftest import by_type, read_events, run_trainer, tiny_config, write_config
 from tokenizers import Tokenizer
 
-from wordplay_trainer import bpe
-from wordplay_trainer.data import Dataset, end_of_text, tokenizer_kind, tokenizer_vocab_size
-from wordplay_trainer.export import export_run
-from wordplay_trainer.train import sample_start
+from wordplay_trainer.commands import tokenizer
+from wordplay_trainer.export.onnx_model import export_run
+from wordplay_trainer.prepare import bpe
+from wordplay_trainer.prepare.dataset import Dataset, end_of_text, tokenizer_kind, tokenizer_vocab_size
+from wordplay_trainer.prepare.shakespeare import shakespeare_text
+from wordplay_trainer.train.evaluate import sample_start
 
 
 def chunks_of(tmp_path, texts, end_file, end_byte):
@@ -62,12 +65,12 @@ def test_main_writes_tokenizer_json_and_refuses_a_too_small_vocabulary(tmp_path,
     inputs = tmp_path / "inputs.json"
     inputs.write_text(json.dumps({"files": [str(tmp_path / "in.txt")], "end": {"file": 0, "byte": 45_000}}))
     out = tmp_path / "tokenizer.json"
-    assert bpe.main(["--inputs", str(inputs), "--vocab-size", "300", "--out", str(out)]) == 0
+    assert tokenizer.main(["--inputs", str(inputs), "--vocab-size", "300", "--out", str(out)]) == 0
     progress = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert progress[-1] == {"bytes": 45_000}
     written = json.loads(out.read_text())
     assert (tokenizer_kind(written), tokenizer_vocab_size(written), end_of_text(written)) == ("bpe", 300, 299)
-    assert bpe.main(["--inputs", str(inputs), "--vocab-size", "256", "--out", str(out)]) == 2
+    assert tokenizer.main(["--inputs", str(inputs), "--vocab-size", "256", "--out", str(out)]) == 2
     assert "at least 257" in capsys.readouterr().err
 
 

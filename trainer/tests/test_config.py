@@ -9,8 +9,9 @@ import jsonschema
 import pytest
 from conftest import tiny_config, write_config
 
-from wordplay_trainer.config import PRESETS_DIR, RunConfig, js_number, load_config, load_schema, preset_names
-from wordplay_trainer.errors import ConfigError
+from wordplay_trainer.common.errors import ConfigError
+from wordplay_trainer.train.config import PRESETS_DIR, js_number, load_config, load_schema, preset_names
+from wordplay_trainer.train.run_config import RunConfig
 
 CASES = json.loads(
     (Path(__file__).resolve().parents[2] / "test" / "cases" / "config-rules.json").read_text()

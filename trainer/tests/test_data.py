@@ -1,28 +1,24 @@
 """Issue 3 point 3: memmap, one vectorised gather, reproducible from the seed, resumable."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
-from conftest import TEXT, shakespeare_text, write_char_dataset
+from conftest import TEXT, char_dataset
 
-from wordplay_trainer.data import Batches, Dataset
-from wordplay_trainer.errors import TrainerError
+from wordplay_trainer.common.errors import TrainerError
+from wordplay_trainer.prepare.dataset import Batches, Dataset
 
 CPU = torch.device("cpu")
 
 
-def test_split_and_memmap(dataset):
+def test_splits_are_memmaps_of_what_meta_json_counts(dataset):
     ds = Dataset(dataset)
-    assert isinstance(ds.splits["train"], np.memmap)
-    assert ds.tokens("train") == int(len(TEXT) * 0.9)
-    assert ds.vocab_size == len(set(TEXT))
-
-
-def test_tiny_shakespeare_gives_nanogpts_counts(tmp_path):
-    # nanoGPT's shakespeare_char/prepare.py: 65 characters, 1,003,854 train and 111,540 val tokens;
-    # the same counts `wordplay prepare` reports, so this fixture builds datasets as it does
-    ds = Dataset(write_char_dataset(shakespeare_text(), tmp_path / "shakespeare-char"))
-    assert (ds.vocab_size, ds.tokens("train"), ds.tokens("val")) == (65, 1_003_854, 111_540)
+    assert isinstance(ds.splits["train"], np.memmap) and isinstance(ds.splits["val"], np.memmap)
+    meta = json.loads((dataset / "meta.json").read_text(encoding="utf-8"))
+    assert (ds.tokens("train"), ds.tokens("val")) == (meta["train_tokens"], meta["val_tokens"])
+    assert ds.vocab_size == meta["vocab_size"] == len(set(TEXT))
 
 
 def test_batch_is_shifted_window(dataset):
@@ -78,7 +74,7 @@ def test_gather_is_vectorised(dataset, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["missing_dir", "missing_val", "bad_tokenizer", "truncated", "bad_ids"])
 def test_bad_datasets(tmp_path, damage):
-    ds = write_char_dataset(TEXT, tmp_path / "d")
+    ds = char_dataset(TEXT, tmp_path / "d")
     if damage == "missing_dir":
         ds = tmp_path / "nope"
     elif damage == "missing_val":

@@ -14,10 +14,12 @@ import onnxruntime as ort
 import pytest
 import torch
 import transformers
-from conftest import MUON_RECIPE
+from conftest import MUON_RECIPE, TRAINER_DIR
 from make_reference import VOCAB, reference, tiny_model
 
-from wordplay_trainer import export as ex
+from wordplay_trainer.commands import export as export_command
+from wordplay_trainer.export import onnx_model as ex
+from wordplay_trainer.export.onnx_run import cached_steps
 
 CHAR = {"type": "char", "vocab": VOCAB}
 TOL = 1e-4
@@ -40,21 +42,9 @@ def presents(meta: dict, out: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_steps(sess, meta: dict, prompt: np.ndarray, steps: np.ndarray) -> list[np.ndarray]:
-    """Prefill prompt (B, T), then one column of steps (B, S) at a time; logits after each."""
-    B, T = prompt.shape
-    feeds = {"input_ids": prompt, "position_ids": np.tile(np.arange(T), (B, 1)), **empty_past(meta, B)}
-    out = sess.run(None, feeds)
-    logits = [out[0]]
-    for i in range(steps.shape[1]):
-        feeds = {
-            "input_ids": steps[:, i : i + 1],
-            "position_ids": np.full((B, 1), T + i, np.int64),
-            "all_positions": np.array(False),
-        }
-        feeds.update(zip(meta["inputs"][2:], presents(meta, out), strict=True))
-        out = sess.run(None, feeds)
-        logits.append(out[0])
-    return logits
+    """Prefill prompt (B, T), then one column of steps (B, S) at a time, as completion runs the
+    model (export/onnx_run.py); logits after each."""
+    return list(cached_steps(sess, meta, prompt, steps))
 
 
 # Each architecture option alone, the default recipe's set (the shakespeare-char-cpu preset) and
@@ -229,7 +219,7 @@ def test_int8_copy_is_smaller_and_close(tmp_path, options):
 
 
 def test_hugging_face_gpt2_folder_gives_transformers_logits(tmp_path):
-    from wordplay_trainer.pretrained import from_pretrained
+    from wordplay_trainer.train.gpt2_weights import from_pretrained
 
     torch.manual_seed(0)
     config = transformers.GPT2Config(vocab_size=100, n_positions=32, n_embd=32, n_layer=2, n_head=4)
@@ -252,8 +242,8 @@ def test_hugging_face_gpt2_folder_gives_transformers_logits(tmp_path):
 
 
 def _write_run(run_dir: Path, model, tokenizer: dict | None) -> Path:
-    from wordplay_trainer.checkpoint import save_checkpoint
-    from wordplay_trainer.rundir import RunDir
+    from wordplay_trainer.run.rundir import RunDir
+    from wordplay_trainer.train.checkpoint import save_checkpoint
 
     state = {"iteration": 7, "best_val_loss": 2.0, "val_loss": 2.1}
     if tokenizer is not None:
@@ -275,39 +265,38 @@ def test_export_run_reads_the_checkpoint(tmp_path):
     assert max(float(np.abs(g[0] - np.array(e)).max()) for g, e in zip(got, expected, strict=True)) <= TOL
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env_path = str(Path(ex.__file__).resolve().parents[1])
-    return subprocess.run(
-        [sys.executable, "-m", "wordplay_trainer", "export", *args],
+def test_cli_exports_a_run(tmp_path):
+    """`python -m wordplay_trainer export` as its own process, as the extension runs it."""
+    run_dir = _write_run(tmp_path / "run", tiny_model(block_size=32), CHAR)
+    result = subprocess.run(
+        [sys.executable, "-m", "wordplay_trainer", "export", "--run", str(run_dir)],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+        env={"PYTHONPATH": str(TRAINER_DIR), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
         timeout=300,
     )
-
-
-def test_cli_exports_a_run(tmp_path):
-    run_dir = _write_run(tmp_path / "run", tiny_model(block_size=32), CHAR)
-    result = _cli("--run", str(run_dir))
     assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(run_dir / "model.onnx")
     assert (run_dir / "model.onnx").is_file() and (run_dir / "model.json").is_file()
 
 
-def test_cli_missing_run_dir_is_a_clear_error(tmp_path):
-    result = _cli("--run", str(tmp_path / "nope"))
-    assert result.returncode == 1
-    assert "nope" in result.stderr and "Traceback" not in result.stderr
+# the command's refusals, in this process: the exit code and the message naming what to fix
 
 
-def test_cli_run_without_checkpoint_is_a_clear_error(tmp_path):
-    result = _cli("--run", str(tmp_path))
-    assert result.returncode == 1
-    assert "checkpoint" in result.stderr and "Traceback" not in result.stderr
+def test_cli_missing_run_dir_is_a_clear_error(tmp_path, capsys):
+    assert export_command.main(["--run", str(tmp_path / "nope")]) == 1
+    assert "nope" in capsys.readouterr().err
 
 
-def test_cli_unknown_quantization_is_refused(tmp_path):
-    result = _cli("--run", str(tmp_path), "--quantize", "int4")
-    assert result.returncode == 2 and "int4" in result.stderr
+def test_cli_run_without_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert export_command.main(["--run", str(tmp_path)]) == 1
+    assert "checkpoint" in capsys.readouterr().err
+
+
+def test_cli_unknown_quantization_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        export_command.main(["--run", str(tmp_path), "--quantize", "int4"])
+    assert exited.value.code == 2 and "int4" in capsys.readouterr().err
 
 
 def test_run_without_tokenizer_is_refused(tmp_path):

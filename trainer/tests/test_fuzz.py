@@ -12,9 +12,9 @@ from conftest import tiny_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wordplay_trainer.config import load_config, load_schema
-from wordplay_trainer.errors import ConfigError
-from wordplay_trainer.events import EventWriter, read_events
+from wordplay_trainer.common.errors import ConfigError
+from wordplay_trainer.run.events import EventWriter, read_events
+from wordplay_trainer.train.config import load_config, load_schema
 
 
 def fuzz(examples: int):

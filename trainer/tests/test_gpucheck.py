@@ -7,6 +7,9 @@ dependent step from losing the report."""
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -17,17 +20,20 @@ import pytest
 import torch
 from conftest import TRAINER_DIR, trainer_env
 
-from wordplay_trainer import gpucheck
+from wordplay_trainer.check import harness
+from wordplay_trainer.check.sizes import DRY_RUN
+from wordplay_trainer.check.steps import train_figures
 
+HANG_GUARD_S = 120  # keeps a process that never ends from hanging the suite; no check is about time
 SCHEMA = json.loads((TRAINER_DIR.parent / "schemas" / "gpu-check.schema.json").read_text())
 STEPS = ["environment", "dataset", "train", "resume", "export", "bench_shakespeare_char", "bench_gpt2_124m"]
 
 
-def gpu_check(out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+def gpu_check(out: Path, *args: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
     proc = subprocess.run(
         [sys.executable, "-m", "wordplay_trainer", "gpu-check", "--out", str(out), *args],
         cwd=TRAINER_DIR,
-        env=trainer_env(),
+        env=env or trainer_env(),
         capture_output=True,
         text=True,
         timeout=400,
@@ -48,7 +54,7 @@ def test_dry_run_end_to_end(tmp_path):
     env = steps["environment"]
     assert env["cuda_available"] is torch.cuda.is_available()
     train, resume, export = steps["train"], steps["resume"], steps["export"]
-    s = gpucheck.DRY_RUN
+    s = DRY_RUN
     assert (train["device"], train["dtype"], train["compile"]) == ("cpu", "float32", False)
     assert train["iters"] == s.iters and train["timed_train_events"] == s.iters // s.log_interval - 1
     assert train["tokens_per_s"] > 0 and train["dt_ms"] > 0
@@ -80,9 +86,10 @@ def test_dry_run_end_to_end(tmp_path):
     assert not Path(dataset.split("=", 1)[1]).parent.exists()
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_the_real_check_without_a_gpu_fails_and_says_why(tmp_path):
-    proc, report = gpu_check(tmp_path / "out" / "report.json")
+    # no GPU visible to it, whatever this machine has
+    no_gpu = {**trainer_env(), "CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": ""}
+    proc, report = gpu_check(tmp_path / "out" / "report.json", env=no_gpu)
     assert proc.returncode == 1
     jsonschema.validate(report, SCHEMA)
     assert report["dry_run"] is False and report["passed"] is False
@@ -96,13 +103,13 @@ def test_the_real_check_without_a_gpu_fails_and_says_why(tmp_path):
 
 
 def test_a_failing_step_is_recorded_and_the_check_goes_on(tmp_path):
-    check = gpucheck.Check(gpucheck.DRY_RUN, tmp_path)
+    check = harness.Check(DRY_RUN, tmp_path)
 
     def broken() -> dict:
         raise KeyError("loss")
 
     def short() -> dict:
-        raise gpucheck.StepFailed("too short", iters=3)
+        raise harness.StepFailed("too short", iters=3)
 
     check.step("broken", broken)
     check.step("short", short)
@@ -120,47 +127,70 @@ def test_a_failing_step_is_recorded_and_the_check_goes_on(tmp_path):
     assert check.steps["after"]["status"] == "skipped" and "broken" in check.steps["after"]["reason"]
     assert check.steps["fine"] == {**check.steps["fine"], "status": "passed", "x": 2}
 
-    with pytest.raises(gpucheck.StepFailed) as failed:
+    with pytest.raises(harness.StepFailed) as failed:
         check.child([sys.executable, "-c", "import sys; sys.exit('no such preset')"], "exits", 60)
     assert (
         failed.value.message == "exits exited with 1"
         and "no such preset" in failed.value.figures["stderr_tail"]
     )
-    check.deadline = time.monotonic() + gpucheck.MIN_STEP_S - 1
-    with pytest.raises(gpucheck.StepFailed, match="budget was spent before late"):
+    check.deadline = time.monotonic() + harness.MIN_STEP_S - 1
+    with pytest.raises(harness.StepFailed, match="budget was spent before late"):
         check.child([sys.executable, "-c", "pass"], "late", 60)
 
 
-def alive(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+class PastItsTimeOnceStarted(subprocess.Popen):
+    """A child whose communicate() runs past its timeout as soon as the child has started (its
+    first stdout line, kept as `first_line`): the harness handles the timeout, but when it strikes
+    is the test's choice, not the clock's, so a slow start can never beat it."""
+
+    def communicate(self, input=None, timeout=None):
+        self.first_line = self.stdout.readline()
+        raise subprocess.TimeoutExpired(self.args, timeout)
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def gone(pid: int) -> bool:
+    """Waits until the process `pid` has exited (a zombie counts: it runs nothing); False only if
+    it is still running after HANG_GUARD_S, which no passing run comes near."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # exited and reaped already
+    try:
+        return bool(select.select([fd], [], [], HANG_GUARD_S)[0])
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux (os.pidfd_open)")
 def test_a_child_past_its_time_is_stopped_with_its_own_children(tmp_path, monkeypatch):
     """SIGTERM to its process group (torchrun stops its workers on it), then SIGKILL to what
-    ignored it: here the grandchild goes with SIGTERM, the child, deaf to it, with SIGKILL."""
-    monkeypatch.setattr(gpucheck, "MIN_STEP_S", 0)
-    monkeypatch.setattr(gpucheck, "KILL_GRACE_S", 1)
-    check = gpucheck.Check(gpucheck.DRY_RUN, tmp_path)
-    pid_file = tmp_path / "grandchild.pid"
+    ignored it: here the grandchild goes with SIGTERM, the child, deaf to it, with SIGKILL. Both
+    wait on a signal, never on a clock."""
+    monkeypatch.setattr(harness, "MIN_STEP_S", 0)
+    monkeypatch.setattr(harness, "KILL_GRACE_S", 1)
+    children: list[PastItsTimeOnceStarted] = []
+
+    def popen(*args, **kwargs) -> PastItsTimeOnceStarted:
+        children.append(PastItsTimeOnceStarted(*args, **kwargs))
+        return children[-1]
+
+    monkeypatch.setattr(harness.subprocess, "Popen", popen)
+    check = harness.Check(DRY_RUN, tmp_path)
     script = (
-        "import signal, subprocess, sys, time; "
+        "import signal, subprocess, sys; "
         "signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], "
+        "p = subprocess.Popen([sys.executable, '-c', 'import signal; signal.pause()'], "
         "preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)); "
-        f"open({str(pid_file)!r}, 'w').write(str(p.pid)); print('started', file=sys.stderr, flush=True); "
-        "time.sleep(60)"
+        "print('started', file=sys.stderr, flush=True); print(p.pid, flush=True); "
+        "signal.pause()"
     )
-    with pytest.raises(gpucheck.StepFailed, match="hangs ran past 3 s and was killed") as failed:
+    with pytest.raises(harness.StepFailed, match="hangs ran past 3 s and was killed") as failed:
         check.child([sys.executable, "-c", script], "hangs", 3)
     assert "started" in failed.value.figures["stderr_tail"]
-    grandchild = int(pid_file.read_text())
-    for _ in range(50):  # init reaps the orphan
-        if not alive(grandchild):
-            break
-        time.sleep(0.1)
-    assert not alive(grandchild)
+    (child,) = children
+    assert child.returncode == -signal.SIGKILL  # deaf to SIGTERM
+    assert gone(int(child.first_line))  # the grandchild, its pid the child's first line
+    child.stdout.close()
 
 
 def test_train_figures_refuse_an_unfinished_run():
@@ -174,9 +204,9 @@ def test_train_figures_refuse_an_unfinished_run():
     }
     train = {"type": "train", "iter": 5, "loss": 3.0, "tokens_per_s": 100.0, "dt_ms": 80.0, "mfu": None}
     stopped = {"type": "done", "reason": "stopped", "iter": 5}
-    with pytest.raises(gpucheck.StepFailed, match="did not finish at iteration 10"):
-        gpucheck.train_figures([start, train, stopped], 10)
-    figures = gpucheck.train_figures([start, train, {**stopped, "reason": "finished", "iter": 10}], 10)
+    with pytest.raises(harness.StepFailed, match="did not finish at iteration 10"):
+        train_figures([start, train, stopped], 10)
+    figures = train_figures([start, train, {**stopped, "reason": "finished", "iter": 10}], 10)
     assert (
         figures["tokens_per_s"] == 100.0
         and figures["timed_train_events"] == 1

@@ -1,5 +1,5 @@
 """`export --format hf`: a run as a Hugging Face folder that transformers' own classes load (no
-trust_remote_code) with our logits, and AutoTokenizer with our tokenizers (hf_export.py,
+trust_remote_code) with our logits, and AutoTokenizer with our tokenizers (export/hf_folder.py,
 hf_tokenizer.py)."""
 
 from __future__ import annotations
@@ -16,27 +16,28 @@ from conftest import (
     MUON_RECIPE,
     TEXT,
     TRAINER_DIR,
+    char_dataset,
     run_trainer,
     tiny_config,
-    write_char_dataset,
     write_config,
 )
 from make_reference import VOCAB, tiny_model
 from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2TokenizerFast
 
-from wordplay_trainer import bpe, hf_export
-from wordplay_trainer.checkpoint import load_model, save_checkpoint
-from wordplay_trainer.data import GPT2_VOCAB, tokenizer_vocab_size
-from wordplay_trainer.errors import TrainerError
-from wordplay_trainer.hf_export import export_hf
-from wordplay_trainer.rundir import RunDir
+from wordplay_trainer.common.errors import TrainerError
+from wordplay_trainer.export import hf_folder
+from wordplay_trainer.export.hf_folder import export_hf
+from wordplay_trainer.prepare import bpe
+from wordplay_trainer.prepare.dataset import GPT2_VOCAB, tokenizer_vocab_size
+from wordplay_trainer.run.rundir import RunDir
+from wordplay_trainer.train.checkpoint import load_model, save_checkpoint
 
 CHAR = {"type": "char", "vocab": VOCAB}
 TOL = 1e-4
 ROPE = {"position": "rope", "norm": "rmsnorm"}
 
-# every row of hf_export.HF_ARCHITECTURES, with and without biases (where the class has them)
+# every row of hf_folder.HF_ARCHITECTURES, with and without biases (where the class has them)
 # and with the head tied and untied
 VARIANTS = {
     "gpt2": ({}, "GPT2LMHeadModel"),
@@ -208,7 +209,7 @@ def test_existing_folder_is_refused_unless_empty(tmp_path):
 
 def test_folder_with_other_logits_never_appears(tmp_path, monkeypatch):
     """The self-check: a model whose weights went wrong on the way is not written."""
-    build = hf_export.hf_model
+    build = hf_folder.hf_model
 
     def off_by_a_little(model, eot):
         hf = build(model, eot)
@@ -216,7 +217,7 @@ def test_folder_with_other_logits_never_appears(tmp_path, monkeypatch):
             hf.lm_head.weight[3, 0] += 0.01
         return hf
 
-    monkeypatch.setattr(hf_export, "hf_model", off_by_a_little)
+    monkeypatch.setattr(hf_folder, "hf_model", off_by_a_little)
     run = write_run(tmp_path / "run", tiny_model(**MUON_RECIPE["model"]), CHAR)
     with pytest.raises(ValueError, match="logits"):
         export_hf(run, tmp_path / "out", None)
@@ -229,11 +230,8 @@ def test_folder_with_other_logits_never_appears(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     base = tmp_path_factory.mktemp("trained")
-    dataset = write_char_dataset(TEXT, base / "data")
+    dataset = char_dataset(TEXT, base / "data")
     meta = json.loads((dataset / "meta.json").read_text())
-    # the byte counts of a dataset prepared today (the text is ASCII: a byte per character)
-    meta.update(train_bytes=meta["train_tokens"], val_bytes=meta["val_tokens"])
-    (dataset / "meta.json").write_text(json.dumps(meta))
     cfg = tiny_config(dataset, model={**MUON_RECIPE["model"], "n_layer": 2, "n_embd": 32})
     cfg["train"].update(max_iters=6, eval_interval=3)
     assert run_trainer(write_config(base / "config.json", cfg), base / "run") == 0

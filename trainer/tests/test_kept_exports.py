@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from conftest import run_trainer, tiny_config, write_config
 
-from wordplay_trainer.kept_exports import folder_name, keep_export, kept, to_drop
+from wordplay_trainer.export.kept_exports import folder_name, keep_export, kept, to_drop
 
 
 def test_to_drop_keeps_the_first_and_the_latest_evenly_spread():
@@ -117,8 +117,8 @@ def test_training_keeps_n_exports_that_complete(tmp_path, dataset):
 
 
 def test_keep_exports_is_bounded_by_the_schema(tmp_path, dataset):
-    from wordplay_trainer.config import load_config
-    from wordplay_trainer.errors import ConfigError
+    from wordplay_trainer.common.errors import ConfigError
+    from wordplay_trainer.train.config import load_config
 
     cfg = tiny_config(dataset, train={"keep_exports": 9})
     with pytest.raises(ConfigError, match="keep_exports"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from wordplay_trainer.common import device_peak, flops_per_token, mfu, peak_flops
+from wordplay_trainer.common.mfu import device_peak, flops_per_token, mfu, peak_flops
 
 CASES = json.loads((Path(__file__).resolve().parents[2] / "test" / "cases" / "mfu.json").read_text())
 

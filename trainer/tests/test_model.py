@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wordplay_trainer.model import GPT, GPTConfig, apply_rope, rope_angles
+from wordplay_trainer.train.model import GPT, GPTConfig, apply_rope, rope_angles
 
 
 def tiny(**kw) -> GPT:

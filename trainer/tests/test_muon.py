@@ -3,10 +3,10 @@ written out by hand; the trainer's parameter groups."""
 
 import torch
 
-from wordplay_trainer.config import load_config
-from wordplay_trainer.model import GPT, GPTConfig
-from wordplay_trainer.muon import MuonAdamW, orthogonalize
-from wordplay_trainer.train import make_optimizer
+from wordplay_trainer.train.config import load_config
+from wordplay_trainer.train.model import GPT, GPTConfig
+from wordplay_trainer.train.muon import MuonAdamW, orthogonalize
+from wordplay_trainer.train.optimizer import make_optimizer
 
 
 def test_orthogonalize_keeps_the_singular_vectors_and_evens_the_values():

@@ -3,22 +3,21 @@ fine-tuning them at a shorter context than theirs, end to end. `export --from`: 
 GPT-2 as a run folder of its own, untrained, whose ONNX model gives transformers' logits."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import by_type, read_events, run_trainer, tiny_config, trainer_env, write_config
+from conftest import by_type, read_events, run_trainer, tiny_config, write_config
 from jsonschema import Draft7Validator
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from wordplay_trainer import export
-from wordplay_trainer.checkpoint import load_model
-from wordplay_trainer.config import load_schema
-from wordplay_trainer.errors import TrainerError
-from wordplay_trainer.pretrained import export_pretrained, from_pretrained
+from wordplay_trainer.commands import export
+from wordplay_trainer.common.errors import TrainerError
+from wordplay_trainer.export.pretrained_run import export_pretrained
+from wordplay_trainer.train.checkpoint import load_model
+from wordplay_trainer.train.config import load_schema
+from wordplay_trainer.train.gpt2_weights import from_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -146,18 +145,10 @@ def test_context_longer_than_the_pretrained_one_is_refused(tmp_path, gpt2_vocab_
 # ---- export --from: the weights as they are, a run of their own ------------------------
 
 
-def test_export_from_a_folder_gives_transformers_logits(tmp_path, gpt2_vocab_folder):
+def test_export_from_a_folder_gives_transformers_logits(tmp_path, gpt2_vocab_folder, capsys):
     run_dir = tmp_path / "runs" / "gpt2-vocab-pretrained"
-    command = ["-m", "wordplay_trainer", "export", "--from", str(gpt2_vocab_folder), "--run", str(run_dir)]
-    result = subprocess.run(
-        [sys.executable, *command],
-        capture_output=True,
-        text=True,
-        env=trainer_env(),
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(run_dir / "model.onnx")
+    assert export.main(["--from", str(gpt2_vocab_folder), "--run", str(run_dir)]) == 0
+    assert capsys.readouterr().out.strip() == str(run_dir / "model.onnx")
     # the run folder and nothing else: the temporary folder was renamed into place
     assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]
     assert sorted(p.name for p in run_dir.iterdir()) == [

@@ -9,14 +9,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MUON_RECIPE, TRAINER_DIR, by_type, read_events, tiny_config, trainer_env, write_config
+from conftest import (
+    HANG_GUARD_S,
+    MUON_RECIPE,
+    TRAINER_DIR,
+    by_type,
+    needs_torchrun,
+    read_events,
+    run_trainer,
+    tiny_config,
+    torchrun,
+    trainer_env,
+    write_config,
+)
 
-from wordplay_trainer.bench import bench
-from wordplay_trainer.config import load_config
+from wordplay_trainer.check.bench import bench
+from wordplay_trainer.commands import bench as bench_command
+from wordplay_trainer.train.config import load_config
 
-# Only keeps a hung trainer from hanging the suite: no check here is about speed (how fast a
-# stop is: `wordplay bench stop`, in `npm run bench`).
-HANG_GUARD_S = 600
+# HANG_GUARD_S only keeps a hung trainer from hanging the suite: no check here is about speed (how
+# fast a stop is: `wordplay bench stop`, in `npm run bench`).
 
 
 def has_train_event(run_dir: Path) -> bool:
@@ -65,70 +77,37 @@ def test_signal_stops_with_checkpoint_and_exit_0(tmp_path, dataset, sig):
     assert "stopping after this step" in err
 
 
-@pytest.mark.parametrize("recipe", [{}, MUON_RECIPE], ids=["adamw", "muon"])
-def test_two_gloo_processes_match_one_with_double_accumulation(tmp_path, dataset, recipe):
-    torchrun = Path(sys.executable).with_name("torchrun")
-    if not torchrun.exists():
-        pytest.skip("torchrun is not beside this Python")
-    base = tiny_config(
-        dataset,
-        train={"max_iters": 8, "log_interval": 1, "eval_interval": 8, "gradient_accumulation_steps": 2},
-        optimizer={**tiny_config(dataset)["optimizer"], **recipe.get("optimizer", {})},
-        model={**tiny_config(dataset)["model"], **recipe.get("model", {})},
-    )
-    cfg1 = write_config(tmp_path / "one.json", base)
-    cfg2 = write_config(tmp_path / "two.json", {**base, "distributed": {"nproc_per_node": 2}})
-    one = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wordplay_trainer",
-            "train",
-            "--config",
-            str(cfg1),
-            "--run-dir",
-            str(tmp_path / "one"),
-        ],
-        cwd=TRAINER_DIR,
-        env=trainer_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert one.returncode == 0, one.stderr
-    two = subprocess.run(
-        [
-            str(torchrun),
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "wordplay_trainer",
-            "train",
-            "--config",
-            str(cfg2),
-            "--run-dir",
-            str(tmp_path / "two"),
-        ],
-        cwd=TRAINER_DIR,
-        env=trainer_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert two.returncode == 0, two.stderr[-3000:]
-    ev1, ev2 = read_events(tmp_path / "one"), read_events(tmp_path / "two")
+def assert_one_process_matches(config: Path, two: Path, one: Path) -> None:
+    """The config's first 10 iterations on this one process, accumulating both micro-batches,
+    against its run `two` on two gloo processes: the same train and val losses."""
+    assert run_trainer(config, one, "train.max_iters=10") == 0
+    ev1, ev2 = read_events(one), read_events(two)
     assert by_type(ev2, "start")[0]["world_size"] == 2
     assert len(by_type(ev2, "start")) == 1  # rank 0 alone writes
     l1 = [e["loss"] for e in by_type(ev1, "train")]
-    l2 = [e["loss"] for e in by_type(ev2, "train")]
-    assert len(l1) == len(l2) == 8
+    l2 = [e["loss"] for e in by_type(ev2, "train")][:10]
+    assert len(l1) == len(l2) == 10
     assert np.allclose(l1, l2, atol=1e-4)
     assert np.isclose(by_type(ev1, "eval")[0]["val_loss"], by_type(ev2, "eval")[0]["val_loss"], atol=1e-4)
-    assert (tmp_path / "two" / "checkpoint" / "model.safetensors").exists()
+    assert (two / "checkpoint" / "model.safetensors").exists()
 
 
-def test_bench_prints_json(tmp_path, dataset):
+@needs_torchrun
+def test_two_gloo_processes_match_one_with_double_accumulation(sharded_config, ddp_reference, tmp_path):
+    assert_one_process_matches(sharded_config, ddp_reference, tmp_path / "one")
+
+
+@needs_torchrun
+def test_two_gloo_processes_match_one_with_muon(sharded_config, tmp_path):
+    cfg = json.loads(sharded_config.read_text())
+    for group, values in MUON_RECIPE.items():
+        cfg[group].update(values)
+    muon = write_config(tmp_path / "muon.json", cfg)
+    torchrun(muon, tmp_path / "two", "train.max_iters=10")
+    assert_one_process_matches(muon, tmp_path / "two", tmp_path / "one")
+
+
+def test_bench_prints_json(tmp_path, dataset, capsys):
     cfg = write_config(tmp_path / "c.json", tiny_config(dataset))
     out = subprocess.run(
         [
@@ -147,36 +126,16 @@ def test_bench_prints_json(tmp_path, dataset):
         env=trainer_env(),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_GUARD_S,
     )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["data"] == "dataset" and result["tokens_per_s"] > 0 and result["mfu"] is None
-    synthetic = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wordplay_trainer",
-            "bench",
-            "--config",
-            "shakespeare-char-cpu",
-            "--iters",
-            "2",
-            "--warmup",
-            "0",
-            "--set",
-            f"data.dataset={tmp_path / 'none'}",
-            "--set",
-            "model.n_layer=1",
-        ],
-        cwd=TRAINER_DIR,
-        env=trainer_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert synthetic.returncode == 0, synthetic.stderr
-    assert json.loads(synthetic.stdout)["data"] == "synthetic"
+    # with no dataset, on random ids; in this process
+    args = ["--config", "shakespeare-char-cpu", "--iters", "2", "--warmup", "0"]
+    args += ["--set", f"data.dataset={tmp_path / 'none'}", "--set", "model.n_layer=1"]
+    assert bench_command.main(args) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == "synthetic"
 
 
 def test_bench_trains_the_configs_architecture(dataset):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import by_type, read_events, run_trainer, tiny_config, write_config
+from conftest import by_type, read_events, run_trainer
 
-from wordplay_trainer.errors import TrainerError
-from wordplay_trainer.export import export_run
-from wordplay_trainer.pretrained import from_pretrained
+from wordplay_trainer.common.errors import TrainerError
+from wordplay_trainer.export.onnx_model import export_run
+from wordplay_trainer.train.gpt2_weights import from_pretrained
 
 
 class Payload:
@@ -34,20 +34,13 @@ def plant(file: Path, marker: Path) -> None:
     os.rmdir(marker)  # ... and armed again
 
 
-@pytest.fixture
-def trained_run(tmp_path, dataset) -> tuple[Path, Path]:
-    cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 4, "eval_interval": 4}))
-    assert run_trainer(cfg, tmp_path / "run") == 0
-    return cfg, tmp_path / "run"
-
-
 def resume(cfg: Path, run_dir: Path) -> int:
-    return run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=8")
+    return run_trainer(cfg, run_dir, "train.init_from=resume", "train.max_iters=24")
 
 
 @pytest.mark.parametrize("name", ["model.safetensors", "optimizer.safetensors"])
-def test_a_pickle_in_place_of_a_checkpoint_file_is_refused_not_run(trained_run, tmp_path, name):
-    cfg, run_dir = trained_run
+def test_a_pickle_in_place_of_a_checkpoint_file_is_refused_not_run(saved_run, tmp_path, name):
+    cfg, run_dir = saved_run
     marker = tmp_path / "pwned"
     plant(run_dir / "checkpoint" / name, marker)
     assert resume(cfg, run_dir) == 1
@@ -59,9 +52,9 @@ def test_a_pickle_in_place_of_a_checkpoint_file_is_refused_not_run(trained_run, 
     assert not marker.exists()
 
 
-def test_pickles_beside_the_checkpoint_are_never_read(trained_run, tmp_path):
+def test_pickles_beside_the_checkpoint_are_never_read(saved_run, tmp_path):
     """Where nanoGPT-style code would torch.load from: resume and export ignore them."""
-    cfg, run_dir = trained_run
+    cfg, run_dir = saved_run
     marker = tmp_path / "pwned"
     for file in ["ckpt.pt", "checkpoint/optimizer.pt", "checkpoint/model.pt", "pytorch_model.bin"]:
         plant(run_dir / file, marker)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,66 +25,18 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import (
-    TEXT,
-    TRAINER_DIR,
-    by_type,
-    read_events,
-    run_trainer,
-    tiny_config,
-    trainer_env,
-    write_char_dataset,
-)
+from conftest import by_type, last_error, needs_torchrun, read_events, run_trainer, torchrun
 from safetensors.torch import load_file
 
-from wordplay_trainer import checkpoint as ckpt
-from wordplay_trainer.export import export_run
+from wordplay_trainer.export.onnx_model import export_run
+from wordplay_trainer.train import checkpoint as ckpt
 
-TORCHRUN = Path(sys.executable).with_name("torchrun")
 HAS_DEEPSPEED = importlib.util.find_spec("deepspeed") is not None
 RTOL = 1e-4
-HANG_GUARD_S = 300  # keeps a hung collective from hanging the suite; no check is about time
 
-pytestmark = pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not beside this Python")
 needs_deepspeed = pytest.mark.skipif(
     not HAS_DEEPSPEED, reason="DeepSpeed is not installed (`wordplay setup --deepspeed` installs it)"
 )
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sharded")
-    dataset = write_char_dataset(TEXT, folder / "data")
-    cfg = tiny_config(
-        dataset,
-        train={
-            "max_iters": 60,
-            "log_interval": 1,
-            "eval_interval": 10,
-            "gradient_accumulation_steps": 2,
-            "always_save_checkpoint": True,
-        },
-        optimizer={**tiny_config(dataset)["optimizer"], "lr_decay_iters": 60},
-    )
-    path = folder / "c.json"
-    path.write_text(json.dumps(cfg))
-    return path
-
-
-def torchrun(config: Path, run_dir: Path, *sets: str) -> None:
-    """The trainer on two processes; fails with their output when it does not finish."""
-    args = ["--config", str(config), "--run-dir", str(run_dir), "--set", "distributed.nproc_per_node=2"]
-    for s in sets:
-        args += ["--set", s]
-    out = subprocess.run(
-        [str(TORCHRUN), "--standalone", "--nproc_per_node", "2", "-m", "wordplay_trainer", "train", *args],
-        cwd=TRAINER_DIR,
-        env=trainer_env(),
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_S,
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
 
 
 def losses(run_dir: Path) -> dict[int, float]:
@@ -94,10 +45,9 @@ def losses(run_dir: Path) -> dict[int, float]:
 
 
 @pytest.fixture(scope="module")
-def reference(config, tmp_path_factory) -> tuple[Path, dict[int, float]]:
-    """DDP on two processes, iterations 1-60."""
-    run_dir = tmp_path_factory.mktemp("ddp") / "run"
-    torchrun(config, run_dir)
+def reference(ddp_reference) -> tuple[Path, dict[int, float]]:
+    """DDP on two processes, iterations 1-60 (conftest's, shared with test_processes.py)."""
+    run_dir = ddp_reference
     assert by_type(read_events(run_dir), "start")[0]["world_size"] == 2
     return run_dir, losses(run_dir)
 
@@ -149,20 +99,22 @@ def assert_exports(run_dir: Path) -> None:
     assert np.allclose(onnx_logits[0, :vocab], torch_logits[0, -1, :vocab].numpy(), atol=1e-4)
 
 
-def test_fsdp_matches_ddp_and_resumes_anywhere(config, reference, tmp_path):
+@needs_torchrun
+def test_fsdp_matches_ddp_and_resumes_anywhere(sharded_config, reference, tmp_path):
     reference_dir, reference_losses = reference
     run_dir = tmp_path / "run"
-    torchrun(config, run_dir, "distributed.backend=fsdp", "train.max_iters=50")
+    torchrun(sharded_config, run_dir, "distributed.backend=fsdp", "train.max_iters=50")
     assert_parity(run_dir, reference_losses, range(1, 51))
     assert_checkpoint_like(run_dir, reference_dir)
     assert_exports(run_dir)
     # on one process without sharding, then back on two with fsdp (its own loading)
-    assert run_trainer(config, run_dir, "train.init_from=resume", "train.max_iters=55") == 0
-    torchrun(config, run_dir, "distributed.backend=fsdp", "train.init_from=resume")
+    assert run_trainer(sharded_config, run_dir, "train.init_from=resume", "train.max_iters=55") == 0
+    torchrun(sharded_config, run_dir, "distributed.backend=fsdp", "train.init_from=resume")
     assert_parity(run_dir, reference_losses, range(1, 61))
     assert [e["iter"] for e in by_type(read_events(run_dir), "start")] == [0, 50, 55]
 
 
+@needs_torchrun
 @needs_deepspeed
 @pytest.mark.parametrize(
     "stage, resume_sets, resume_processes",
@@ -173,13 +125,15 @@ def test_fsdp_matches_ddp_and_resumes_anywhere(config, reference, tmp_path):
     ],
     ids=["zero1", "zero2", "zero3"],
 )
-def test_deepspeed_matches_ddp_and_resumes(config, reference, tmp_path, stage, resume_sets, resume_processes):
+def test_deepspeed_matches_ddp_and_resumes(
+    sharded_config, reference, tmp_path, stage, resume_sets, resume_processes
+):
     """20 iterations under ZeRO, then 10 resumed: fewer than FSDP's 50, as each DeepSpeed start
     costs seconds here; every iteration still matches the reference."""
     reference_dir, reference_losses = reference
     run_dir = tmp_path / "run"
     torchrun(
-        config,
+        sharded_config,
         run_dir,
         "distributed.backend=deepspeed",
         f"distributed.zero_stage={stage}",
@@ -190,29 +144,26 @@ def test_deepspeed_matches_ddp_and_resumes(config, reference, tmp_path, stage, r
     assert_exports(run_dir)
     resume = ["train.init_from=resume", "train.max_iters=30", *resume_sets]
     if resume_processes == 2:
-        torchrun(config, run_dir, *resume)
+        torchrun(sharded_config, run_dir, *resume)
     else:
-        assert run_trainer(config, run_dir, *resume) == 0
+        assert run_trainer(sharded_config, run_dir, *resume) == 0
     assert_parity(run_dir, reference_losses, range(1, 31))
 
 
-def last_error(run_dir: Path) -> dict:
-    events = read_events(run_dir)
-    assert events[-1]["type"] == "done" and events[-1]["reason"] == "error"
-    return by_type(events, "error")[-1]
-
-
-def test_missing_deepspeed_says_how_to_install(config, tmp_path, monkeypatch):
+def test_missing_deepspeed_says_how_to_install(sharded_config, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "deepspeed", None)  # its import fails, installed or not
-    assert run_trainer(config, tmp_path / "run", "distributed.backend=deepspeed", "train.max_iters=2") == 1
+    assert (
+        run_trainer(sharded_config, tmp_path / "run", "distributed.backend=deepspeed", "train.max_iters=2")
+        == 1
+    )
     error = last_error(tmp_path / "run")
     assert error["key"] == "distributed.backend"
     assert "wordplay setup --deepspeed" in error["message"] and "pip install deepspeed==" in error["message"]
     assert not (tmp_path / "run" / "checkpoint").exists()
 
 
-def test_zero_stage_0_is_refused(config, tmp_path):
+def test_zero_stage_0_is_refused(sharded_config, tmp_path):
     sets = ["distributed.backend=deepspeed", "distributed.zero_stage=0", "train.max_iters=2"]
-    assert run_trainer(config, tmp_path / "run", *sets) == 1
+    assert run_trainer(sharded_config, tmp_path / "run", *sets) == 1
     error = last_error(tmp_path / "run")
     assert error["key"] == "distributed.zero_stage" and "backend ddp" in error["message"]

@@ -3,9 +3,8 @@
 import sys
 
 import pytest
-from conftest import TEXT, by_type, read_events, run_trainer, tiny_config, write_config
+from conftest import by_type, read_events, run_trainer, tiny_config, write_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from test_bpb import with_byte_counts
 
 
 def read_scalars(log_dir) -> dict[str, dict[int, float]]:
@@ -15,9 +14,8 @@ def read_scalars(log_dir) -> dict[str, dict[int, float]]:
     return {tag: {e.step: e.value for e in acc.Scalars(tag)} for tag in acc.Tags()["scalars"]}
 
 
-def test_tensorboard_reads_back_the_runs_scalars(tmp_path):
-    data = with_byte_counts(TEXT, tmp_path / "data")
-    cfg = write_config(tmp_path / "c.json", tiny_config(data, train={"max_iters": 20, "log_interval": 5}))
+def test_tensorboard_reads_back_the_runs_scalars(tmp_path, dataset):
+    cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 20, "log_interval": 5}))
     assert run_trainer(cfg, tmp_path / "run", "logging.tensorboard=true") == 0
     scalars = read_scalars(tmp_path / "run" / "tensorboard")
     events = read_events(tmp_path / "run")
@@ -30,9 +28,8 @@ def test_tensorboard_reads_back_the_runs_scalars(tmp_path):
     assert "mfu" not in scalars, "an unknown MFU (CPU) is left out, not written as a number"
 
 
-def test_tensorboard_is_off_by_default_and_optional(tmp_path, monkeypatch, capsys):
-    data = with_byte_counts(TEXT, tmp_path / "data")
-    cfg = write_config(tmp_path / "c.json", tiny_config(data, train={"max_iters": 2}))
+def test_tensorboard_is_off_by_default_and_optional(tmp_path, dataset, monkeypatch, capsys):
+    cfg = write_config(tmp_path / "c.json", tiny_config(dataset, train={"max_iters": 2}))
     assert run_trainer(cfg, tmp_path / "a") == 0
     assert not (tmp_path / "a" / "tensorboard").exists()
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)

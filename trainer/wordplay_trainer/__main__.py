@@ -1,16 +1,19 @@
-"""`python -m wordplay_trainer <command>`: the trainer's entry points. Each command's module
-is imported only when it runs, so `probe` answers even where PyTorch is missing."""
+"""`python -m wordplay_trainer <command>`: the trainer's entry points, one module each in
+commands/. A command's module is imported only when it runs, so `probe` answers even where
+PyTorch is missing."""
 
+import importlib
 import os
 import sys
 
+# command name -> its module in commands/
 COMMANDS = {
-    "train": "wordplay_trainer.cli",
-    "export": "wordplay_trainer.export",
-    "bench": "wordplay_trainer.bench",
-    "gpu-check": "wordplay_trainer.gpucheck",
-    "probe": "wordplay_trainer.probe",
-    "tokenizer": "wordplay_trainer.bpe",
+    "train": "train",
+    "export": "export",
+    "bench": "bench",
+    "gpu-check": "gpu_check",
+    "probe": "probe",
+    "tokenizer": "tokenizer",
 }
 
 
@@ -19,8 +22,8 @@ def main() -> int:
         print(f"usage: python -m wordplay_trainer {{{','.join(COMMANDS)}}} [options]", file=sys.stderr)
         return 2
     name = sys.argv.pop(1)
-    module = __import__(COMMANDS[name], fromlist=["main"])
-    return module.main() or 0
+    command = importlib.import_module(f".commands.{COMMANDS[name]}", __package__)
+    return command.main() or 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 // Limits: no PBS server runs in the tests, so the PBS script is tested by running it with
 // stand-ins for pbsdsh and torchrun; it assumes PBS Pro's select/place syntax and pbsdsh.
 import * as path from 'node:path';
+import { safeName } from '../common/names';
 import { trainerInvocation, trainerVariables } from '../common/pythonEnv';
 import { runPaths } from '../run/runDir';
 import type { RunConfig } from '../train/config';
@@ -48,7 +49,7 @@ function launch(config: RunConfig, runDir: string, env: NodeJS.ProcessEnv) {
     paths,
     name: path.basename(paths.root),
     // the job's name in squeue and qstat (PBS takes no blanks in it, and at most 236 characters)
-    jobName: `wordplay-${path.basename(paths.root)}`.replace(/[^\w.-]+/g, '-').slice(0, 236),
+    jobName: safeName(`wordplay-${path.basename(paths.root)}`).slice(0, 236),
     variables: [
       `run_dir=${shellQuote(paths.root)}`,
       `torchrun=${shellQuote(torchrun)}`,

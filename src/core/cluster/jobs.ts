@@ -6,6 +6,7 @@
 // parsers here, on output in the shape its manual gives, since no PBS server runs in the tests.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { writeFileAtomic } from '../common/atomicWrite';
 import { UserError } from '../common/errors';
 import { runPaths } from '../run/runDir';
 
@@ -43,10 +44,7 @@ export function readJobRecord(runDir: string): JobRecord | undefined {
 
 /** job.json, replaced whole (a reader never sees half a file). */
 export function writeJobRecord(runDir: string, record: JobRecord): void {
-  const file = runPaths(runDir).job;
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(runPaths(runDir).job, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 export interface Output {

@@ -1,6 +1,6 @@
 // The models Compare Completions offers: every run's exported model (model.onnx in the run
 // folder) and every export the run kept along the way (exports/<name>/, train.keep_exports;
-// trainer/wordplay_trainer/kept_exports.py), each with the iteration and val loss its model.json
+// trainer/wordplay_trainer/export/kept_exports.py), each with the iteration and val loss its model.json
 // records. Folders whose name starts with a dot are a kept export still being written or
 // removed, and are skipped.
 import * as fs from 'node:fs';

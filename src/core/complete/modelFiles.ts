@@ -1,8 +1,10 @@
 // The completion model on disk: model.onnx and model.json beside it, as the trainer's export
-// writes them (trainer/wordplay_trainer/export.py). This module finds and checks them; nothing
-// here loads onnxruntime.
+// writes them. What model.json says it is and the names of model.onnx's inputs and outputs are
+// schemas/model.json's, the contract the trainer's export writes to. This module finds and checks
+// the files; nothing here loads onnxruntime.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import contract from '../../../schemas/model.json';
 import layout from '../../../schemas/run-files.json';
 import { UserError } from '../common/errors';
 import { parseTokenizerSpec, tokenizerFromSpec, type TokenizerSpec } from '../prepare/tokenizer';
@@ -11,17 +13,19 @@ export const MODEL_FILE = layout.run.onnx;
 export const META_FILE = layout.run.model_json;
 /** The int8 copy `wordplay export --quantize int8` writes beside MODEL_FILE. */
 export const INT8_FILE = layout.run.onnx_int8;
-/** The output with every position's logits, and the input that asks for them (export.py). */
-export const ALL_LOGITS = 'all_logits';
-export const ALL_POSITIONS = 'all_positions';
+/** model.onnx's input names (per-layer ones are prefixes: past_key_0, past_key_1, …). */
+export const INPUTS = contract.inputs;
+/** model.onnx's output names, per-layer ones likewise. */
+export const OUTPUTS = contract.outputs;
 
 /** Whether the model can score every position of a text in one run (Model Surprise). */
 export function scoresAllPositions(meta: ModelMeta): boolean {
-  return meta.outputs.includes(ALL_LOGITS) && (meta.flag_inputs ?? []).includes(ALL_POSITIONS);
+  return meta.outputs.includes(OUTPUTS.all_logits) && (meta.flag_inputs ?? []).includes(INPUTS.all_positions);
 }
 
 export interface ModelMeta {
-  format: 'wordplay-model';
+  /** schemas/model.json's format and version. */
+  format: string;
   format_version: number;
   architecture: { n_layer: number; n_head: number; n_embd: number; block_size: number; vocab_size: number; bias?: boolean };
   block_size: number;
@@ -50,7 +54,8 @@ export interface ModelFiles {
   meta: string;
 }
 
-const exportHint = 'Export it again with "wordplay export --run <run dir>".';
+/** The fix for a model file that is missing, damaged or from another version: every error about one ends with it. */
+export const exportHint = 'Export it again with "wordplay export --run <run dir>".';
 
 /** A run dir (holding model.onnx) or an .onnx file; model.json lies beside the .onnx. */
 export function resolveModelFiles(target: string): ModelFiles {
@@ -85,8 +90,10 @@ export function readModelMeta(file: string): ModelMeta {
     throw new UserError(`${file} is not valid JSON (${(err as Error).message}). ${exportHint}`);
   }
   const bad = (what: string) => new UserError(`${file}: ${what}. ${exportHint}`);
-  if (!value || typeof value !== 'object' || value.format !== 'wordplay-model') throw bad('not a wordplay model description (no "format": "wordplay-model")');
-  if (value.format_version !== 1) throw bad(`format_version ${String(value.format_version)} is not one this version of wordplay reads (1)`);
+  if (!value || typeof value !== 'object' || value.format !== contract.format) throw bad(`not a wordplay model description (no "format": "${contract.format}")`);
+  if (value.format_version !== contract.version) {
+    throw bad(`format_version ${String(value.format_version)} is not one this version of wordplay reads (${contract.version})`);
+  }
   const a = value.architecture as ModelMeta['architecture'] | undefined;
   if (!a || !isInt(a.n_layer) || !isInt(a.n_head) || !isInt(a.n_embd) || !isInt(a.block_size) || !isInt(a.vocab_size)) {
     throw bad('"architecture" needs whole numbers n_layer, n_head, n_embd, block_size and vocab_size');
@@ -100,18 +107,20 @@ export function readModelMeta(file: string): ModelMeta {
   }
   const names = (key: 'inputs' | 'outputs', first: string[], ...groups: string[][]) => {
     const expected = [...first];
-    for (const per of groups) for (let i = 0; i < a.n_layer; i++) for (const p of per) expected.push(`${p}_${i}`);
+    for (const per of groups) for (let i = 0; i < a.n_layer; i++) for (const prefix of per) expected.push(`${prefix}${i}`);
     const got = value[key];
     // all_logits came later: a model exported before it generates all the same
-    if (key === 'outputs' && Array.isArray(got) && got.length === expected.length + 1) expected.push(ALL_LOGITS);
+    if (key === 'outputs' && Array.isArray(got) && got.length === expected.length + 1) expected.push(OUTPUTS.all_logits);
     if (!Array.isArray(got) || got.length !== expected.length || got.some((n, i) => n !== expected[i])) {
       throw bad(`"${key}" should be ${expected.slice(0, 4).join(', ')}, ... (${expected.length} names for ${a.n_layer} layers)`);
     }
   };
-  names('inputs', ['input_ids', 'position_ids'], ['past_key', 'past_value']);
-  names('outputs', ['logits'], ['present_key', 'present_value'], ['new_key', 'new_value']);
+  names('inputs', [INPUTS.ids, INPUTS.positions], [INPUTS.past_key, INPUTS.past_value]);
+  names('outputs', [OUTPUTS.logits], [OUTPUTS.present_key, OUTPUTS.present_value], [OUTPUTS.new_key, OUTPUTS.new_value]);
   const flags = value.flag_inputs;
-  if (flags !== undefined && !(Array.isArray(flags) && flags.length === 1 && flags[0] === ALL_POSITIONS)) throw bad(`"flag_inputs" should be ["${ALL_POSITIONS}"]`);
+  if (flags !== undefined && !(Array.isArray(flags) && flags.length === 1 && flags[0] === INPUTS.all_positions)) {
+    throw bad(`"flag_inputs" should be ["${INPUTS.all_positions}"]`);
+  }
   const tokenizer = parseTokenizerSpec(value.tokenizer, `${file} (its "tokenizer")`);
   if (tokenizer.type !== 'gpt2' && tokenizerFromSpec(tokenizer).vocabSize !== a.vocab_size) {
     throw bad(`the ${tokenizer.type} tokenizer has ${tokenizerFromSpec(tokenizer).vocabSize} tokens but the model's vocab_size is ${a.vocab_size}`);

@@ -1,6 +1,6 @@
 // Model Surprise: how surprised the completion model is by each token of a text. The text is
 // tokenized with the model's tokenizer (each token keeping its character range), scored in one
-// batched forward pass of model.onnx (its all_logits output, see export.py), and each token
+// batched forward pass of model.onnx (its all_logits output, schemas/model.json), and each token
 // gets its loss (nats), its probability and the model's top 5 alternatives; the whole text
 // gets bits per byte.
 //
@@ -18,8 +18,8 @@
 //   has an empty range; its loss still counts in bits per byte.
 import { UserError } from '../common/errors';
 import { CharTokenizer, type Tokenizer } from '../prepare/tokenizer';
-import type { GenerationModel } from './generate';
-import { ALL_LOGITS, ALL_POSITIONS, scoresAllPositions } from './modelFiles';
+import { exportHint, INPUTS, OUTPUTS, scoresAllPositions } from './modelFiles';
+import type { GenerationModel } from './modelSession';
 
 export interface Alternative {
   id: number;
@@ -141,7 +141,7 @@ const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
 /** Scores `text` with `model` (see the top of this file). */
 export async function scoreText(model: GenerationModel, text: string, options: SurpriseOptions = {}): Promise<Surprise> {
   if (!scoresAllPositions(model.meta)) {
-    throw new UserError(`${model.files.onnx} was exported before Model Surprise and gives the last position's logits only. Export it again with "wordplay export --run <run dir>".`);
+    throw new UserError(`${model.files.onnx} was exported before Model Surprise and gives the last position's logits only. ${exportHint}`);
   }
   const spans = tokenSpans(model.tokenizer, text);
   const { ids } = spans;
@@ -202,21 +202,21 @@ async function runWindows(model: GenerationModel, rows: number[][], length: numb
   );
   const width = model.meta.kv_cache.width;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
-    input_ids: new ort.Tensor('int64', ids, [batch, length]),
-    position_ids: new ort.Tensor('int64', pos, [batch, length]),
-    [ALL_POSITIONS]: new ort.Tensor('bool', new Uint8Array([1]), []),
+    [INPUTS.ids]: new ort.Tensor('int64', ids, [batch, length]),
+    [INPUTS.positions]: new ort.Tensor('int64', pos, [batch, length]),
+    [INPUTS.all_positions]: new ort.Tensor('bool', new Uint8Array([1]), []),
   };
   for (const name of model.meta.inputs.slice(2)) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [batch, 0, width]);
   let logits: Float32Array;
   try {
-    const out = await model.session.run(feeds, [ALL_LOGITS]);
-    logits = out[ALL_LOGITS].data as Float32Array;
+    const out = await model.session.run(feeds, [OUTPUTS.all_logits]);
+    logits = out[OUTPUTS.all_logits].data as Float32Array;
   } catch (err) {
     const first = String((err as Error).message ?? err).split('\n')[0];
-    throw new UserError(`${model.files.onnx} failed to score the text (${first}). Export it again with "wordplay export --run <run dir>".`);
+    throw new UserError(`${model.files.onnx} failed to score the text (${first}). ${exportHint}`);
   }
   if (logits.length !== batch * length * model.vocabSize) {
-    throw new UserError(`${model.files.onnx} gave ${logits.length} logits for ${batch} windows of ${length} tokens and ${model.vocabSize} in the vocabulary. Export it again with "wordplay export --run <run dir>".`);
+    throw new UserError(`${model.files.onnx} gave ${logits.length} logits for ${batch} windows of ${length} tokens and ${model.vocabSize} in the vocabulary. ${exportHint}`);
   }
   return logits;
 }

@@ -1,17 +1,17 @@
 // The dataset directory contract (written by prepare, read by the trainer and completion):
-// train.bin and val.bin (token ids, little-endian uint16, or uint32 past 65,535 ids),
-// tokenizer.json, and meta.json.
+// train.bin and val.bin (token ids, little-endian uint16, or uint32 past uint16_max_vocab ids),
+// tokenizer.json, and meta.json. The file names, the split and the token width are
+// schemas/dataset.json's, which the trainer reads too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import contract from '../../../schemas/dataset.json';
 import { UserError } from '../common/errors';
 import { parseTokenizerSpec, type TokenizerSpec } from './tokenizer';
 
-export const datasetFiles = {
-  train: 'train.bin',
-  val: 'val.bin',
-  tokenizer: 'tokenizer.json',
-  meta: 'meta.json',
-} as const;
+export const datasetFiles = contract.files;
+
+/** nanoGPT's split: the first TRAIN_FRACTION of the characters train, the rest is validation. */
+export const TRAIN_FRACTION = contract.train_fraction;
 
 export type TokenDtype = 'uint16' | 'uint32';
 
@@ -37,9 +37,9 @@ export interface DatasetMeta {
   note?: string;
 }
 
-/** uint16 for vocabularies up to 65,535 entries (DESIGN.md), uint32 beyond. */
+/** uint16 for vocabularies up to uint16_max_vocab (65,535) entries, uint32 beyond. */
 export function dtypeFor(vocabSize: number): TokenDtype {
-  return vocabSize > 65_535 ? 'uint32' : 'uint16';
+  return vocabSize > contract.uint16_max_vocab ? 'uint32' : 'uint16';
 }
 
 export function readDatasetMeta(dir: string): DatasetMeta {

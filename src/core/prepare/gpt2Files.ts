@@ -9,10 +9,12 @@
 // converts tiktoken files). That gives OpenAI's 50,000 merges, one per token past the 256 bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import gpt2Facts from '../../../schemas/gpt2.json';
 import { gpt2 } from './tokenizer';
 
-export const GPT2_VOCAB_FILE = 'vocab.json';
-export const GPT2_MERGES_FILE = 'merges.txt';
+/** The two files' names: schemas/gpt2.json's tokenizer_files, which the trainer's export reads. */
+export const GPT2_VOCAB_FILE = gpt2Facts.tokenizer_files.vocab;
+export const GPT2_MERGES_FILE = gpt2Facts.tokenizer_files.merges;
 
 /** Writes vocab.json and merges.txt into folder (created if missing). */
 export function writeGpt2Files(folder: string): void {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { datasetFiles, readDatasetMeta, type DatasetMeta } from './dataset';
+import { writeFileAtomic } from '../common/atomicWrite';
 import { UserError } from '../common/errors';
 import { cacheDir, packageRoot } from '../common/paths';
 
@@ -46,9 +47,7 @@ export function shakespearePath(env: NodeJS.ProcessEnv = process.env, log: (line
   log(`Decompressing tiny Shakespeare from ${shipped} into ${cached}`);
   const text = shakespeareText();
   fs.mkdirSync(path.dirname(cached), { recursive: true });
-  const tmp = `${cached}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, cached);
+  writeFileAtomic(cached, text);
   return cached;
 }
 

@@ -4,7 +4,7 @@
 // - char: the vocabulary is the sorted distinct characters (code points, as Python's
 //   sorted(set(text)) orders them, so nanoGPT's ids come out).
 // - gpt2: OpenAI's GPT-2 BPE from js-tiktoken, whose ranks ship inside the npm package.
-// - bpe: a byte-level BPE trained on the corpus by prepare (trainer/wordplay_trainer/bpe.py),
+// - bpe: a byte-level BPE trained on the corpus by prepare (trainer/wordplay_trainer/prepare/bpe.py),
 //   a Hugging Face tokenizer.json read with tokenizers.js (@huggingface/tokenizers).
 import { isAscii } from 'node:buffer';
 import { ByteLevelDecoder, ByteLevelPreTokenizer, SplitPreTokenizer, Tokenizer as HfTokenizer } from '@huggingface/tokenizers';

@@ -1,5 +1,5 @@
 // Trains the byte-level BPE of `prepare --tokenizer bpe` on the training split: the trainer's
-// Python (trainer/wordplay_trainer/bpe.py: rustbpe learns the merges, Hugging Face tokenizers
+// Python (trainer/wordplay_trainer/prepare/bpe.py: rustbpe learns the merges, Hugging Face tokenizers
 // writes tokenizer.json) runs as a child process, its progress read from its stdout. The
 // vocabulary-size rules are here, checked before any work.
 import { spawn } from 'node:child_process';

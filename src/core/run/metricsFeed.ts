@@ -112,12 +112,12 @@ export class MetricsFeed {
 
   /** The run's tokenizer: its dataset's tokenizer.json (config.json names the dataset), else model.json's. */
   private async loadTokenizer(dir: string): Promise<Tokenizer | undefined> {
-    const { parseTokenizerSpec, tokenizerFromSpec } = await import('../prepare/tokenizer');
+    const [{ parseTokenizerSpec, tokenizerFromSpec }, { datasetFiles }] = await Promise.all([import('../prepare/tokenizer'), import('../prepare/dataset')]);
     const paths = runPaths(dir);
     const candidates: [string, (v: unknown) => unknown][] = [];
     try {
       const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as { data?: { dataset?: string } };
-      if (config.data?.dataset) candidates.push([path.join(path.resolve(dir, config.data.dataset), 'tokenizer.json'), (v) => v]);
+      if (config.data?.dataset) candidates.push([path.join(path.resolve(dir, config.data.dataset), datasetFiles.tokenizer), (v) => v]);
     } catch {
       // no config.json yet
     }

@@ -1,7 +1,8 @@
 // The run directory's layout: its file names come from schemas/run-files.json, which the
-// Python trainer reads too (trainer/wordplay_trainer/rundir.py); this module turns them into paths.
+// Python trainer reads too (trainer/wordplay_trainer/run/rundir.py); this module turns them into paths.
 import * as path from 'node:path';
 import layout from '../../../schemas/run-files.json';
+import { runFolderName } from '../common/names';
 
 export const runFiles = {
   config: layout.run.config,
@@ -9,7 +10,7 @@ export const runFiles = {
   checkpoint: layout.run.checkpoint,
   onnx: layout.run.onnx,
   modelJson: layout.run.model_json,
-  /** The completion models train.keep_exports keeps, one folder each (trainer/wordplay_trainer/kept_exports.py). */
+  /** The completion models train.keep_exports keeps, one folder each (trainer/wordplay_trainer/export/kept_exports.py). */
   exports: layout.run.exports,
   /** Written by whoever spawned the trainer: its process group, so any window can stop it. */
   process: layout.run.process,
@@ -65,14 +66,8 @@ export function runPaths(root: string): RunPaths {
   };
 }
 
-const two = (n: number) => String(n).padStart(2, '0');
-
-/** <runs folder>/<YYYYMMDD-HHMMSS>-<config name> (local time, as the trainer names it); the
- *  runs folder defaults to runs/ in the current directory. */
+/** <runs folder>/<YYYYMMDD-HHMMSS>-<config name> (names.ts: local time, as the trainer names
+ *  it); the runs folder defaults to runs/ in the current directory. */
 export function defaultRunDir(configName: string, runsFolder = path.resolve('runs'), now = new Date()): string {
-  const stamp =
-    `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-` +
-    `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
-  const safe = configName.replace(/[^\w.-]+/g, '-');
-  return path.join(runsFolder, `${stamp}-${safe}`);
+  return path.join(runsFolder, runFolderName(configName, now));
 }

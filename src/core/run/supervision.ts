@@ -8,6 +8,7 @@
 // takes the run over by recording itself in watcher.json. That is how a run survives a window
 // reload (the old extension host ends, the new one takes over) but not a closed window.
 import * as fs from 'node:fs';
+import { writeFileAtomic } from '../common/atomicWrite';
 import { commandLine, groupAlive, processAlive, signalProcess } from '../common/processes';
 import { runPaths } from './runDir';
 
@@ -20,14 +21,8 @@ export interface ProcessRecord {
   watcher: number | null;
 }
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  const temp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(temp, `${JSON.stringify(value)}\n`);
-  fs.renameSync(temp, file);
-}
-
 export function writeProcessRecord(runDir: string, pid: number, watcher: number | null = null): void {
-  writeJsonAtomic(runPaths(runDir).process, { pid, started: Date.now(), watcher } satisfies ProcessRecord);
+  writeFileAtomic(runPaths(runDir).process, `${JSON.stringify({ pid, started: Date.now(), watcher } satisfies ProcessRecord)}\n`);
 }
 
 export function readProcessRecord(runDir: string): ProcessRecord | undefined {
@@ -121,6 +116,6 @@ export function currentWatcher(runDir: string): number | null {
 export function takeOverRun(runDir: string, pid: number): boolean {
   const watcher = currentWatcher(runDir);
   if (watcher === null || processAlive(watcher)) return false;
-  writeJsonAtomic(runPaths(runDir).watcher, { pid });
+  writeFileAtomic(runPaths(runDir).watcher, `${JSON.stringify({ pid })}\n`);
   return true;
 }

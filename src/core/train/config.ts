@@ -3,7 +3,7 @@
 // types, validation against schemas/run-config.schema.json with every error listed and its
 // key named, defaults filled from the schema, relative paths resolved. Refused before anything
 // is spawned, and checked live as the user types. The trainer checks again at run time
-// (trainer/wordplay_trainer/config.py): the cross-field checks and the --set messages exist in
+// (trainer/wordplay_trainer/train/config.py): the cross-field checks and the --set messages exist in
 // both languages, held to the same words by the cases in test/cases/config-rules.json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

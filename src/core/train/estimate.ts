@@ -116,11 +116,43 @@ export function flopsPerToken(params: number, n_layer: number, n_head: number, n
   return 6 * params + 12 * n_layer * n_head * (n_embd / n_head) * seqLen;
 }
 
-/** The dtype the trainer resolves `auto` to on a device (trainer/wordplay_trainer/common.py). */
-export function resolveDtype(dtype: string, device: DeviceInfo): 'float32' | 'bfloat16' | 'float16' {
-  if (dtype === 'float32' || dtype === 'bfloat16' || dtype === 'float16') return dtype;
+// train.device, train.dtype and train.compile resolve as the trainer resolves them (the two are
+// held to test/cases/auto-rules.json). Where the trainer refuses a value, the estimate goes on
+// with what it can and says so in a note that names the key.
+
+/** The device the run will use: train.device = cpu forces the CPU whatever was detected; a
+ *  device that is not here (cuda, mps), which the trainer refuses, leaves the detected one, with a
+ *  note. */
+export function effectiveDevice(requested: string, detected: DeviceInfo, notes: string[]): DeviceInfo {
+  const cpu: DeviceInfo = detected.kind === 'cpu' ? detected : { kind: 'cpu', name: 'CPU', cores: detected.cores ?? 1 };
+  if (requested === 'cpu') return cpu;
+  if (requested.startsWith('cuda') && detected.kind !== 'cuda') {
+    notes.push(`train.device is ${requested} but no CUDA GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`);
+  }
+  if (requested === 'mps' && detected.kind !== 'mps') {
+    notes.push(`train.device is mps but no Apple-silicon GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`);
+  }
+  return detected;
+}
+
+/** The dtype train.dtype gives on a device: auto is bfloat16 on a CUDA GPU that has it, float16 on
+ *  one that does not, float32 elsewhere. A dtype the device lacks (float16 off CUDA, bfloat16 on a
+ *  GPU without it) is kept, with a note. */
+export function resolveDtype(requested: string, device: DeviceInfo, notes: string[]): 'float32' | 'bfloat16' | 'float16' {
+  if (requested === 'float16' && device.kind !== 'cuda') {
+    notes.push(`train.dtype float16 needs a CUDA GPU (the estimate is for the ${device.kind.toUpperCase()}): the trainer refuses it; set train.dtype to auto, bfloat16 or float32.`);
+  }
+  if (requested === 'bfloat16' && device.kind === 'cuda' && device.bf16 === false) {
+    notes.push(`train.dtype is bfloat16 but ${device.name} has none: the trainer refuses it; set train.dtype to auto or float16.`);
+  }
+  if (requested === 'float32' || requested === 'bfloat16' || requested === 'float16') return requested;
   if (device.kind !== 'cuda') return 'float32';
   return device.bf16 === false ? 'float16' : 'bfloat16';
+}
+
+/** Whether train.compile compiles on a device: auto compiles on CUDA alone. */
+export function resolveCompile(requested: string, device: DeviceInfo): boolean {
+  return requested === 'auto' ? device.kind === 'cuda' : requested === 'true';
 }
 
 // The CPU's two assumptions. Both are per core: PyTorch spreads its matmuls and its large
@@ -135,19 +167,6 @@ export const CPU_FLOPS_PER_CORE = 25e9;
 export const CPU_BYTES_PER_CORE = 2.5e9;
 /** Apple-silicon GPU through MPS: a modest middle of the M-series (M1 2.6 to M3 Max 14 TFLOPS). */
 export const MPS_FLOPS = 5e12;
-
-/** The device the run will use: train.device = cpu forces the CPU whatever was detected. */
-export function effectiveDevice(requested: string, detected: DeviceInfo, notes: string[]): DeviceInfo {
-  const cpu: DeviceInfo = detected.kind === 'cpu' ? detected : { kind: 'cpu', name: 'CPU', cores: detected.cores ?? 1 };
-  if (requested === 'cpu') return cpu;
-  if (requested.startsWith('cuda') && detected.kind !== 'cuda') {
-    notes.push(`train.device is ${requested} but no CUDA GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`);
-  }
-  if (requested === 'mps' && detected.kind !== 'mps') {
-    notes.push(`train.device is mps but no Apple-silicon GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`);
-  }
-  return detected;
-}
 
 /** Achieved throughput of one device for a micro-batch of `flopsPerMicroBatch`: FLOP/s, the MFU
  *  assumed, and bytes/s for memory-bound work. Small models are dominated by kernel launches and
@@ -169,7 +188,7 @@ export function achievedFlops(device: DeviceInfo, dtype: string, compile: boolea
 }
 
 /** FLOPs of one Muon step: five quintic Newton-Schulz iterations on every 2-D matrix of the
- *  blocks (trainer/wordplay_trainer/muon.py), each 4·m²·n + 2·m³ for an m×n matrix with m <= n
+ *  blocks (trainer/wordplay_trainer/train/muon.py), each 4·m²·n + 2·m³ for an m×n matrix with m <= n
  *  (X·Xᵀ, its square, and that times X). */
 export function muonFlops(shape: ModelShape): number {
   const d = shape.n_embd;
@@ -197,8 +216,8 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   if (pretrained) notes.push(`init_from ${t.init_from}: the model group's shape is replaced by GPT-2's (${pretrained.n_layer} layers, ${pretrained.n_head} heads, ${pretrained.n_embd} wide).`);
 
   const device = effectiveDevice(t.device, detected, notes);
-  const dtype = resolveDtype(t.dtype, device);
-  const compile = t.compile === 'true' || (t.compile === 'auto' && device.kind === 'cuda');
+  const dtype = resolveDtype(t.dtype, device, notes);
+  const compile = resolveCompile(t.compile, device);
   const world = Math.max(1, config.distributed.nproc_per_node * config.distributed.nnodes);
 
   const [params, paramsTotal] = paramCount(shape);

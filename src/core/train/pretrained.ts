@@ -1,12 +1,12 @@
 // A pretrained GPT-2 as a run of its own, untrained: the trainer's `export --from`
-// (trainer/wordplay_trainer/pretrained.py) writes model.onnx + model.json, config.json and a
+// (trainer/wordplay_trainer/export/pretrained_run.py) writes model.onnx + model.json, config.json and a
 // finished events.jsonl into a new run folder, renamed into place whole, which the Runs tree
 // lists and completion uses like a trained run's. The hub's checkpoints and their shapes are
 // schemas/gpt2.json's; downloading them needs the network, a Hugging Face folder does not.
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../common/errors';
+import { nextFreePath, safeName } from '../common/names';
 import { trainerInvocation } from '../common/pythonEnv';
 import { GPT2_BLOCK, GPT2_SHAPES, GPT2_VOCAB, formatCount, paramCount } from './estimate';
 
@@ -34,10 +34,7 @@ export function describePretrained(m: PretrainedModel): string {
 /** <runs folder>/<name>-pretrained, or -2, -3 … after it when that is taken: never an existing
  *  folder. `source` is a hub name or a folder, named by its last part. */
 export function pretrainedRunDir(runsFolder: string, source: string): string {
-  const base = `${path.basename(path.resolve(source)).replace(/[^\w.-]+/g, '-')}-pretrained`;
-  let dir = path.join(runsFolder, base);
-  for (let n = 2; fs.existsSync(dir); n++) dir = path.join(runsFolder, `${base}-${n}`);
-  return dir;
+  return nextFreePath(runsFolder, `${safeName(path.basename(path.resolve(source)))}-pretrained`);
 }
 
 export interface ExportPretrainedOptions {

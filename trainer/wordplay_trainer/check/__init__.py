@@ -1,0 +1,1 @@
+"""What this machine can do: the interpreter's probe, training throughput, the GPU check."""

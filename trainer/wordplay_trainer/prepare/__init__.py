@@ -1,0 +1,1 @@
+"""The prepare stage's Python half: the dataset folder read, the BPE trained, a char dataset written."""
