@@ -14,6 +14,11 @@ export default tseslint.config(
   {
     // src/core is shared with the CLI and the tests: it must never import the editor's API
     files: ['src/core/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core must stay free of vscode imports.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'src/core must stay free of vscode imports.' }] },
+      ],
+    },
   },
 );

@@ -112,7 +112,9 @@ export async function benchActivation(args: string[]): Promise<number> {
       if (child.status !== 0) throw new UserError(`activating ${main} failed:\n${child.stderr.trim()}`);
       const sample = JSON.parse(child.stdout.trim().split('\n').pop()!);
       samples.push(sample);
-      console.error(`run ${r + 1}/${runs}: require ${sample.require_ms.toFixed(1)} ms, activate ${sample.activate_ms.toFixed(1)} ms`);
+      console.error(
+        `run ${r + 1}/${runs}: require ${sample.require_ms.toFixed(1)} ms, activate ${sample.activate_ms.toFixed(1)} ms`,
+      );
     }
     const totals = samples.map((s) => s.require_ms + s.activate_ms);
     console.log(

@@ -34,7 +34,9 @@ async function firstDrawTimes(runs: number): Promise<number[]> {
       const run = fakeRun('/w/runs/long', POINTS, { every: 1 });
       const started = performance.now();
       await p.send({ type: 'metrics/reset', runs: [run] });
-      await p.page.waitForFunction(() => window.wordplayCharts.loss.getDatasetMeta(0).data.length > 0, undefined, { timeout: 0 });
+      await p.page.waitForFunction(() => window.wordplayCharts.loss.getDatasetMeta(0).data.length > 0, undefined, {
+        timeout: 0,
+      });
       times.push(performance.now() - started);
       if (p.errors.length) throw new Error(`the metrics page reported errors: ${p.errors.join('; ')}`);
       await p.page.close();
@@ -47,20 +49,33 @@ async function firstDrawTimes(runs: number): Promise<number[]> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, runs: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '60' }, runs: { type: 'string', default: '5' } },
+  });
   const seconds = Number(values.seconds);
   const runs = Number(values.runs);
   if (!Number.isInteger(seconds) || seconds < 1 || !Number.isInteger(runs) || runs < 1) {
-    throw new Error(`--seconds and --runs must be whole numbers of at least 1, got ${values.seconds} and ${values.runs}`);
+    throw new Error(
+      `--seconds and --runs must be whole numbers of at least 1, got ${values.seconds} and ${values.runs}`,
+    );
   }
   console.error(`${RATE} events/s for ${seconds} s ...`);
   const load = await dashboardUnderLoad(seconds);
-  if (load.page.errors.length) throw new Error(`the metrics page reported errors under load: ${load.page.errors.join('; ')}`);
+  if (load.page.errors.length)
+    throw new Error(`the metrics page reported errors under load: ${load.page.errors.join('; ')}`);
   const frames = frameStats(load.frames);
   const draws = await firstDrawTimes(runs);
   console.log(
     JSON.stringify({
-      load: { seconds, events_per_s: RATE, frames: frames.frames, fps: round(frames.fps), p50_frame_ms: round(frames.p50_ms), p95_frame_ms: round(frames.p95_ms), max_frame_ms: round(frames.max_ms) },
+      load: {
+        seconds,
+        events_per_s: RATE,
+        frames: frames.frames,
+        fps: round(frames.fps),
+        p50_frame_ms: round(frames.p50_ms),
+        p95_frame_ms: round(frames.p95_ms),
+        max_frame_ms: round(frames.max_ms),
+      },
       first_draw: { points: POINTS, runs, median_ms: round(median(draws)), max_ms: round(Math.max(...draws)) },
     }),
   );
@@ -80,24 +95,29 @@ export const benchmarks: Benchmark[] = [
   {
     name: 'dashboard',
     command: 'node --import tsx bench/dashboard.ts --seconds 60 --runs 5',
-    measure: () => nodeJson(['--import', 'tsx', 'bench/dashboard.ts', '--seconds', '60', '--runs', '5'], 'bench/dashboard.ts'),
+    measure: () =>
+      nodeJson(['--import', 'tsx', 'bench/dashboard.ts', '--seconds', '60', '--runs', '5'], 'bench/dashboard.ts'),
     rows: [
       {
-        figure: 'metrics dashboard under 2,000 events/s for 60 s (the load test’s scenario): frames per second in the page',
+        figure:
+          'metrics dashboard under 2,000 events/s for 60 s (the load test’s scenario): frames per second in the page',
         goal: '> 10 (#21, from the load test)',
-        value: (r) => `${fixed(r.load.fps)} frames/s (${int(r.load.frames)} frames in ${r.load.seconds} s, headless Chromium)`,
+        value: (r) =>
+          `${fixed(r.load.fps)} frames/s (${int(r.load.frames)} frames in ${r.load.seconds} s, headless Chromium)`,
         met: (r) => r.load.fps > 10,
       },
       {
         figure: 'the same: frame time, 95th percentile',
         goal: '< 100 ms (#21, from the load test)',
-        value: (r) => `${fixed(r.load.p95_frame_ms)} ms (median ${fixed(r.load.p50_frame_ms)}, slowest ${fixed(r.load.max_frame_ms)})`,
+        value: (r) =>
+          `${fixed(r.load.p95_frame_ms)} ms (median ${fixed(r.load.p50_frame_ms)}, slowest ${fixed(r.load.max_frame_ms)})`,
         met: (r) => r.load.p95_frame_ms < 100,
       },
       {
         figure: 'metrics page: a run of 100,000 points, from metrics/reset to the first draw',
         goal: '< 15 s (#21, from the webview test)',
-        value: (r) => `${fixed(r.first_draw.median_ms / 1000, 2)} s (median of ${r.first_draw.runs}; slowest ${fixed(r.first_draw.max_ms / 1000, 2)})`,
+        value: (r) =>
+          `${fixed(r.first_draw.median_ms / 1000, 2)} s (median of ${r.first_draw.runs}; slowest ${fixed(r.first_draw.max_ms / 1000, 2)})`,
         met: (r) => r.first_draw.median_ms < 15_000,
       },
     ],

@@ -31,7 +31,7 @@ first_token_ms (prompt to first token) and total_ms.
 
 const PRESET = 'shakespeare-char-cpu';
 // tiny Shakespeare's 65 characters, in the order prepare sorts them
-const VOCAB = [...'\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
+const VOCAB = [..."\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"];
 
 const EXPORT_SCRIPT = `
 import json, sys, torch
@@ -73,12 +73,19 @@ async function once(model: string, prompt: string): Promise<Sample> {
 }
 
 async function exportPresetModel(dir: string): Promise<Record<string, unknown>> {
-  const preset = JSON.parse(fs.readFileSync(path.join(trainerDir, 'wordplay_trainer', 'presets', `${PRESET}.json`), 'utf8'));
+  const preset = JSON.parse(
+    fs.readFileSync(path.join(trainerDir, 'wordplay_trainer', 'presets', `${PRESET}.json`), 'utf8'),
+  );
   const shape = preset.model as Record<string, unknown>;
   const inv = trainerInvocation([]);
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(inv.command, ['-c', EXPORT_SCRIPT, dir, JSON.stringify(VOCAB), JSON.stringify(shape)], { env: inv.env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', (err) => reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)));
+    const child = spawn(inv.command, ['-c', EXPORT_SCRIPT, dir, JSON.stringify(VOCAB), JSON.stringify(shape)], {
+      env: inv.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('error', (err) =>
+      reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)),
+    );
     child.on('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) throw new UserError(`exporting the benchmark model failed (exit ${code}).`);
@@ -89,13 +96,29 @@ function measure(model: string, prompt: string, runs: number): Record<string, nu
   const samples: Sample[] = [];
   for (let r = 0; r < runs; r++) {
     // the same CLI, the same way, in a fresh process
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], 'bench', 'first-completion', '--once', '--model', model, '--prompt', prompt], {
-      encoding: 'utf8',
-    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        process.argv[1],
+        'bench',
+        'first-completion',
+        '--once',
+        '--model',
+        model,
+        '--prompt',
+        prompt,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (child.status !== 0) throw new UserError(`measuring ${model} failed:\n${child.stderr.trim()}`);
     const sample: Sample = JSON.parse(child.stdout.trim().split('\n').pop()!);
     samples.push(sample);
-    console.error(`${path.basename(model)} run ${r + 1}/${runs}: ${sample.total_ms.toFixed(1)} ms (onnxruntime ${sample.ort_require_ms.toFixed(1)}, session ${sample.session_ms.toFixed(1)}, first token ${sample.first_token_ms.toFixed(1)})`);
+    console.error(
+      `${path.basename(model)} run ${r + 1}/${runs}: ${sample.total_ms.toFixed(1)} ms (onnxruntime ${sample.ort_require_ms.toFixed(1)}, session ${sample.session_ms.toFixed(1)}, first token ${sample.first_token_ms.toFixed(1)})`,
+    );
   }
   const of = (key: keyof Sample) => round(median(samples.map((s) => s[key])));
   return {
@@ -108,7 +131,11 @@ function measure(model: string, prompt: string, runs: number): Record<string, nu
 }
 
 export async function benchFirstCompletion(args: string[]): Promise<number> {
-  const opts = parseOptions(args, { model: { type: 'string' }, runs: { type: 'string' }, prompt: { type: 'string' }, once: { type: 'boolean' } }, benchFirstCompletionUsage);
+  const opts = parseOptions(
+    args,
+    { model: { type: 'string' }, runs: { type: 'string' }, prompt: { type: 'string' }, once: { type: 'boolean' } },
+    benchFirstCompletionUsage,
+  );
   const prompt = opts.prompt ?? 'ROMEO:';
   if (opts.once) {
     if (!opts.model) throw new UserError(`--once needs --model.\n\n${benchFirstCompletionUsage}`);
@@ -117,7 +144,12 @@ export async function benchFirstCompletion(args: string[]): Promise<number> {
   }
   const runs = numberOption(opts.runs, 'runs', 10);
   if (!Number.isInteger(runs) || runs < 1) throw new UserError('--runs must be a whole number of at least 1.');
-  const result: Record<string, unknown> = { prompt, runs, cpus: os.cpus().length, ort_threads: process.env.WORDPLAY_ORT_THREADS ?? 'default' };
+  const result: Record<string, unknown> = {
+    prompt,
+    runs,
+    cpus: os.cpus().length,
+    ort_threads: process.env.WORDPLAY_ORT_THREADS ?? 'default',
+  };
   if (opts.model) {
     result.model = opts.model;
     result[path.basename(opts.model)] = measure(path.resolve(opts.model), prompt, runs);
@@ -147,7 +179,8 @@ export const benchmarks: Benchmark[] = [
     args: ['bench', 'first-completion', '--runs', '11'],
     rows: [
       {
-        figure: 'first completion to its first token, onnxruntime loading included, fresh process, `shakespeare-char-cpu` shape, fp32',
+        figure:
+          'first completion to its first token, onnxruntime loading included, fresh process, `shakespeare-char-cpu` shape, fp32',
         goal: '≤ 300 ms (#7)',
         value: (r) => `${firstCompletionValue(r['model.onnx'])}, median of ${r.runs}`,
         met: (r) => r['model.onnx'].total_ms <= 300,

@@ -26,7 +26,7 @@ interleaved with --config's in the same process (against_tokens_per_s, ratio_vs_
 first_token_ms, baseline_tokens_per_s, speedup_vs_no_cache, and the int8 figures.`;
 
 // tiny Shakespeare's 65 characters, in the order prepare sorts them
-const VOCAB = [...'\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
+const VOCAB = [..."\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"];
 const PROMPT = `First Citizen:
 Before we proceed any further, hear me speak.
 
@@ -55,7 +55,9 @@ export async function exportBenchModel(dir: string, int8: boolean, shape: RunCon
   const args = ['-c', EXPORT_SCRIPT, dir, JSON.stringify(VOCAB), int8 ? 'int8' : '', JSON.stringify(shape)];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(inv.command, args, { env: inv.env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', (err) => reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)));
+    child.on('error', (err) =>
+      reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)),
+    );
     child.on('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) throw new UserError(`exporting the benchmark model failed (exit ${code}).`);
@@ -66,7 +68,13 @@ interface Measure {
   firstTokenMs: number;
 }
 
-async function measure(model: GenerationModel, prompt: string, tokens: number, cache: boolean, seed: number): Promise<Measure> {
+async function measure(
+  model: GenerationModel,
+  prompt: string,
+  tokens: number,
+  cache: boolean,
+  seed: number,
+): Promise<Measure> {
   const started = performance.now();
   const s = await complete(model, { prompt, maxTokens: tokens, temperature: 0.8, seed, cache });
   const seconds = (performance.now() - started) / 1000;
@@ -77,7 +85,15 @@ async function measure(model: GenerationModel, prompt: string, tokens: number, c
 export async function benchGeneration(args: string[]): Promise<number> {
   const opts = parseOptions(
     args,
-    { json: { type: 'boolean' }, config: { type: 'string' }, against: { type: 'string' }, runs: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' }, 'no-int8': { type: 'boolean' } },
+    {
+      json: { type: 'boolean' },
+      config: { type: 'string' },
+      against: { type: 'string' },
+      runs: { type: 'string' },
+      tokens: { type: 'string' },
+      threads: { type: 'string' },
+      'no-int8': { type: 'boolean' },
+    },
     benchGenerationUsage,
   );
   const runs = numberOption(opts.runs, 'runs', 3);
@@ -108,7 +124,9 @@ export async function benchGeneration(args: string[]): Promise<number> {
     t = performance.now();
     const quant = int8 ? await loadGenerationModel(path.join(work, INT8_FILE), { threads }) : undefined;
     const int8LoadMs = performance.now() - t;
-    const against = againstShape ? await loadGenerationModel(path.join(againstDir, MODEL_FILE), { threads }) : undefined;
+    const against = againstShape
+      ? await loadGenerationModel(path.join(againstDir, MODEL_FILE), { threads })
+      : undefined;
     const ids = model.tokenizer.encode(PROMPT).slice(0, 100);
     const prompt = model.tokenizer.decode(ids);
     // warm-up: first runs of a session allocate its buffers
@@ -126,7 +144,9 @@ export async function benchGeneration(args: string[]): Promise<number> {
       if (quant) quantized.push(await measure(quant, prompt, tokens, true, r + 1));
       baseline.push(await measure(model, prompt, tokens, false, r + 1));
       const last = (xs: Measure[]) => (xs.length ? `${xs[xs.length - 1].tokensPerS.toFixed(0)} tok/s` : '-');
-      say(`run ${r + 1}/${runs}: cached ${last(cached)} (first token ${cached[r].firstTokenMs.toFixed(1)} ms), int8 ${last(quantized)}, no cache ${last(baseline)}`);
+      say(
+        `run ${r + 1}/${runs}: cached ${last(cached)} (first token ${cached[r].firstTokenMs.toFixed(1)} ms), int8 ${last(quantized)}, no cache ${last(baseline)}`,
+      );
     }
     // the first token alone, more times: prefill of the 100-token prompt + one sample
     const firstToken = async (m: GenerationModel) => {
@@ -163,7 +183,11 @@ export async function benchGeneration(args: string[]): Promise<number> {
     }
     if (against && opts.against) {
       const a = median(compared.map((m) => m.tokensPerS));
-      Object.assign(result, { against: describe(opts.against, againstShape!), against_tokens_per_s: round(a), ratio_vs_against: round(tps / a, 3) });
+      Object.assign(result, {
+        against: describe(opts.against, againstShape!),
+        against_tokens_per_s: round(a),
+        ratio_vs_against: round(tps / a, 3),
+      });
     }
     console.log(JSON.stringify(result));
     return 0;
@@ -181,15 +205,18 @@ export const benchmarks: Benchmark[] = [
     args: ['bench', 'generation', '--json', '--runs', '5', '--against', 'nanogpt-shakespeare-char'],
     rows: [
       {
-        figure: 'generation tokens/s, KV cache, fp32: today’s architecture (`shakespeare-char`) over GPT-2’s (`nanogpt-shakespeare-char`), same shape, runs interleaved',
+        figure:
+          'generation tokens/s, KV cache, fp32: today’s architecture (`shakespeare-char`) over GPT-2’s (`nanogpt-shakespeare-char`), same shape, runs interleaved',
         goal: '≥ 0.95× (#16: no slower, within the noise of a shared machine)',
-        value: (r) => `${fixed(r.ratio_vs_against, 2)}× (${fixed(r.tokens_per_s)} against ${fixed(r.against_tokens_per_s)} tokens/s, medians of ${r.runs})`,
+        value: (r) =>
+          `${fixed(r.ratio_vs_against, 2)}× (${fixed(r.tokens_per_s)} against ${fixed(r.against_tokens_per_s)} tokens/s, medians of ${r.runs})`,
         met: (r) => r.ratio_vs_against >= 0.95,
       },
       {
         figure: 'generation tokens/s, KV cache, fp32',
         goal: '≥ 300 tokens/s on a 2-core CPU (#4)',
-        value: (r) => `${fixed(r.tokens_per_s)} tokens/s (median of ${r.runs} runs of ${r.new_tokens} tokens after a ${r.prompt_tokens}-token prompt; ${r.threads} onnxruntime threads)`,
+        value: (r) =>
+          `${fixed(r.tokens_per_s)} tokens/s (median of ${r.runs} runs of ${r.new_tokens} tokens after a ${r.prompt_tokens}-token prompt; ${r.threads} onnxruntime threads)`,
         met: (r) => r.tokens_per_s >= 300,
       },
       {

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const gpuCheckPath = path.join(root, 'bench', 'gpu-check.json');
-const COMMANDS = '`npm run gpu-check` (or `python -m wordplay_trainer gpu-check --out bench/gpu-check.json` on a machine without Node.js)';
+const COMMANDS =
+  '`npm run gpu-check` (or `python -m wordplay_trainer gpu-check --out bench/gpu-check.json` on a machine without Node.js)';
 
 /** bench/gpu-check.json, or null when there is none. */
 export function readGpuCheck(file = gpuCheckPath) {
@@ -19,7 +20,8 @@ export function readGpuCheck(file = gpuCheckPath) {
 }
 
 /** The report, when it holds GPU figures: present, from the format this code reads, and no dry run. */
-const real = (report) => (report?.format === 'wordplay-gpu-check' && report.version === 1 && report.dry_run === false ? report : null);
+const real = (report) =>
+  report?.format === 'wordplay-gpu-check' && report.version === 1 && report.dry_run === false ? report : null;
 
 /**
  * `results` (bench/results.json's entries by benchmark name) with each benchmark that names a
@@ -44,7 +46,10 @@ export function withGpuCheck(results, benchmarks, report) {
 const int = (x) => Math.round(x).toLocaleString('en-US');
 const fixed = (x, digits = 1) => Number(x).toFixed(digits);
 const percent = (x) => (x === null ? 'n/a (the GPU’s peak is unknown)' : `${fixed(100 * x)}%`);
-const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const cell = (text) =>
+  String(text)
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ');
 
 const training = (s) =>
   `medians of ${s.timed_train_events} train events after the first: ${int(s.tokens_per_s)} tokens/s, MFU ${percent(s.mfu)}; ` +
@@ -62,10 +67,15 @@ const STEPS = [
       `${r.machine.gpus.join(', ')}; peak ${s.peak_flops === null ? 'unknown (not in schemas/gpu-peaks.json: no MFU)' : `${fixed(s.peak_flops / 1e12, 0)} TFLOP/s bf16`}; ` +
       `PyTorch ${r.machine.torch}, CUDA ${r.machine.cuda}`,
   },
-  { name: 'dataset', label: () => 'tiny Shakespeare, char-level, prepared from `corpus/`', figures: (s) => `${int(s.characters)} characters, vocabulary ${s.vocab_size}` },
+  {
+    name: 'dataset',
+    label: () => 'tiny Shakespeare, char-level, prepared from `corpus/`',
+    figures: (s) => `${int(s.characters)} characters, vocabulary ${s.vocab_size}`,
+  },
   {
     name: 'train',
-    label: (s) => `train \`shakespeare-char\`${s.iters ? ` for ${s.iters} steps` : ''}, bf16 autocast, torch.compile (\`wordplay_trainer train\`)`,
+    label: (s) =>
+      `train \`shakespeare-char\`${s.iters ? ` for ${s.iters} steps` : ''}, bf16 autocast, torch.compile (\`wordplay_trainer train\`)`,
     figures: (s) => `${training(s)}; ${s.dtype}, ${s.compile ? 'compiled' : 'not compiled'}, ${s.device}`,
   },
   {
@@ -81,7 +91,10 @@ const STEPS = [
     figures: (s) =>
       `max |Δ logit| ${s.max_abs_diff.toExponential(1)} over ${s.positions} positions (a ${s.prompt_tokens}-token prefill, then cached steps); ` +
       `top-1 agreement ${fixed(100 * s.top1_agreement)}%`,
-    goal: (s) => (s.tolerance === undefined ? '≤ 1e-4 of the largest logit' : `≤ ${s.tolerance.toExponential(1)} (1e-4 of the largest logit, ${fixed(s.max_abs_logit, 1)})`),
+    goal: (s) =>
+      s.tolerance === undefined
+        ? '≤ 1e-4 of the largest logit'
+        : `≤ ${s.tolerance.toExponential(1)} (1e-4 of the largest logit, ${fixed(s.max_abs_logit, 1)})`,
     met: (s) => s.max_abs_diff <= s.tolerance,
   },
   { name: 'bench_shakespeare_char', label: () => '`bench training`, `shakespeare-char`', figures: bench },
@@ -119,7 +132,12 @@ export function gpuCheckSection(report) {
   if (!check) {
     return [
       `The GPU check has not run yet: run ${COMMANDS}.`,
-      ...(report?.dry_run ? ['', `(\`bench/gpu-check.json\` holds a dry run, from \`${report.command}\` on ${report.date.slice(0, 10)}: the steps on the CPU at toy sizes, no GPU's figures.)`] : []),
+      ...(report?.dry_run
+        ? [
+            '',
+            `(\`bench/gpu-check.json\` holds a dry run, from \`${report.command}\` on ${report.date.slice(0, 10)}: the steps on the CPU at toy sizes, no GPU's figures.)`,
+          ]
+        : []),
     ].join('\n');
   }
   const m = check.machine;

@@ -12,7 +12,10 @@ import { trainerInvocation } from '../src/core/common/pythonEnv';
 
 /** Whether taskset can pin to cores 0 and 1 here (it exists, and both cores are ours). */
 export function canPin(): boolean {
-  return os.availableParallelism() >= 2 && ['0', '1'].every((core) => spawnSync('taskset', ['-c', core, 'true']).status === 0);
+  return (
+    os.availableParallelism() >= 2 &&
+    ['0', '1'].every((core) => spawnSync('taskset', ['-c', core, 'true']).status === 0)
+  );
 }
 
 export interface PinnedRun {
@@ -69,7 +72,14 @@ export function cpuSeconds(pid: number | undefined): number | null {
 export async function trainPinned(run: PinnedRun, options: PinnedOptions): Promise<RunEvent[]> {
   const paths = runPaths(run.runDir);
   fs.mkdirSync(paths.root, { recursive: true });
-  const trainArgs = ['train', '--config', run.config, '--run-dir', paths.root, ...run.sets.flatMap((s) => ['--set', s])];
+  const trainArgs = [
+    'train',
+    '--config',
+    run.config,
+    '--run-dir',
+    paths.root,
+    ...run.sets.flatMap((s) => ['--set', s]),
+  ];
   const inv = trainerInvocation(trainArgs, {
     ...process.env,
     OMP_NUM_THREADS: '1',
@@ -77,9 +87,15 @@ export async function trainPinned(run: PinnedRun, options: PinnedOptions): Promi
     WORDPLAY_SKIP_EXPORT: '1', // the export is not part of the figures
     WORDPLAY_STOP_WITH_PID: String(process.pid), // stops if this bench goes away
   });
-  const [command, args] = run.core === null ? [inv.command, inv.args] : ['taskset', ['-c', String(run.core), inv.command, ...inv.args]];
+  const [command, args] =
+    run.core === null ? [inv.command, inv.args] : ['taskset', ['-c', String(run.core), inv.command, ...inv.args]];
   const log = fs.openSync(paths.log, 'w');
-  const child = spawn(command, args, { env: inv.env, stdio: ['ignore', log, log], signal: options.signal, killSignal: 'SIGKILL' });
+  const child = spawn(command, args, {
+    env: inv.env,
+    stdio: ['ignore', log, log],
+    signal: options.signal,
+    killSignal: 'SIGKILL',
+  });
   fs.closeSync(log);
   const follower = new EventFollower(paths.events);
   let start: number | undefined;
@@ -91,11 +107,21 @@ export async function trainPinned(run: PinnedRun, options: PinnedOptions): Promi
       if (e.type === 'train') iter = e.iter;
       if (e.type === 'eval') {
         const bpb = e.val_bpb === undefined ? '' : `, ${e.val_bpb.toFixed(4)} bits per byte`;
-        options.say(`${run.label} eval ${e.iter}: val ${e.val_loss.toFixed(4)}${bpb} at ${(e.time - (start ?? e.time)).toFixed(0)} s`);
+        options.say(
+          `${run.label} eval ${e.iter}: val ${e.val_loss.toFixed(4)}${bpb} at ${(e.time - (start ?? e.time)).toFixed(0)} s`,
+        );
       }
     }
     const stop = options.stopAfter;
-    if (stop && !stopped && child.exitCode === null && child.signalCode === null && start !== undefined && Date.now() / 1000 - start >= stop.seconds && iter >= (stop.iters ?? 0)) {
+    if (
+      stop &&
+      !stopped &&
+      child.exitCode === null &&
+      child.signalCode === null &&
+      start !== undefined &&
+      Date.now() / 1000 - start >= stop.seconds &&
+      iter >= (stop.iters ?? 0)
+    ) {
       stopped = true;
       child.kill('SIGINT'); // taskset execs the trainer: this is its process
     }
@@ -109,7 +135,9 @@ export async function trainPinned(run: PinnedRun, options: PinnedOptions): Promi
   }).finally(() => clearInterval(timer));
   poll();
   const events = readEvents(paths.events);
-  const ended = events.some((e) => e.type === 'done' && (e.reason === 'finished' || (stopped && e.reason === 'stopped')));
+  const ended = events.some(
+    (e) => e.type === 'done' && (e.reason === 'finished' || (stopped && e.reason === 'stopped')),
+  );
   if (code !== 0 || !ended) {
     const tail = fs.readFileSync(paths.log, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
     throw new UserError(`the ${run.label} run (${run.config}) did not finish (exit ${code}); its last lines:\n${tail}`);

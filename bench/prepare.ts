@@ -109,7 +109,13 @@ interface BpeRun {
 }
 
 /** One bpe prepare, its phases timed from its progress reports (see the header). */
-async function bpeRun(input: string, out: string, vocabSize: number | undefined, env: NodeJS.ProcessEnv, usageLog: string): Promise<BpeRun> {
+async function bpeRun(
+  input: string,
+  out: string,
+  vocabSize: number | undefined,
+  env: NodeJS.ProcessEnv,
+  usageLog: string,
+): Promise<BpeRun> {
   fs.rmSync(out, { recursive: true, force: true });
   const last: Partial<Record<PrepareProgress['phase'], number>> = {};
   const started = performance.now();
@@ -124,7 +130,8 @@ async function bpeRun(input: string, out: string, vocabSize: number | undefined,
   const ended = performance.now();
   const checkEnd = last.checking ?? started;
   const trainEnd = last['training tokenizer'];
-  if (trainEnd === undefined) throw new UserError('prepare reported no "training tokenizer" phase: the BPE figures cannot be split');
+  if (trainEnd === undefined)
+    throw new UserError('prepare reported no "training tokenizer" phase: the BPE figures cannot be split');
   const inputBytes = meta.train_bytes! + meta.val_bytes!;
   const child = lastUsage(usageLog);
   const train_s = Math.max((trainEnd - checkEnd) / 1000, child.wall_s);
@@ -141,20 +148,32 @@ async function bpeRun(input: string, out: string, vocabSize: number | undefined,
   };
 }
 
-const childFigures = (c: ChildUsage) => ({ wall_s: round(c.wall_s, 2), cpu_s: round(c.cpu_s, 2), cores: round(c.cpu_s / c.wall_s, 2), peak_rss_mb: Math.round(c.peak_rss_mb) });
+const childFigures = (c: ChildUsage) => ({
+  wall_s: round(c.wall_s, 2),
+  cpu_s: round(c.cpu_s, 2),
+  cores: round(c.cpu_s / c.wall_s, 2),
+  peak_rss_mb: Math.round(c.peak_rss_mb),
+});
 
 export async function benchPrepare(args: string[]): Promise<number> {
   const opts = parseOptions(
     args,
-    { mb: { type: 'string' }, runs: { type: 'string' }, 'vocab-size': { type: 'string' }, 'large-mb': { type: 'string' } },
+    {
+      mb: { type: 'string' },
+      runs: { type: 'string' },
+      'vocab-size': { type: 'string' },
+      'large-mb': { type: 'string' },
+    },
     benchPrepareUsage,
   );
   const targetBytes = numberOption(opts.mb, 'mb', 100) * 1e6;
   const runs = numberOption(opts.runs, 'runs', 3);
   const vocabSize = opts['vocab-size'] === undefined ? undefined : numberOption(opts['vocab-size'], 'vocab-size', 0);
   const largeBytes = numberOption(opts['large-mb'], 'large-mb', 0) * 1e6;
-  if (process.platform === 'win32') throw new UserError('bench prepare wraps the trainer\'s Python in a shell script: run it on Linux or macOS.');
-  if (!Number.isInteger(runs) || runs < 0) throw new UserError('--runs must be a whole number (0: only the --large-mb run).');
+  if (process.platform === 'win32')
+    throw new UserError("bench prepare wraps the trainer's Python in a shell script: run it on Linux or macOS.");
+  if (!Number.isInteger(runs) || runs < 0)
+    throw new UserError('--runs must be a whole number (0: only the --large-mb run).');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-prepare-'));
   try {
     const source = shakespeareText();
@@ -182,7 +201,15 @@ export async function benchPrepare(args: string[]): Promise<number> {
 }
 
 /** The --runs runs of each tokenizer on text repeated to targetBytes. */
-async function repeatedRuns(work: string, source: Buffer, targetBytes: number, runs: number, vocabSize: number | undefined, env: NodeJS.ProcessEnv, usageLog: string) {
+async function repeatedRuns(
+  work: string,
+  source: Buffer,
+  targetBytes: number,
+  runs: number,
+  vocabSize: number | undefined,
+  env: NodeJS.ProcessEnv,
+  usageLog: string,
+) {
   const corpus = path.join(work, 'corpus.txt');
   const megabytes = mb(repeatTo(corpus, source, targetBytes));
   const result: Record<string, unknown> = { input_mb: round(megabytes) };
@@ -233,7 +260,14 @@ async function repeatedRuns(work: string, source: Buffer, targetBytes: number, r
 
 /** bpe once on text repeated to largeBytes: its rates, and the peak RSS of this process (all of
  *  it: run it in a fresh one) and of the trainer's Python. */
-async function largeRun(work: string, source: Buffer, largeBytes: number, vocabSize: number | undefined, env: NodeJS.ProcessEnv, usageLog: string) {
+async function largeRun(
+  work: string,
+  source: Buffer,
+  largeBytes: number,
+  vocabSize: number | undefined,
+  env: NodeJS.ProcessEnv,
+  usageLog: string,
+) {
   const large = path.join(work, 'large.txt');
   const largeMb = mb(repeatTo(large, source, largeBytes));
   console.error(`bpe on ${largeMb.toFixed(0)} MB (once, for its memory)`);
@@ -257,7 +291,16 @@ async function largeRun(work: string, source: Buffer, largeBytes: number, vocabS
 
 /** largeRun in a fresh process: this same command with --runs 0. */
 async function largeInChild(largeBytes: number, vocabSize: number | undefined): Promise<unknown> {
-  const args = [...process.execArgv, process.argv[1], 'bench', 'prepare', '--runs', '0', '--large-mb', String(largeBytes / 1e6)];
+  const args = [
+    ...process.execArgv,
+    process.argv[1],
+    'bench',
+    'prepare',
+    '--runs',
+    '0',
+    '--large-mb',
+    String(largeBytes / 1e6),
+  ];
   if (vocabSize !== undefined) args.push('--vocab-size', String(vocabSize));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
@@ -280,7 +323,8 @@ export const benchmarks: Benchmark[] = [
       {
         figure: 'prepare, char-level',
         goal: '≥ 100 MB/s on one core (#2)',
-        value: (r) => `${fixed(r.char_mb_per_s)} MB/s (median of ${r.runs} runs, ${fixed(r.input_mb)} MB of tiny Shakespeare repeated)`,
+        value: (r) =>
+          `${fixed(r.char_mb_per_s)} MB/s (median of ${r.runs} runs, ${fixed(r.input_mb)} MB of tiny Shakespeare repeated)`,
         met: (r) => r.char_mb_per_s >= 100,
       },
       {
@@ -290,7 +334,8 @@ export const benchmarks: Benchmark[] = [
         met: (r) => r.gpt2_mb_per_s >= 5,
       },
       {
-        figure: 'prepare, trained BPE: training the tokenizer (the `training tokenizer` phase: the trainer’s Python, rustbpe, one thread)',
+        figure:
+          'prepare, trained BPE: training the tokenizer (the `training tokenizer` phase: the trainer’s Python, rustbpe, one thread)',
         goal: '≥ 10 MB/s on one core (#17)',
         value: (r) =>
           r.bpe
@@ -311,7 +356,8 @@ export const benchmarks: Benchmark[] = [
       {
         figure: 'prepare, peak memory of the benchmark process',
         goal: '< 500 MB RSS (#2)',
-        value: (r) => `${int(r.peak_rss_mb)} MB RSS (${fixed(r.input_mb)} MB input, ${r.bpe ? 'char, GPT-2 and trained BPE' : 'both tokenizers'}; 1 GB: the next row)`,
+        value: (r) =>
+          `${int(r.peak_rss_mb)} MB RSS (${fixed(r.input_mb)} MB input, ${r.bpe ? 'char, GPT-2 and trained BPE' : 'both tokenizers'}; 1 GB: the next row)`,
         met: (r) => r.peak_rss_mb < 500,
       },
       {

@@ -21,8 +21,15 @@ export interface Corpus {
 /** The trainer's Python's standard library directory and its version. */
 function stdlibOf(): { stdlib: string; python: string } {
   const python = resolvePython(process.env).path;
-  const probe = spawnSync(python, ['-c', 'import sys, sysconfig; print(sysconfig.get_paths()["stdlib"]); print(sys.version.split()[0])'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new UserError(`could not ask the trainer's Python (${python}) for its standard library: ${probe.stderr || probe.error?.message}. Run "wordplay setup".`);
+  const probe = spawnSync(
+    python,
+    ['-c', 'import sys, sysconfig; print(sysconfig.get_paths()["stdlib"]); print(sys.version.split()[0])'],
+    { encoding: 'utf8' },
+  );
+  if (probe.status !== 0)
+    throw new UserError(
+      `could not ask the trainer's Python (${python}) for its standard library: ${probe.stderr || probe.error?.message}. Run "wordplay setup".`,
+    );
   const [stdlib, version] = probe.stdout.trim().split('\n');
   return { stdlib, python: version };
 }
@@ -32,7 +39,8 @@ function pyFiles(dir: string, rel = ''): string[] {
   const out: string[] = [];
   for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
     const name = path.join(rel, entry.name);
-    if (entry.isDirectory() && !['site-packages', 'dist-packages', '__pycache__'].includes(entry.name)) out.push(...pyFiles(dir, name));
+    if (entry.isDirectory() && !['site-packages', 'dist-packages', '__pycache__'].includes(entry.name))
+      out.push(...pyFiles(dir, name));
     else if (entry.isFile() && entry.name.endsWith('.py')) out.push(name);
   }
   return out.sort();

@@ -48,14 +48,17 @@ export interface RunFigures {
 }
 
 /** The val loss of the last eval at or before `s` seconds; null when there is none. */
-export const valAt = (evals: EvalPoint[], s: number): number | null => evals.filter((e) => e.s <= s).at(-1)?.val_loss ?? null;
+export const valAt = (evals: EvalPoint[], s: number): number | null =>
+  evals.filter((e) => e.s <= s).at(-1)?.val_loss ?? null;
 
 /** One run's figures from its events, timed from its start event. */
 export function runFigures(events: RunEvent[], target: number, budgetS: number): RunFigures {
   const start = events.find((e) => e.type === 'start');
   const done = events.find((e) => e.type === 'done');
   if (!start || !done) throw new UserError(`the run has no ${start ? 'done' : 'start'} event`);
-  const evals = events.filter((e): e is EvalEvent => e.type === 'eval').map((e) => ({ s: e.time - start.time, iter: e.iter, val_loss: e.val_loss }));
+  const evals = events
+    .filter((e): e is EvalEvent => e.type === 'eval')
+    .map((e) => ({ s: e.time - start.time, iter: e.iter, val_loss: e.val_loss }));
   const hit = evals.find((e) => e.val_loss <= target);
   return {
     n_params: start.n_params_total ?? start.n_params,
@@ -78,7 +81,8 @@ export function median(xs: (number | null)[]): number | null {
 }
 
 export function summarize(runs: RunFigures[]) {
-  const of = (key: 'wall_s' | 'target_iter' | 'target_s' | 'val_at_budget' | 'final_val') => median(runs.map((r) => r[key]));
+  const of = (key: 'wall_s' | 'target_iter' | 'target_s' | 'val_at_budget' | 'final_val') =>
+    median(runs.map((r) => r[key]));
   return {
     n_params: runs[0]?.n_params ?? null,
     wall_s: of('wall_s'),
@@ -131,9 +135,13 @@ export async function benchRecipe(args: string[]): Promise<number> {
   if (!Number.isInteger(runs) || runs < 1) throw new UserError('--runs must be a whole number of at least 1.');
   const target = numberOption(opts.target, 'target', 1.88);
   const budgetS = numberOption(opts['budget-s'], 'budget-s', 180);
-  const configs = { baseline: opts.baseline ?? 'nanogpt-shakespeare-char-cpu', candidate: opts.candidate ?? 'shakespeare-char-cpu' };
+  const configs = {
+    baseline: opts.baseline ?? 'nanogpt-shakespeare-char-cpu',
+    candidate: opts.candidate ?? 'shakespeare-char-cpu',
+  };
   const pinned = canPin();
-  if (!pinned) console.error('recipe: taskset or a second core is missing: the two configs run one after the other, unpinned');
+  if (!pinned)
+    console.error('recipe: taskset or a second core is missing: the two configs run one after the other, unpinned');
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-recipe-'));
   try {
@@ -148,19 +156,26 @@ export async function benchRecipe(args: string[]): Promise<number> {
         core: pinned ? (i + round - 1) % 2 : null,
         runDir: path.join(work, `${role}-${round}`),
       }));
-      const where = pinned ? `baseline on core ${slots[0].core}, candidate on core ${slots[1].core}` : 'one after the other';
+      const where = pinned
+        ? `baseline on core ${slots[0].core}, candidate on core ${slots[1].core}`
+        : 'one after the other';
       console.error(`recipe: round ${round}/${runs}: ${configs.baseline} against ${configs.candidate}, ${where}`);
       const abort = new AbortController();
       let failure: unknown;
       const go = (slot: Slot) =>
-        trainPinned({ ...slot, label: slot.role, sets }, { signal: abort.signal, say: (line) => console.error(`recipe: round ${round}: ${line}`) }).catch((err: unknown) => {
+        trainPinned(
+          { ...slot, label: slot.role, sets },
+          { signal: abort.signal, say: (line) => console.error(`recipe: round ${round}: ${line}`) },
+        ).catch((err: unknown) => {
           failure ??= err;
           abort.abort(); // the other run of the round is of no use now
           return [];
         });
       const events = pinned ? await Promise.all(slots.map(go)) : [await go(slots[0]), await go(slots[1])];
       if (failure) throw failure;
-      slots.forEach((slot, i) => figures[slot.role].push({ round, core: slot.core, ...runFigures(events[i], target, budgetS) }));
+      slots.forEach((slot, i) =>
+        figures[slot.role].push({ round, core: slot.core, ...runFigures(events[i], target, budgetS) }),
+      );
     }
 
     const preset = (role: 'baseline' | 'candidate') => ({
@@ -191,7 +206,11 @@ export async function benchRecipe(args: string[]): Promise<number> {
       `ratio ${num(result.ratio, 3)} (the candidate's time to ${target} over the baseline's ${result.baseline_reference}); ` +
         `the candidate's val at the baseline's wall time: ${num(result.candidate_val_at_baseline_wall, 4)}`,
     );
-    console.log(JSON.stringify(result, (_key, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v)));
+    console.log(
+      JSON.stringify(result, (_key, v: unknown) =>
+        typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
+      ),
+    );
     return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -200,7 +219,8 @@ export async function benchRecipe(args: string[]): Promise<number> {
 
 // ---- in BENCHMARKS.md (bench/benchmark.ts)
 
-const recipeTarget = (p: Recorded) => (p.target_s === null ? 'not reached' : `${fixed(p.target_s)} s at iteration ${int(p.target_iter)}`);
+const recipeTarget = (p: Recorded) =>
+  p.target_s === null ? 'not reached' : `${fixed(p.target_s)} s at iteration ${int(p.target_iter)}`;
 const recipeRatioValue = (r: Recorded) =>
   `${r.ratio === null ? 'n/a: ours never reached it' : `${fixed(r.ratio, 2)}×`} (ours ${recipeTarget(r.candidate)}, nanoGPT’s ${recipeTarget(r.baseline)}` +
   `${r.baseline_reference === 'whole run' ? `, so over its whole run of ${fixed(r.baseline.wall_s)} s` : ''}), medians of ${r.runs} runs${r.pinned ? '' : ', one after the other (unpinned)'}`;
@@ -211,7 +231,8 @@ export const benchmarks: Benchmark[] = [
     args: ['bench', 'recipe', '--runs', '2'],
     rows: [
       {
-        figure: 'training recipe, CPU: time to val loss ≤ 1.88, `shakespeare-char-cpu` over nanoGPT’s `nanogpt-shakespeare-char-cpu`, side by side, one core and one thread each',
+        figure:
+          'training recipe, CPU: time to val loss ≤ 1.88, `shakespeare-char-cpu` over nanoGPT’s `nanogpt-shakespeare-char-cpu`, side by side, one core and one thread each',
         goal: '≤ 0.4× (#16), at no more parameters',
         value: recipeRatioValue,
         met: (r) => r.ratio !== null && r.ratio <= 0.4 && r.candidate.n_params <= r.baseline.n_params,

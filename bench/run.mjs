@@ -26,7 +26,20 @@ const say = (line) => console.error(`[bench] ${line}`);
 const fixed = (x, digits = 1) => Number(x).toFixed(digits);
 
 /** The modules of bench/ that declare benchmarks (TypeScript, loaded through tsx), in the table's order. */
-const MODULES = ['prepare', 'training', 'timeToLoss', 'recipe', 'tokenizers', 'generation', 'activation', 'surprise', 'firstCompletion', 'dashboard', 'stop', 'vsix'];
+const MODULES = [
+  'prepare',
+  'training',
+  'timeToLoss',
+  'recipe',
+  'tokenizers',
+  'generation',
+  'activation',
+  'surprise',
+  'firstCompletion',
+  'dashboard',
+  'stop',
+  'vsix',
+];
 
 const importModule = (module) => tsImport(`./${module}.ts`, import.meta.url);
 const declared = [];
@@ -44,7 +57,9 @@ function parseOnly(argv) {
   const names = (argv[i + 1] ?? '').split(',').filter(Boolean);
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));
   if (!names.length || unknown.length) {
-    console.error(`usage: node bench/run.mjs [--only <name,...> | --render]; names: ${benchmarks.map((b) => b.name).join(', ')}`);
+    console.error(
+      `usage: node bench/run.mjs [--only <name,...> | --render]; names: ${benchmarks.map((b) => b.name).join(', ')}`,
+    );
     process.exit(2);
   }
   return names;
@@ -68,13 +83,21 @@ for (const b of benchmarks.filter((x) => only.includes(x.name))) {
     try {
       await b.before?.();
       const result = await (b.measure ? b.measure() : wordplayJson(b.args));
-      results[b.name] = { result, command: b.command, machine, date, seconds: (Date.now() - started) / 1000, load: load() };
+      results[b.name] = {
+        result,
+        command: b.command,
+        machine,
+        date,
+        seconds: (Date.now() - started) / 1000,
+        load: load(),
+      };
       say(`${b.name}: done in ${fixed((Date.now() - started) / 1000)} s`);
     } catch (err) {
       load();
       failed.push(b.name);
       say(`${b.name}: FAILED (${err.message})${results[b.name]?.result ? '; keeping the earlier result' : ''}`);
-      if (!results[b.name]?.result) results[b.name] = { notMeasured: `the benchmark failed (${err.message})`, machine, date };
+      if (!results[b.name]?.result)
+        results[b.name] = { notMeasured: `the benchmark failed (${err.message})`, machine, date };
     }
   }
   // after each benchmark, so that an interrupted run keeps what it measured
@@ -83,5 +106,7 @@ for (const b of benchmarks.filter((x) => only.includes(x.name))) {
   writeBenchmarks(results, benchmarks);
 }
 if (!only.length) writeBenchmarks(results, benchmarks);
-say(`BENCHMARKS.md regenerated in ${fixed((Date.now() - startedAll) / 60000)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+say(
+  `BENCHMARKS.md regenerated in ${fixed((Date.now() - startedAll) / 60000)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+);
 process.exitCode = failed.length ? 1 : 0;

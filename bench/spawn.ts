@@ -11,9 +11,17 @@ export interface Finished {
 }
 
 /** Runs a command in the package root; onChild gets the child as it starts. */
-export function runCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; onChild?: (child: ChildProcess) => void } = {}): Promise<Finished> {
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; onChild?: (child: ChildProcess) => void } = {},
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: packageRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, {
+      cwd: packageRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk;

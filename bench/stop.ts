@@ -29,7 +29,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round = (x: number) => Number(x.toFixed(1));
 
 /** One run: trains until the first train event, signals, waits for the exit; the two times in ms. */
-async function stopOnce(configSource: string, sets: string[], runDir: string, signal: NodeJS.Signals): Promise<{ done_ms: number; exit_ms: number }> {
+async function stopOnce(
+  configSource: string,
+  sets: string[],
+  runDir: string,
+  signal: NodeJS.Signals,
+): Promise<{ done_ms: number; exit_ms: number }> {
   const { config } = loadConfig(configSource, sets);
   let trained!: () => void;
   const training = new Promise<void>((resolve) => (trained = resolve));
@@ -43,13 +48,19 @@ async function stopOnce(configSource: string, sets: string[], runDir: string, si
   });
   try {
     const early = await Promise.race([training.then(() => undefined), trainer.done]);
-    if (early) throw new UserError(`the trainer ended before its first step (exit ${early.exitCode}${early.error ? `: ${early.error.message}` : ''}); see ${trainer.paths.log}.`);
+    if (early)
+      throw new UserError(
+        `the trainer ended before its first step (exit ${early.exitCode}${early.error ? `: ${early.error.message}` : ''}); see ${trainer.paths.log}.`,
+      );
     const sent = Date.now();
-    if (!signalProcess(trainer.pid!, signal, true)) throw new UserError(`could not send ${signal} to the trainer's process group ${trainer.pid}.`);
+    if (!signalProcess(trainer.pid!, signal, true))
+      throw new UserError(`could not send ${signal} to the trainer's process group ${trainer.pid}.`);
     const { exitCode, done } = await trainer.done;
     const exited = Date.now();
     if (exitCode !== 0 || done?.reason !== 'stopped') {
-      throw new UserError(`${signal} did not stop the trainer gracefully (exit ${exitCode}, done ${done?.reason ?? 'missing'}); see ${trainer.paths.log}.`);
+      throw new UserError(
+        `${signal} did not stop the trainer gracefully (exit ${exitCode}, done ${done?.reason ?? 'missing'}); see ${trainer.paths.log}.`,
+      );
     }
     return { done_ms: done.time * 1000 - sent, exit_ms: exited - sent };
   } catch (err) {
@@ -61,7 +72,11 @@ async function stopOnce(configSource: string, sets: string[], runDir: string, si
 export async function benchStop(args: string[]): Promise<number> {
   const opts = parseOptions(
     args,
-    { config: { type: 'string', default: 'shakespeare-char-cpu' }, runs: { type: 'string' }, set: { type: 'string', multiple: true } },
+    {
+      config: { type: 'string', default: 'shakespeare-char-cpu' },
+      runs: { type: 'string' },
+      set: { type: 'string', multiple: true },
+    },
     benchStopUsage,
   );
   const runs = numberOption(opts.runs, 'runs', 3);
@@ -77,7 +92,9 @@ export async function benchStop(args: string[]): Promise<number> {
       for (let r = 0; r < runs; r++) {
         const sample = await stopOnce(configSource, sets, path.join(work, `run-${signal}-${r}`), signal);
         samples.push(sample);
-        console.error(`${signal} run ${r + 1}/${runs}: done after ${sample.done_ms.toFixed(0)} ms, exit after ${sample.exit_ms.toFixed(0)} ms`);
+        console.error(
+          `${signal} run ${r + 1}/${runs}: done after ${sample.done_ms.toFixed(0)} ms, exit after ${sample.exit_ms.toFixed(0)} ms`,
+        );
       }
       const key = signal.toLowerCase();
       result[`${key}_done_ms`] = round(median(samples.map((s) => s.done_ms)));
@@ -99,15 +116,18 @@ export const benchmarks: Benchmark[] = [
     args: ['bench', 'stop', '--runs', '3'],
     rows: [
       {
-        figure: 'graceful stop of `shakespeare-char-cpu` training, SIGINT (Stop Training, Ctrl-C): signal to exit, checkpoint and export included',
+        figure:
+          'graceful stop of `shakespeare-char-cpu` training, SIGINT (Stop Training, Ctrl-C): signal to exit, checkpoint and export included',
         goal: '< 15 s (#21, from the trainer’s stop test)',
-        value: (r) => `${fixed(r.sigint_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigint_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigint_max_exit_ms / 1000, 2)})`,
+        value: (r) =>
+          `${fixed(r.sigint_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigint_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigint_max_exit_ms / 1000, 2)})`,
         met: (r) => r.sigint_exit_ms < 15_000,
       },
       {
         figure: 'the same, SIGTERM',
         goal: '< 15 s (#21, from the trainer’s stop test)',
-        value: (r) => `${fixed(r.sigterm_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigterm_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigterm_max_exit_ms / 1000, 2)})`,
+        value: (r) =>
+          `${fixed(r.sigterm_exit_ms / 1000, 2)} s (median of ${r.runs}; to the \`done\` event ${fixed(r.sigterm_done_ms / 1000, 2)} s; slowest exit ${fixed(r.sigterm_max_exit_ms / 1000, 2)})`,
         met: (r) => r.sigterm_exit_ms < 15_000,
       },
     ],

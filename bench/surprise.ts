@@ -25,7 +25,17 @@ score_ms, tokens, windows, ms_per_1000_tokens.`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchSurprise(args: string[]): Promise<number> {
-  const opts = parseOptions(args, { json: { type: 'boolean' }, config: { type: 'string' }, runs: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' } }, benchSurpriseUsage);
+  const opts = parseOptions(
+    args,
+    {
+      json: { type: 'boolean' },
+      config: { type: 'string' },
+      runs: { type: 'string' },
+      tokens: { type: 'string' },
+      threads: { type: 'string' },
+    },
+    benchSurpriseUsage,
+  );
   const runs = numberOption(opts.runs, 'runs', 7);
   const tokens = numberOption(opts.tokens, 'tokens', 2000);
   const threads = opts.threads === undefined ? undefined : numberOption(opts.threads, 'threads', 1);
@@ -52,7 +62,9 @@ export async function benchSurprise(args: string[]): Promise<number> {
       times.push(performance.now() - started);
       if (s.tokens.length !== tokens - 1) throw new Error(`scored ${s.tokens.length} tokens, not ${tokens - 1}`);
       windows = s.windows;
-      say(`run ${r + 1}/${runs}: ${times[r].toFixed(1)} ms (${s.windows} windows, ${s.bitsPerByte.toFixed(3)} bits/byte)`);
+      say(
+        `run ${r + 1}/${runs}: ${times[r].toFixed(1)} ms (${s.windows} windows, ${s.bitsPerByte.toFixed(3)} bits/byte)`,
+      );
     }
     const ms = median(times);
     console.log(
@@ -82,7 +94,8 @@ export const benchmarks: Benchmark[] = [
     args: ['bench', 'surprise', '--json', '--runs', '7'],
     rows: [
       {
-        figure: 'Model Surprise: 2,000 tokens scored (loss, probability, top 5), `shakespeare-char-cpu` shape, fp32, session loaded',
+        figure:
+          'Model Surprise: 2,000 tokens scored (loss, probability, top 5), `shakespeare-char-cpu` shape, fp32, session loaded',
         goal: '≤ 200 ms (#19)',
         value: (r) => `${r.score_ms} ms (${r.windows} windows of block_size), median of ${r.runs}`,
         met: (r) => r.score_ms <= 200,

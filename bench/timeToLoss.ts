@@ -38,14 +38,34 @@ async function timeToLoss({ preset, target, device }: { preset: string; target: 
     const dataset = path.join(work, 'data');
     const runDir = path.join(work, 'run');
     const events = path.join(runDir, 'events.jsonl');
-    const prepared = await runCommand(process.execPath, [cliPath, 'prepare', '--input', 'shakespeare', '--tokenizer', 'char', '--out', dataset]);
+    const prepared = await runCommand(process.execPath, [
+      cliPath,
+      'prepare',
+      '--input',
+      'shakespeare',
+      '--tokenizer',
+      'char',
+      '--out',
+      dataset,
+    ]);
     if (prepared.code !== 0) throw new Error(`preparing tiny Shakespeare exited with ${prepared.code}`);
     const reached = () => readEvents(events).find((e) => e.type === 'eval' && e.val_loss <= target);
     const started = Date.now();
     let poll: NodeJS.Timeout | undefined;
     const trained = await runCommand(
       process.execPath,
-      [cliPath, 'train', '--config', preset, '--run-dir', runDir, '--set', `data.dataset=${dataset}`, '--set', `train.device=${device}`],
+      [
+        cliPath,
+        'train',
+        '--config',
+        preset,
+        '--run-dir',
+        runDir,
+        '--set',
+        `data.dataset=${dataset}`,
+        '--set',
+        `train.device=${device}`,
+      ],
       {
         env: { WORDPLAY_SKIP_EXPORT: '1' }, // the export is not part of the figure
         onChild: (child) => {
@@ -64,7 +84,15 @@ async function timeToLoss({ preset, target, device }: { preset: string; target: 
     if (!start || (!hit && trained.code !== 0)) throw new Error(`wordplay train exited with ${trained.code}`);
     if (!hit) {
       const best = all.filter((e) => e.type === 'eval').sort((a, b) => a.val_loss - b.val_loss)[0];
-      return { preset, target, device: start.device, reached: false, max_iters: start.max_iters, best_val_loss: best?.val_loss, best_iter: best?.iter };
+      return {
+        preset,
+        target,
+        device: start.device,
+        reached: false,
+        max_iters: start.max_iters,
+        best_val_loss: best?.val_loss,
+        best_iter: best?.iter,
+      };
     }
     return {
       preset,
@@ -90,7 +118,8 @@ const lossValue = (r: Recorded) =>
 export const benchmarks: Benchmark[] = [
   {
     name: 'time-to-loss',
-    command: 'WORDPLAY_SKIP_EXPORT=1 wordplay train --config shakespeare-char-cpu --set data.dataset=<tiny Shakespeare, char>',
+    command:
+      'WORDPLAY_SKIP_EXPORT=1 wordplay train --config shakespeare-char-cpu --set data.dataset=<tiny Shakespeare, char>',
     measure: () => timeToLoss({ preset: 'shakespeare-char-cpu', target: 1.88, device: 'cpu' }),
     rows: [
       {
@@ -103,7 +132,8 @@ export const benchmarks: Benchmark[] = [
   {
     name: 'time-to-loss-gpu',
     gpu: true,
-    command: 'WORDPLAY_SKIP_EXPORT=1 wordplay train --config shakespeare-char --set data.dataset=<tiny Shakespeare, char> --set train.device=cuda',
+    command:
+      'WORDPLAY_SKIP_EXPORT=1 wordplay train --config shakespeare-char --set data.dataset=<tiny Shakespeare, char> --set train.device=cuda',
     measure: () => timeToLoss({ preset: 'shakespeare-char', target: 1.47, device: 'cuda' }),
     rows: [
       {

@@ -177,23 +177,31 @@ export async function benchTokenizers(args: string[]): Promise<number> {
   const blockSize = numberOption(opts['block-size'], 'block-size', 128);
   const batchSize = numberOption(opts['batch-size'], 'batch-size', 16);
   const evalIters = numberOption(opts['eval-iters'], 'eval-iters', 20);
-  const vocabSizes = (opts['vocab-sizes'] ?? '1024,4096,8192,16384').split(',').map((v) => numberOption(v.trim(), 'vocab-sizes', NaN));
-  if (vocabSizes.some((v) => !Number.isInteger(v))) throw new UserError('--vocab-sizes takes whole numbers separated by commas, e.g. 1024,4096.');
+  const vocabSizes = (opts['vocab-sizes'] ?? '1024,4096,8192,16384')
+    .split(',')
+    .map((v) => numberOption(v.trim(), 'vocab-sizes', NaN));
+  if (vocabSizes.some((v) => !Number.isInteger(v)))
+    throw new UserError('--vocab-sizes takes whole numbers separated by commas, e.g. 1024,4096.');
   const pinned = canPin();
-  if (!pinned) console.error('tokenizers: taskset or a second core is missing: the runs go one after the other, unpinned');
+  if (!pinned)
+    console.error('tokenizers: taskset or a second core is missing: the runs go one after the other, unpinned');
   const say = (line: string) => console.error(`tokenizers: ${line}`);
   const benchStarted = Date.now();
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-bench-tokenizers-'));
   try {
     const corpus = copyCorpus(work, corpusMb * 1e6);
-    say(`corpus: ${corpus.files} .py files of ${corpus.stdlib} (Python ${corpus.python}), ${(corpus.bytes / 1e6).toFixed(1)} MB`);
+    say(
+      `corpus: ${corpus.files} .py files of ${corpus.stdlib} (Python ${corpus.python}), ${(corpus.bytes / 1e6).toFixed(1)} MB`,
+    );
 
     // char, then the BPEs from the smallest, then GPT-2 beside the largest: the two slowest
     // evaluations in the same pair
     const specs: Pick<Entry, 'name' | 'tokenizer' | 'vocabSize'>[] = [
       { name: 'char', tokenizer: 'char' },
-      ...[...vocabSizes].sort((a, b) => a - b).map((v) => ({ name: `bpe-${v}`, tokenizer: 'bpe' as const, vocabSize: v })),
+      ...[...vocabSizes]
+        .sort((a, b) => a - b)
+        .map((v) => ({ name: `bpe-${v}`, tokenizer: 'bpe' as const, vocabSize: v })),
       { name: 'gpt2', tokenizer: 'gpt2' },
     ];
     const entries: Entry[] = [];
@@ -201,7 +209,12 @@ export async function benchTokenizers(args: string[]): Promise<number> {
     let valBytes = 0;
     for (const [i, spec] of specs.entries()) {
       const started = Date.now();
-      const { dir, meta } = await prepare({ input: corpus.dir, tokenizer: spec.tokenizer, vocabSize: spec.vocabSize, out: path.join(work, `ds-${spec.name}`) });
+      const { dir, meta } = await prepare({
+        input: corpus.dir,
+        tokenizer: spec.tokenizer,
+        vocabSize: spec.vocabSize,
+        out: path.join(work, `ds-${spec.name}`),
+      });
       trainBytes = meta.train_bytes!;
       valBytes = meta.val_bytes!;
       const entry: Entry = {
@@ -215,28 +228,48 @@ export async function benchTokenizers(args: string[]): Promise<number> {
         pair: Math.floor(i / 2),
       };
       entries.push(entry);
-      say(`prepared ${spec.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: vocab ${meta.vocab_size}, ${meta.train_tokens.toLocaleString('en-US')} train and ${meta.val_tokens.toLocaleString('en-US')} val tokens, ${entry.tokens_per_byte.toFixed(3)} tokens per byte`);
+      say(
+        `prepared ${spec.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: vocab ${meta.vocab_size}, ${meta.train_tokens.toLocaleString('en-US')} train and ${meta.val_tokens.toLocaleString('en-US')} val tokens, ${entry.tokens_per_byte.toFixed(3)} tokens per byte`,
+      );
     }
 
     // the preset trains on the CPU, not compiled
-    const common = [`model.block_size=${blockSize}`, `train.batch_size=${batchSize}`, 'train.sample_tokens=0', 'train.always_save_checkpoint=false'];
+    const common = [
+      `model.block_size=${blockSize}`,
+      `train.batch_size=${batchSize}`,
+      'train.sample_tokens=0',
+      'train.always_save_checkpoint=false',
+    ];
     /** One phase of a pair: its runs side by side (or one after the other, unpinned); their
      *  events and their samples. */
-    const side = async (phase: string, pair: Entry[], setsFor: (e: Entry) => string[], stopAfter: PinnedOptions['stopAfter']) => {
+    const side = async (
+      phase: string,
+      pair: Entry[],
+      setsFor: (e: Entry) => string[],
+      stopAfter: PinnedOptions['stopAfter'],
+    ) => {
       const samples = pair.map((): Sample[] => []);
       say(`${phase}: ${pair.map((e) => `${e.name}${e.core === null ? '' : ` on core ${e.core}`}`).join(', ')}`);
       const abort = new AbortController();
       let failure: unknown;
       const go = (e: Entry, i: number) =>
         trainPinned(
-          { label: `${phase} ${e.name}`, config: CONFIG, core: e.core, runDir: path.join(work, `${phase}-${e.name}`), sets: [`data.dataset=${e.dataset}`, ...common, ...setsFor(e)] },
+          {
+            label: `${phase} ${e.name}`,
+            config: CONFIG,
+            core: e.core,
+            runDir: path.join(work, `${phase}-${e.name}`),
+            sets: [`data.dataset=${e.dataset}`, ...common, ...setsFor(e)],
+          },
           { signal: abort.signal, say, stopAfter, onSample: (sample) => samples[i].push(sample) },
         ).catch((err: unknown) => {
           failure ??= err;
           abort.abort(); // the other run of the pair is of no use now
           return [];
         });
-      const events = pinned ? await Promise.all(pair.map(go)) : [await go(pair[0], 0), ...(pair[1] ? [await go(pair[1], 1)] : [])];
+      const events = pinned
+        ? await Promise.all(pair.map(go))
+        : [await go(pair[0], 0), ...(pair[1] ? [await go(pair[1], 1)] : [])];
       if (failure) throw failure;
       return pair.map((_, i) => ({ events: events[i], samples: samples[i] }));
     };
@@ -250,16 +283,26 @@ export async function benchTokenizers(args: string[]): Promise<number> {
     const real = new Map<Entry, { events: RunEvent[]; samples: Sample[] }>();
     for (const pair of pairs(entries)) {
       // 1. the speed of each, in its pair, just before its run
-      const calibration = await side('calibrate', pair, () => [`train.max_iters=${never}`, `train.eval_interval=${never}`, 'train.log_interval=1'], {
-        seconds: calibrateS,
-        iters: SKIP_ITERS + 1 + MIN_TIMED_ITERS,
-      });
+      const calibration = await side(
+        'calibrate',
+        pair,
+        () => [`train.max_iters=${never}`, `train.eval_interval=${never}`, 'train.log_interval=1'],
+        {
+          seconds: calibrateS,
+          iters: SKIP_ITERS + 1 + MIN_TIMED_ITERS,
+        },
+      );
       pair.forEach((e, i) => {
         const cpu = cpuRate(calibration[i].samples);
-        const speed = cpu === null ? { rate: iterationsPerSecond(calibration[i].events)!, clock: 'wall' as const } : { rate: cpu, clock: 'cpu' as const };
+        const speed =
+          cpu === null
+            ? { rate: iterationsPerSecond(calibration[i].events)!, clock: 'wall' as const }
+            : { rate: cpu, clock: 'cpu' as const };
         speeds.set(e, speed);
         plans.set(e, schedule(speed.rate, seconds));
-        say(`${e.name}: ${speed.rate.toFixed(3)} iterations per ${speed.clock === 'cpu' ? 'CPU ' : ''}second: ${plans.get(e)!.max_iters} iterations`);
+        say(
+          `${e.name}: ${speed.rate.toFixed(3)} iterations per ${speed.clock === 'cpu' ? 'CPU ' : ''}second: ${plans.get(e)!.max_iters} iterations`,
+        );
       });
       // 2. the same time each, the schedule ending there
       const trained = await side(
@@ -267,7 +310,13 @@ export async function benchTokenizers(args: string[]): Promise<number> {
         pair,
         (e) => {
           const plan = plans.get(e)!;
-          return [`train.max_iters=${plan.max_iters}`, `train.eval_interval=${plan.max_iters}`, `train.eval_iters=${evalIters}`, 'train.log_interval=10', `optimizer.warmup_iters=${plan.warmup_iters}`];
+          return [
+            `train.max_iters=${plan.max_iters}`,
+            `train.eval_interval=${plan.max_iters}`,
+            `train.eval_iters=${evalIters}`,
+            'train.log_interval=10',
+            `optimizer.warmup_iters=${plan.warmup_iters}`,
+          ];
         },
         { seconds: cap },
       );
@@ -286,7 +335,9 @@ export async function benchTokenizers(args: string[]): Promise<number> {
         name: e.name,
         tokenizer: e.tokenizer,
         vocab_size: e.vocab_size,
-        ...(e.tokenizer === 'bpe' ? { prepare_default: e.vocab_size === defaultBpeVocab(TRAIN_FRACTION * (trainBytes + valBytes)) } : {}),
+        ...(e.tokenizer === 'bpe'
+          ? { prepare_default: e.vocab_size === defaultBpeVocab(TRAIN_FRACTION * (trainBytes + valBytes)) }
+          : {}),
         train_tokens: e.train_tokens,
         val_tokens: e.val_tokens,
         tokens_per_byte: e.tokens_per_byte,
@@ -321,7 +372,13 @@ export async function benchTokenizers(args: string[]): Promise<number> {
         train_mb: trainBytes / 1e6,
         val_mb: valBytes / 1e6,
       },
-      model: { config: CONFIG, block_size: blockSize, batch_size: batchSize, eval_iters: evalIters, warmup_fraction: WARMUP_FRACTION },
+      model: {
+        config: CONFIG,
+        block_size: blockSize,
+        batch_size: batchSize,
+        eval_iters: evalIters,
+        warmup_fraction: WARMUP_FRACTION,
+      },
       tokenizers,
       lowest: lowest?.name ?? null,
       lowest_bpb: lowest?.val_bpb ?? null,
@@ -335,8 +392,14 @@ export async function benchTokenizers(args: string[]): Promise<number> {
           `(${t.train_s.toFixed(1)} s wall; ${orDash(t.tokens_per_cpu_s, 0)} tokens and ${orDash(t.bytes_per_cpu_s, 0)} bytes per CPU s): val loss ${orDash(t.val_loss, 4)}, ${orDash(t.val_bpb, 4)} bits per byte${t.stopped ? ' (stopped at the cap)' : ''}`,
       );
     }
-    say(`lowest val bits per byte: ${lowest ? `${lowest.name} (${lowest.val_bpb!.toFixed(4)})` : 'none'}; ${result.bpe_lowest ? 'a trained BPE' : 'not a trained BPE'}`);
-    console.log(JSON.stringify(result, (_key, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v)));
+    say(
+      `lowest val bits per byte: ${lowest ? `${lowest.name} (${lowest.val_bpb!.toFixed(4)})` : 'none'}; ${result.bpe_lowest ? 'a trained BPE' : 'not a trained BPE'}`,
+    );
+    console.log(
+      JSON.stringify(result, (_key, v: unknown) =>
+        typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
+      ),
+    );
     return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -32,7 +32,9 @@ export async function benchTraining(args: string[]): Promise<number> {
     const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.on('error', (err) => reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)));
+    child.on('error', (err) =>
+      reject(new UserError(`could not run ${inv.command}: ${err.message}. Run "wordplay setup".`)),
+    );
     child.on('close', (c) => resolve({ code: c ?? 1, stdout: out }));
   });
   if (code !== 0) return code;
@@ -56,7 +58,11 @@ export const benchmarks: Benchmark[] = [
     args: ['bench', 'training', '--config', 'shakespeare-char-cpu', '--iters', '50', '--warmup', '10'],
     rows: [
       { figure: 'training tokens/s, `shakespeare-char-cpu`, CPU', goal: '—', value: trainingValue },
-      { figure: 'training MFU, `shakespeare-char-cpu`, CPU', goal: '—', value: (r) => (r.mfu === null ? 'n/a on CPU (no peak FLOPs to compare with)' : percent(r.mfu)) },
+      {
+        figure: 'training MFU, `shakespeare-char-cpu`, CPU',
+        goal: '—',
+        value: (r) => (r.mfu === null ? 'n/a on CPU (no peak FLOPs to compare with)' : percent(r.mfu)),
+      },
     ],
   },
   {

@@ -30,7 +30,10 @@ export const benchmarks: Benchmark[] = [
       {
         figure: 'VSIX size per platform (`out/*.vsix`)',
         goal: '—',
-        value: (r) => Object.entries(r.bytes as Record<string, number>).map(([target, bytes]) => `${target} ${fixed(bytes / 1e6)} MB`).join(', '),
+        value: (r) =>
+          Object.entries(r.bytes as Record<string, number>)
+            .map(([target, bytes]) => `${target} ${fixed(bytes / 1e6)} MB`)
+            .join(', '),
       },
     ],
   },

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const run = (cmd, args, extraEnv = {}) =>
-  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...extraEnv }, shell: process.platform === 'win32' });
+  execFileSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...extraEnv },
+    shell: process.platform === 'win32',
+  });
 
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
 function newest(dir) {
@@ -33,7 +38,10 @@ if (mtime(installed) < mtime(path.join(root, 'package-lock.json')) || !fs.exists
 
 // bundles: when a source (src/, and bench/ for `wordplay bench`) is newer than them
 const built = Math.min(mtime(path.join(root, 'dist', 'cli.js')), mtime(path.join(root, 'dist', 'extension.js')));
-if (built < Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'bench')), mtime(path.join(root, 'esbuild.mjs')))) {
+if (
+  built <
+  Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'bench')), mtime(path.join(root, 'esbuild.mjs')))
+) {
   console.error('[wordplay] building dist/');
   run(process.execPath, ['esbuild.mjs']);
 }

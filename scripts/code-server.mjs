@@ -56,11 +56,26 @@ export async function startCodeServer({ dir, vsix, trusted = true, env = process
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(logs, { recursive: true });
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(baseSettings));
-  const install = spawnSync(codeServer, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', vsix], { encoding: 'utf8', env });
+  const install = spawnSync(
+    codeServer,
+    ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', vsix],
+    { encoding: 'utf8', env },
+  );
   if (install.status !== 0) throw new Error(`installing ${vsix} failed: ${install.stderr || install.stdout}`);
 
   const port = await freePort();
-  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--user-data-dir', userData, '--extensions-dir', extensions];
+  const args = [
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensions,
+  ];
   if (trusted) args.push('--disable-workspace-trust');
   const log = fs.openSync(path.join(logs, 'code-server.log'), 'a');
   // its own process group, writing to a file: it outlives `start`, and stop ends all of it
@@ -72,13 +87,17 @@ export async function startCodeServer({ dir, vsix, trusted = true, env = process
   try {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (server.exitCode !== null || !groupAlive(server.pid)) throw new Error(`code-server exited; see ${path.join(logs, 'code-server.log')}`);
+      if (server.exitCode !== null || !groupAlive(server.pid))
+        throw new Error(`code-server exited; see ${path.join(logs, 'code-server.log')}`);
       const ok = await fetch(`${info.url}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
       if (ok) return info;
-      if (Date.now() > deadline) throw new Error(`code-server did not answer at ${info.url} within 60 s; see ${path.join(logs, 'code-server.log')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `code-server did not answer at ${info.url} within 60 s; see ${path.join(logs, 'code-server.log')}`,
+        );
       await sleep(200);
     }
   } catch (err) {
@@ -91,7 +110,8 @@ export async function startCodeServer({ dir, vsix, trusted = true, env = process
 /** Reads <dir>/server.json: what startCodeServer wrote. */
 export function readServer(dir) {
   const file = path.join(dir, 'server.json');
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: \`node scripts/code-server.mjs start ${dir}\` did not run or failed`);
+  if (!fs.existsSync(file))
+    throw new Error(`${file} is missing: \`node scripts/code-server.mjs start ${dir}\` did not run or failed`);
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
@@ -102,11 +122,12 @@ export async function stopCodeServer(dir) {
   const { pid, userData, logs } = readServer(dir);
   // SIGTERM lets code-server close its extension hosts; SIGKILL whatever is left after 10 s
   if (groupAlive(pid)) process.kill(-pid, 'SIGTERM');
-  for (const deadline = Date.now() + 10_000; groupAlive(pid) && Date.now() < deadline; ) await sleep(100);
+  for (const deadline = Date.now() + 10_000; groupAlive(pid) && Date.now() < deadline;) await sleep(100);
   if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
   const hostLogs = path.join(userData, 'logs');
   if (fs.existsSync(hostLogs)) fs.cpSync(hostLogs, path.join(logs, 'vscode'), { recursive: true });
-  for (const name of fs.readdirSync(dir)) if (name !== 'logs') fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  for (const name of fs.readdirSync(dir))
+    if (name !== 'logs') fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
 async function main() {

@@ -11,7 +11,9 @@ export const CODE_SERVER_VERSION = '4.100.3';
 const RIPGREP_VERSION = '1.15.11';
 const RIPGREP_ASSET = 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz';
 
-const cacheRoot = process.env.WORDPLAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'wordplay');
+const cacheRoot =
+  process.env.WORDPLAY_CACHE_DIR ??
+  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'wordplay');
 export const codeServerDir = path.join(cacheRoot, `code-server-${CODE_SERVER_VERSION}`);
 export const codeServerBin = path.join(codeServerDir, 'node_modules', '.bin', 'code-server');
 export const chromiumPath = '/usr/bin/chromium';
@@ -52,7 +54,12 @@ export function ensureCodeServer() {
   fs.mkdirSync(codeServerDir, { recursive: true });
   fs.writeFileSync(path.join(codeServerDir, 'package.json'), '{"private":true}\n');
   // npm_config_yes: a nested `npx node-gyp` otherwise refuses to run without a terminal
-  run('npm', ['install', '--unsafe-perm', '--no-audit', '--no-fund', `code-server@${CODE_SERVER_VERSION}`], { npm_config_yes: 'true', ONNXRUNTIME_NODE_INSTALL: 'skip' }, codeServerDir);
+  run(
+    'npm',
+    ['install', '--unsafe-perm', '--no-audit', '--no-fund', `code-server@${CODE_SERVER_VERSION}`],
+    { npm_config_yes: 'true', ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    codeServerDir,
+  );
   fs.writeFileSync(path.join(codeServerDir, '.installed'), new Date().toISOString());
   return codeServerBin;
 }

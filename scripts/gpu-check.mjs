@@ -10,12 +10,17 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const python =
-  process.env.WORDPLAY_PYTHON || spawnSync(process.execPath, ['dist/cli.js', 'setup'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  process.env.WORDPLAY_PYTHON ||
+  spawnSync(process.execPath, ['dist/cli.js', 'setup'], { cwd: root, encoding: 'utf8' }).stdout.trim();
 const out = path.join('bench', args.includes('--dry-run') ? 'gpu-check.dry-run.json' : 'gpu-check.json');
 const child = spawnSync(python, ['-m', 'wordplay_trainer', 'gpu-check', '--out', out, ...args], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, PYTHONPATH: [path.join(root, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
+  env: {
+    ...process.env,
+    PYTHONPATH: [path.join(root, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  },
 });
-if (child.error) console.error(`[gpu-check] could not run ${python}: ${child.error.message}. Run "npx wordplay setup".`);
+if (child.error)
+  console.error(`[gpu-check] could not run ${python}: ${child.error.message}. Run "npx wordplay setup".`);
 process.exitCode = child.status ?? 1;

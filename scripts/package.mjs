@@ -17,7 +17,8 @@ const targets = {
  *  `quiet`: without the tools' reports (their warnings and errors still show). */
 export function packageVsix(wanted = Object.keys(targets), { quiet = false } = {}) {
   const unknown = wanted.filter((target) => !targets[target]);
-  if (unknown.length) throw new Error(`unknown target ${unknown.join(', ')}; known: ${Object.keys(targets).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`unknown target ${unknown.join(', ')}; known: ${Object.keys(targets).join(', ')}`);
   const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
   const baseIgnore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
   const stdio = ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'];
@@ -29,7 +30,18 @@ export function packageVsix(wanted = Object.keys(targets), { quiet = false } = {
     const vsix = path.join(root, 'out', `wordplay-${target}-${version}.vsix`);
     execFileSync(
       process.execPath,
-      [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix],
+      [
+        path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+        'package',
+        '--target',
+        target,
+        '--ignoreFile',
+        ignoreFile,
+        '--allow-missing-repository',
+        '--no-rewrite-relative-links',
+        '-o',
+        vsix,
+      ],
       { cwd: root, stdio },
     );
     if (!quiet) console.log(`${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB`);
@@ -37,4 +49,5 @@ export function packageVsix(wanted = Object.keys(targets), { quiet = false } = {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) packageVsix(process.argv.slice(2).length ? process.argv.slice(2) : undefined);
+if (import.meta.url === `file://${process.argv[1]}`)
+  packageVsix(process.argv.slice(2).length ? process.argv.slice(2) : undefined);

@@ -30,19 +30,27 @@ function run(args, { quiet = false, check = true } = {}) {
   const r = spawnSync(cmd, rest, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   if (check && r.status !== 0) {
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
-    throw new Error(`slurm-cluster: "${args.join(' ')}" failed (${r.error?.message ?? `exit ${r.status}`})${quiet ? '' : `\n${out}`}`);
+    throw new Error(
+      `slurm-cluster: "${args.join(' ')}" failed (${r.error?.message ?? `exit ${r.status}`})${quiet ? '' : `\n${out}`}`,
+    );
   }
   return r;
 }
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const alive = (pid) => Number.isInteger(pid) && pid > 0 && fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+const alive = (pid) =>
+  Number.isInteger(pid) &&
+  pid > 0 &&
+  fs.existsSync(`/proc/${pid}`) &&
+  !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 function install() {
   if (['sbatch', 'slurmctld', 'slurmd', 'munged'].every(has)) return;
   if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/apt-get')) {
-    throw new Error('slurm-cluster: SLURM is not installed and this is no Debian/Ubuntu machine (no apt-get); install slurm-wlm and munge');
+    throw new Error(
+      'slurm-cluster: SLURM is not installed and this is no Debian/Ubuntu machine (no apt-get); install slurm-wlm and munge',
+    );
   }
   console.log('slurm-cluster: installing slurm-wlm and munge (apt-get)');
   const packages = ['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'slurm-wlm', 'munge'];
@@ -117,7 +125,13 @@ const mungeAnswers = () => spawnSync('sh', ['-c', 'munge -n | unmunge'], { stdio
 function nodeStates() {
   const r = spawnSync('sinfo', ['-h', '-N', '-o', '%N %t'], { encoding: 'utf8' });
   if (r.status !== 0) return new Map();
-  return new Map(r.stdout.trim().split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)));
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.trim().split(/\s+/)),
+  );
 }
 
 async function start() {
@@ -128,26 +142,32 @@ async function start() {
   }
   install();
   if (fs.existsSync(conf) && !fs.readFileSync(conf, 'utf8').startsWith(marker)) {
-    throw new Error(`slurm-cluster: ${conf} exists and was not written by this script; refusing to replace this machine's SLURM configuration`);
+    throw new Error(
+      `slurm-cluster: ${conf} exists and was not written by this script; refusing to replace this machine's SLURM configuration`,
+    );
   }
   fs.writeFileSync(conf, slurmConf());
-  for (const dir of [`${spool}/ctld`, ...nodes.map((n) => `${spool}/${n.name}`), logs]) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [`${spool}/ctld`, ...nodes.map((n) => `${spool}/${n.name}`), logs])
+    fs.mkdirSync(dir, { recursive: true });
   const state = { munged: undefined, slurmctld: undefined, slurmd: [] };
   if (!mungeAnswers()) {
     // the key Debian's munge package made, else a fresh one (munge reads it as its own user)
-    if (!fs.existsSync('/etc/munge/munge.key')) run(['mungekey', '--create', '--keyfile=/etc/munge/munge.key', '--bits=8192']);
+    if (!fs.existsSync('/etc/munge/munge.key'))
+      run(['mungekey', '--create', '--keyfile=/etc/munge/munge.key', '--bits=8192']);
     fs.mkdirSync('/run/munge', { recursive: true });
     run(['chown', 'munge:munge', '/etc/munge/munge.key', '/run/munge']);
     run(['chmod', '400', '/etc/munge/munge.key']);
     run(['runuser', '-u', 'munge', '--', 'munged']);
     state.munged = await pidFile('/run/munge/munged.pid');
     for (let i = 0; i < 50 && !mungeAnswers(); i += 1) await sleep(100);
-    if (!mungeAnswers()) throw new Error('slurm-cluster: munged started but does not answer (see /var/log/munge/munged.log)');
+    if (!mungeAnswers())
+      throw new Error('slurm-cluster: munged started but does not answer (see /var/log/munge/munged.log)');
   }
   // a state file before the daemons, so stop can end a half-started cluster
   fs.writeFileSync(stateFile, JSON.stringify(state));
   // -c: a clean start, without jobs a previous cluster left in its state folder
-  for (const file of ['/run/wordplay-slurmctld.pid', ...nodes.map((n) => `/run/wordplay-slurmd-${n.name}.pid`)]) fs.rmSync(file, { force: true });
+  for (const file of ['/run/wordplay-slurmctld.pid', ...nodes.map((n) => `/run/wordplay-slurmd-${n.name}.pid`)])
+    fs.rmSync(file, { force: true });
   run(['slurmctld', '-c']);
   state.slurmctld = await pidFile('/run/wordplay-slurmctld.pid');
   for (const n of nodes) {
@@ -164,7 +184,9 @@ async function start() {
     }
     await sleep(500);
   }
-  throw new Error(`slurm-cluster: the nodes did not become idle within 60 s (sinfo: ${[...nodeStates()].map((e) => e.join(' ')).join(', ')}); logs in ${logs}`);
+  throw new Error(
+    `slurm-cluster: the nodes did not become idle within 60 s (sinfo: ${[...nodeStates()].map((e) => e.join(' ')).join(', ')}); logs in ${logs}`,
+  );
 }
 
 async function waitGone(pids, ms) {

@@ -11,7 +11,17 @@ import { setup } from './cli/setup';
 import { submit } from './cli/submit';
 import { train } from './cli/train';
 
-const subcommands: Record<string, Subcommand> = { setup, doctor, prepare, train, submit, export: exportModel, complete, demo, bench };
+const subcommands: Record<string, Subcommand> = {
+  setup,
+  doctor,
+  prepare,
+  train,
+  submit,
+  export: exportModel,
+  complete,
+  demo,
+  bench,
+};
 
 function usage(): string {
   const lines = Object.entries(subcommands).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);

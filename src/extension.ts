@@ -31,17 +31,28 @@ export function activate(context: vscode.ExtensionContext): void {
   const completion = new CompletionController(context.workspaceState, log);
   context.subscriptions.push(
     completion,
-    vscode.commands.registerCommand('wordplay.complete', () => guarded(log, () => completion.complete(vscode.window.activeTextEditor))),
+    vscode.commands.registerCommand('wordplay.complete', () =>
+      guarded(log, () => completion.complete(vscode.window.activeTextEditor)),
+    ),
     vscode.commands.registerCommand('wordplay.cancelCompletion', () => completion.cancel()),
-    vscode.commands.registerCommand('wordplay.selectCompletionModel', () => guarded(log, async () => void (await selectCompletionModel(context.workspaceState)))),
+    vscode.commands.registerCommand('wordplay.selectCompletionModel', () =>
+      guarded(log, async () => void (await selectCompletionModel(context.workspaceState))),
+    ),
     vscode.commands.registerCommand('wordplay.sample', () => guarded(log, () => completion.sample())),
-    vscode.commands.registerCommand('wordplay.compareCompletions', () => guarded(log, () => compareCompletions(context.extensionUri, log))),
-    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new WordplayInlineCompletions(context.workspaceState)),
+    vscode.commands.registerCommand('wordplay.compareCompletions', () =>
+      guarded(log, () => compareCompletions(context.extensionUri, log)),
+    ),
+    vscode.languages.registerInlineCompletionItemProvider(
+      { pattern: '**' },
+      new WordplayInlineCompletions(context.workspaceState),
+    ),
   );
   const surprise = new SurpriseController(context.workspaceState, log);
   context.subscriptions.push(
     surprise,
-    vscode.commands.registerCommand('wordplay.showSurprise', () => guarded(log, () => surprise.show(vscode.window.activeTextEditor))),
+    vscode.commands.registerCommand('wordplay.showSurprise', () =>
+      guarded(log, () => surprise.show(vscode.window.activeTextEditor)),
+    ),
     vscode.commands.registerCommand('wordplay.clearSurprise', () => surprise.clear()),
   );
   registerConfigEditor(context, log);

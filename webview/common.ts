@@ -27,7 +27,11 @@ export function onHostMessage(handler: (message: HostToWebview) => void): void {
 type Attrs = Record<string, string | boolean | number | undefined>;
 
 /** document.createElement with attributes (false/undefined skipped, true = empty) and children. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs, ...children: (Node | string)[]): HTMLElementTagNameMap[K];
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs?: Attrs,
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K];
 export function el(tag: string, attrs?: Attrs, ...children: (Node | string)[]): HTMLElement;
 export function el(tag: string, attrs: Attrs = {}, ...children: (Node | string)[]): HTMLElement {
   const node = document.createElement(tag);

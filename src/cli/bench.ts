@@ -38,10 +38,22 @@ const summary = `Usage: wordplay bench <prepare | training | generation | activa
 
 Each prints JSON on its last line. Their options:`;
 
-const usage = [summary, benchPrepareUsage, benchTrainingUsage, benchGenerationUsage, benchActivationUsage, benchFirstCompletionUsage, benchStopUsage, benchRecipeUsage, benchTokenizersUsage, benchSurpriseUsage].join('\n\n');
+const usage = [
+  summary,
+  benchPrepareUsage,
+  benchTrainingUsage,
+  benchGenerationUsage,
+  benchActivationUsage,
+  benchFirstCompletionUsage,
+  benchStopUsage,
+  benchRecipeUsage,
+  benchTokenizersUsage,
+  benchSurpriseUsage,
+].join('\n\n');
 
 export const bench: Subcommand = {
-  summary: 'measure prepare, training, generation, activation, first-completion or stop speed, or compare training recipes or tokenizers',
+  summary:
+    'measure prepare, training, generation, activation, first-completion or stop speed, or compare training recipes or tokenizers',
   usage,
   async run(args) {
     const [name, ...rest] = args;

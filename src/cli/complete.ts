@@ -51,7 +51,8 @@ export const complete: Subcommand = {
       usage,
     );
     if (!opts.model) throw new UserError(`--model is required.\n\n${usage}`);
-    if (opts.prompt === undefined) throw new UserError(`--prompt is required (use --prompt "" to start from nothing).\n\n${usage}`);
+    if (opts.prompt === undefined)
+      throw new UserError(`--prompt is required (use --prompt "" to start from nothing).\n\n${usage}`);
     const prompt = opts.prompt === '-' ? await readStdin() : opts.prompt;
     const abort = new AbortController();
     const onSigint = () => abort.abort();

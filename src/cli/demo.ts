@@ -34,13 +34,31 @@ export const demo: Subcommand = {
     const runDir = defaultRunDir('demo');
     const iters = opts['max-iters'] ?? String(DEMO_ITERS);
     step('2/3', `Training shakespeare-char-cpu for ${iters} iterations on the CPU into ${runDir}`);
-    const overrides = ['--set', `data.dataset=${dataset}`, '--set', 'train.device=cpu', '--set', `train.max_iters=${iters}`];
+    const overrides = [
+      '--set',
+      `data.dataset=${dataset}`,
+      '--set',
+      'train.device=cpu',
+      '--set',
+      `train.max_iters=${iters}`,
+    ];
     const trained = await train.run(['--config', 'shakespeare-char-cpu', '--run-dir', runDir, ...overrides]);
     if (trained) return trained;
 
     step('3/3', 'Completing "ROMEO:" with the exported model');
     process.stdout.write('ROMEO:');
-    const completed = await complete.run(['--model', runDir, '--prompt', 'ROMEO:', '--max-tokens', '300', '--temperature', '0.8', '--top-k', '50']);
+    const completed = await complete.run([
+      '--model',
+      runDir,
+      '--prompt',
+      'ROMEO:',
+      '--max-tokens',
+      '300',
+      '--temperature',
+      '0.8',
+      '--top-k',
+      '50',
+    ]);
     process.stdout.write('\n');
     return completed;
   },

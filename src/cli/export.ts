@@ -31,23 +31,45 @@ export const exportModel: Subcommand = {
   async run(args) {
     const opts = parseOptions(
       args,
-      { run: { type: 'string' }, quantize: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, from: { type: 'string' } },
+      {
+        run: { type: 'string' },
+        quantize: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        from: { type: 'string' },
+      },
       usage,
     );
     if (!opts.run) throw new UserError(`--run is required.\n\n${usage}`);
-    if (opts.quantize !== undefined && opts.quantize !== 'int8') throw new UserError(`--quantize must be int8, not "${opts.quantize}".`);
+    if (opts.quantize !== undefined && opts.quantize !== 'int8')
+      throw new UserError(`--quantize must be int8, not "${opts.quantize}".`);
     const format = (opts.format ?? 'onnx') as ExportFormat;
-    if (!EXPORT_FORMATS.includes(format)) throw new UserError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${opts.format}".`);
+    if (!EXPORT_FORMATS.includes(format))
+      throw new UserError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${opts.format}".`);
     const runDir = path.resolve(opts.run);
     if (opts.from !== undefined) {
-      if (opts.format !== undefined || opts.out !== undefined) throw new UserError('--from writes a run folder for completion; export that run with --format afterwards.');
-      return runTrainer(['export', '--from', opts.from, '--run', runDir, ...(opts.quantize ? ['--quantize', opts.quantize] : [])]);
+      if (opts.format !== undefined || opts.out !== undefined)
+        throw new UserError('--from writes a run folder for completion; export that run with --format afterwards.');
+      return runTrainer([
+        'export',
+        '--from',
+        opts.from,
+        '--run',
+        runDir,
+        ...(opts.quantize ? ['--quantize', opts.quantize] : []),
+      ]);
     }
     if (!fs.existsSync(runDir)) {
       throw new UserError(`${runDir} does not exist: give a run folder (it holds checkpoint/).`);
     }
-    if (format === 'onnx' && opts.out !== undefined) throw new UserError('--out is for --format hf or gguf: the ONNX export goes into the run folder.');
-    const exported = exportArguments(runDir, format, opts.out && path.resolve(opts.out), opts.quantize as 'int8' | undefined);
+    if (format === 'onnx' && opts.out !== undefined)
+      throw new UserError('--out is for --format hf or gguf: the ONNX export goes into the run folder.');
+    const exported = exportArguments(
+      runDir,
+      format,
+      opts.out && path.resolve(opts.out),
+      opts.quantize as 'int8' | undefined,
+    );
     try {
       return await runTrainer(exported.args);
     } finally {
@@ -65,7 +87,11 @@ function runTrainer(args: string[]): Promise<number> {
     process.once('SIGINT', onSigint);
     child.on('error', (err) => {
       process.removeListener('SIGINT', onSigint);
-      reject(new UserError(`could not run the trainer's Python (${inv.command}): ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`));
+      reject(
+        new UserError(
+          `could not run the trainer's Python (${inv.command}): ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`,
+        ),
+      );
     });
     child.on('close', (code, signal) => {
       process.removeListener('SIGINT', onSigint);

@@ -39,8 +39,10 @@ export const prepare: Subcommand = {
       throw new UserError(`--tokenizer must be char, gpt2 or bpe, not "${opts.tokenizer}".`);
     }
     const vocabText = opts['vocab-size'];
-    if (vocabText !== undefined && opts.tokenizer !== 'bpe') throw new UserError('--vocab-size is for --tokenizer bpe only: char and gpt2 have fixed vocabularies.');
-    if (vocabText !== undefined && !/^\d+$/.test(vocabText)) throw new UserError(`--vocab-size must be a whole number, not "${vocabText}".`);
+    if (vocabText !== undefined && opts.tokenizer !== 'bpe')
+      throw new UserError('--vocab-size is for --tokenizer bpe only: char and gpt2 have fixed vocabularies.');
+    if (vocabText !== undefined && !/^\d+$/.test(vocabText))
+      throw new UserError(`--vocab-size must be a whole number, not "${vocabText}".`);
     const abort = new AbortController();
     const onSigint = () => abort.abort();
     process.once('SIGINT', onSigint);

@@ -25,7 +25,9 @@ export class RunOutput {
     if (!this.tty) return; // the trainer's own lines are the plain progress
     if (event.type === 'eval') {
       const bpb = event.val_bpb === undefined ? '' : `, ${event.val_bpb.toFixed(4)} bits per byte`;
-      this.print(`eval ${event.iter}: train loss ${event.train_loss.toFixed(4)}, val loss ${event.val_loss.toFixed(4)}${bpb}`);
+      this.print(
+        `eval ${event.iter}: train loss ${event.train_loss.toFixed(4)}, val loss ${event.val_loss.toFixed(4)}${bpb}`,
+      );
     }
     if (this.progress.update(event)) {
       process.stderr.write(`\r\x1b[2K${this.progress.line()}`);
@@ -53,7 +55,9 @@ export class RunOutput {
     const bpb = last?.val_bpb !== undefined ? ` (${last.val_bpb.toFixed(4)} bits per byte)` : '';
     const val = last ? `, val loss ${last.val_loss.toFixed(4)}${bpb}` : '';
     const target = done.target_val_loss === undefined ? '' : ` (reached target val loss ${done.target_val_loss})`;
-    process.stderr.write(`wordplay: ${done.reason} at iteration ${done.iter ?? '?'}${target}${val}; run dir ${runDir}\n`);
+    process.stderr.write(
+      `wordplay: ${done.reason} at iteration ${done.iter ?? '?'}${target}${val}; run dir ${runDir}\n`,
+    );
     return true;
   }
 }

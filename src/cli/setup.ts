@@ -15,7 +15,11 @@ export const setup: Subcommand = {
   summary: 'create or update the Python environment for training',
   usage,
   async run(args) {
-    const opts = parseOptions(args, { python: { type: 'string' }, deepspeed: { type: 'boolean' }, verbose: { type: 'boolean' } }, usage);
+    const opts = parseOptions(
+      args,
+      { python: { type: 'string' }, deepspeed: { type: 'boolean' }, verbose: { type: 'boolean' } },
+      usage,
+    );
     const started = Date.now();
     const env = await setupManagedEnv(
       {

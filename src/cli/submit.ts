@@ -58,18 +58,26 @@ export const submit: Subcommand = {
   async run(args) {
     const opts = parseOptions(
       args,
-      { ...runOptions, ...Object.fromEntries(Object.keys(flagKeys).map((flag) => [flag, { type: 'string' }])), wait: { type: 'boolean' } } as const,
+      {
+        ...runOptions,
+        ...Object.fromEntries(Object.keys(flagKeys).map((flag) => [flag, { type: 'string' }])),
+        wait: { type: 'boolean' },
+      } as const,
       usage,
     );
     const values = opts as Record<string, string | undefined>;
-    const overrides = Object.entries(flagKeys).flatMap(([flag, key]) => (values[flag] === undefined ? [] : [`${key}=${values[flag]}`]));
+    const overrides = Object.entries(flagKeys).flatMap(([flag, key]) =>
+      values[flag] === undefined ? [] : [`${key}=${values[flag]}`],
+    );
     const { config, runDir } = loadRun(opts, usage, overrides);
     const paths = runPaths(runDir);
     // only what this job appends: a resumed run's folder holds the earlier jobs' events and lines
     const events = new EventFollower(paths.events, { fromStart: false });
     const log = new FileTail(paths.log, { fromStart: false });
     const job = await submitRun({ scheduler: config.cluster.scheduler, config, runDir });
-    console.log(`wordplay: submitted ${job.scheduler === 'slurm' ? 'SLURM' : 'PBS'} job ${job.jobId}; run dir ${runDir}`);
+    console.log(
+      `wordplay: submitted ${job.scheduler === 'slurm' ? 'SLURM' : 'PBS'} job ${job.jobId}; run dir ${runDir}`,
+    );
     if (!opts.wait) return 0;
     return follow(job, runDir, events, log);
   },
@@ -97,7 +105,9 @@ async function follow(job: JobRecord, runDir: string, events: EventFollower, log
     for (;;) {
       drain();
       if (interrupted) {
-        output.print(`wordplay: no longer following job ${job.jobId}, which goes on; stop it gracefully with: ${stopHint}`);
+        output.print(
+          `wordplay: no longer following job ${job.jobId}, which goes on; stop it gracefully with: ${stopHint}`,
+        );
         return 130;
       }
       if (Date.now() - checkedAt >= QUEUE_POLL_MS) {
@@ -115,7 +125,9 @@ async function follow(job: JobRecord, runDir: string, events: EventFollower, log
     if (rest) output.trainerLine(rest);
     if (output.ended(seen, runDir)) return 0;
     if (!seen.some((e) => e.type === 'error')) {
-      process.stderr.write(`wordplay: job ${job.jobId} left the queue without a done event; see ${runPaths(runDir).log}\n`);
+      process.stderr.write(
+        `wordplay: job ${job.jobId} left the queue without a done event; see ${runPaths(runDir).log}\n`,
+      );
     }
     return 1;
   } finally {

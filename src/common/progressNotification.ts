@@ -16,15 +16,18 @@ export class ProgressNotification {
 
   constructor(title: string, message: string) {
     this.last = { message, percent: 0 };
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
-      this.progress = progress;
-      token.onCancellationRequested(() => {
-        this.cancelled = true;
-        this.cancelHandler?.();
-      });
-      this.flush();
-      return this.finished;
-    });
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      (progress, token) => {
+        this.progress = progress;
+        token.onCancellationRequested(() => {
+          this.cancelled = true;
+          this.cancelHandler?.();
+        });
+        this.flush();
+        return this.finished;
+      },
+    );
   }
 
   /** Shows `message`, the bar at `percent` (it never moves back). */

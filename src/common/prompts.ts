@@ -22,21 +22,35 @@ export function nothingDone(command: string, why: string): void {
 }
 
 /** A quick pick for `command`; undefined, once `nothingDone` said `why`, when none was picked. */
-export async function pick<T extends vscode.QuickPickItem>(command: string, why: string, items: readonly T[], options: vscode.QuickPickOptions): Promise<T | undefined> {
+export async function pick<T extends vscode.QuickPickItem>(
+  command: string,
+  why: string,
+  items: readonly T[],
+  options: vscode.QuickPickOptions,
+): Promise<T | undefined> {
   const picked = await vscode.window.showQuickPick(items, { ...options, canPickMany: false, ignoreFocusOut: true });
   if (picked === undefined) nothingDone(command, why);
   return picked;
 }
 
 /** pick, choosing several. */
-export async function pickMany<T extends vscode.QuickPickItem>(command: string, why: string, items: readonly T[], options: vscode.QuickPickOptions): Promise<T[] | undefined> {
+export async function pickMany<T extends vscode.QuickPickItem>(
+  command: string,
+  why: string,
+  items: readonly T[],
+  options: vscode.QuickPickOptions,
+): Promise<T[] | undefined> {
   const picked = await vscode.window.showQuickPick(items, { ...options, canPickMany: true, ignoreFocusOut: true });
   if (picked === undefined) nothingDone(command, why);
   return picked;
 }
 
 /** An input box for `command`; undefined, once `nothingDone` said `why`, when it was dismissed. */
-export async function input(command: string, why: string, options: vscode.InputBoxOptions): Promise<string | undefined> {
+export async function input(
+  command: string,
+  why: string,
+  options: vscode.InputBoxOptions,
+): Promise<string | undefined> {
   const answer = await vscode.window.showInputBox({ ...options, ignoreFocusOut: true });
   if (answer === undefined) nothingDone(command, why);
   return answer;
@@ -44,7 +58,11 @@ export async function input(command: string, why: string, options: vscode.InputB
 
 /** An open dialog for `command` (a quick input in the browser); undefined, once `nothingDone`
  *  said `why`, when it was closed without a choice. */
-export async function chooseFile(command: string, why: string, options: vscode.OpenDialogOptions): Promise<vscode.Uri | undefined> {
+export async function chooseFile(
+  command: string,
+  why: string,
+  options: vscode.OpenDialogOptions,
+): Promise<vscode.Uri | undefined> {
   const picked = (await vscode.window.showOpenDialog({ ...options, canSelectMany: false }))?.[0];
   if (picked === undefined) nothingDone(command, why);
   return picked;

@@ -61,7 +61,9 @@ function choosePython(): Promise<ResolvedPython> {
     canTrain: async (python) => {
       const report = await check({ path: python, source: 'Python extension' });
       if (report.problems.length > 0) {
-        log.info(`Not using the Python extension's environment ${python}: ${report.problems.map((p) => p.problem).join(' ')}`);
+        log.info(
+          `Not using the Python extension's environment ${python}: ${report.problems.map((p) => p.problem).join(' ')}`,
+        );
       }
       return report.problems.length === 0;
     },
@@ -73,8 +75,9 @@ async function check(python: ResolvedPython, fresh = false): Promise<DoctorRepor
   const cached = fresh ? undefined : ready.get(python.path);
   // the same interpreter can be reached from another source: report the one asked about
   if (cached?.python) return { ...cached, python: { ...cached.python, source: python.source } };
-  const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Wordplay: checking Python ${python.path}` }, () =>
-    doctor(process.env, python),
+  const report = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: `Wordplay: checking Python ${python.path}` },
+    () => doctor(process.env, python),
   );
   if (report.problems.length === 0) ready.set(python.path, report);
   else ready.delete(python.path);
@@ -89,7 +92,11 @@ function pythonExtension(): Promise<PythonExtension | undefined> {
   if (!vscode.extensions.getExtension(PVSC_EXTENSION_ID)) return Promise.resolve(undefined);
   pythonApi ??= PythonExtension.api().then(
     (api) => {
-      subscriptions.push(api.environments.onDidChangeActiveEnvironmentPath(() => forget("The Python extension's active environment changed")));
+      subscriptions.push(
+        api.environments.onDidChangeActiveEnvironmentPath(() =>
+          forget("The Python extension's active environment changed"),
+        ),
+      );
       return api;
     },
     (err: unknown) => {
@@ -126,7 +133,7 @@ async function showProblem(severity: 'error' | 'warning', python: ResolvedPython
       ? 'Point the wordplay.pythonPath setting at an interpreter with PyTorch, or clear it and run Set Up Python Environment.'
       : python.source === 'WORDPLAY_PYTHON'
         ? "WORDPLAY_PYTHON in VS Code's environment chose it: change that variable, or set wordplay.pythonPath, which comes first."
-        : 'Set Up Python Environment installs PyTorch and the trainer\'s packages into an environment of wordplay\'s own (a few minutes the first time).';
+        : "Set Up Python Environment installs PyTorch and the trainer's packages into an environment of wordplay's own (a few minutes the first time).";
   const action = chosenByUser ? OPEN_SETTING : SET_UP;
   const message = `Wordplay cannot train with ${describe(python)}: ${problem.problem} ${fix}`;
   const choice =
@@ -134,7 +141,8 @@ async function showProblem(severity: 'error' | 'warning', python: ResolvedPython
       ? await vscode.window.showErrorMessage(message, action, SHOW_LOGS)
       : await vscode.window.showWarningMessage(message, action, SHOW_LOGS);
   if (choice === SET_UP) await vscode.commands.executeCommand('wordplay.setupPython');
-  else if (choice === OPEN_SETTING) await vscode.commands.executeCommand('workbench.action.openSettings', 'wordplay.pythonPath');
+  else if (choice === OPEN_SETTING)
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'wordplay.pythonPath');
   else if (choice === SHOW_LOGS) log.show();
 }
 
@@ -147,7 +155,10 @@ async function checkPython(): Promise<void> {
     await showProblem('warning', python, report.problems[0]);
     return;
   }
-  const choice = await vscode.window.showInformationMessage(`Wordplay: ${summarizeDoctor(report)}. Interpreter: ${describe(python)}.`, SHOW_LOGS);
+  const choice = await vscode.window.showInformationMessage(
+    `Wordplay: ${summarizeDoctor(report)}. Interpreter: ${describe(python)}.`,
+    SHOW_LOGS,
+  );
   if (choice === SHOW_LOGS) log.show();
 }
 
@@ -171,6 +182,8 @@ async function setupPython(): Promise<void> {
     },
   );
   const setting = vscode.workspace.getConfiguration('wordplay').get<string>('pythonPath', '').trim();
-  const overridden = setting ? ` The wordplay.pythonPath setting (${setting}) still comes first: clear it to train with this environment.` : '';
+  const overridden = setting
+    ? ` The wordplay.pythonPath setting (${setting}) still comes first: clear it to train with this environment.`
+    : '';
   void vscode.window.showInformationMessage(`Wordplay: Python environment ready (${env.python}).${overridden}`);
 }

@@ -9,7 +9,13 @@ import * as vscode from 'vscode';
 import { comparableModels, modelLabel, type ComparableModel } from '../core/complete/compareModels';
 import { completionTarget } from '../core/complete/completionTarget';
 import { listRuns } from '../core/run/runs';
-import { compareMessageProblem, MAX_COMPARE_COLUMNS, type CompareColumn, type CompareStateMessage, type CompareToHost } from '../core/webview/protocol';
+import {
+  compareMessageProblem,
+  MAX_COMPARE_COLUMNS,
+  type CompareColumn,
+  type CompareStateMessage,
+  type CompareToHost,
+} from '../core/webview/protocol';
 import { nothingDone, pickMany } from '../common/prompts';
 import { webviewHtml, webviewOptions } from '../common/webviewHtml';
 import { runsFolder } from '../common/workspace';
@@ -51,11 +57,15 @@ async function pickModels(): Promise<ComparableModel[] | undefined> {
 export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.LogOutputChannel): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
-    void vscode.window.showInformationMessage('Wordplay: open a text file and select the text to continue, then run Compare Completions.');
+    void vscode.window.showInformationMessage(
+      'Wordplay: open a text file and select the text to continue, then run Compare Completions.',
+    );
     return;
   }
   if (!languageEnabled(editor.document.languageId)) {
-    void vscode.window.showInformationMessage(`Wordplay: completion is off for ${editor.document.languageId} (setting wordplay.completion.languages).`);
+    void vscode.window.showInformationMessage(
+      `Wordplay: completion is off for ${editor.document.languageId} (setting wordplay.completion.languages).`,
+    );
     return;
   }
   const document = editor.document;
@@ -69,15 +79,21 @@ export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.L
   const settings = generationSettings();
   // one seed for every model, drawn here when the settings leave it open
   const seed = settings.seed ?? Math.floor(Math.random() * 2 ** 32);
-  const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Wordplay: loading ${models.length} models` }, () =>
-    Promise.all(models.map((m) => loadGenerationModel(m.dir))),
+  const loaded = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Wordplay: loading ${models.length} models` },
+    () => Promise.all(models.map((m) => loadGenerationModel(m.dir))),
   );
   // before a cursor, the longest context any of them reads (a character model's block is
   // block_size characters, a BPE token a few)
   const target = completionTarget(document.getText(), selection, Math.max(...loaded.map((l) => l.blockSize)) * 8);
   const insertAt = document.positionAt(target.insertAt);
 
-  const columns: CompareColumn[] = models.map((m) => ({ label: modelLabel(m), dir: m.dir, text: '', state: 'waiting' }));
+  const columns: CompareColumn[] = models.map((m) => ({
+    label: modelLabel(m),
+    dir: m.dir,
+    text: '',
+    state: 'waiting',
+  }));
   const state = (): CompareStateMessage => ({
     type: 'compare/state',
     prompt: target.prompt,
@@ -87,7 +103,12 @@ export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.L
   });
 
   const abort = new AbortController();
-  const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Wordplay: Compare Completions', vscode.ViewColumn.Beside, webviewOptions(extensionUri));
+  const panel = vscode.window.createWebviewPanel(
+    PANEL_TYPE,
+    'Wordplay: Compare Completions',
+    vscode.ViewColumn.Beside,
+    webviewOptions(extensionUri),
+  );
   panel.webview.html = webviewHtml(panel.webview, extensionUri, 'compare', 'Compare Completions');
   let ready = false;
   let timer: NodeJS.Timeout | undefined;
@@ -127,13 +148,17 @@ export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.L
     const column = columns[index];
     if (!column || column.state !== 'done' || !column.text) return;
     if (document.isClosed) {
-      void vscode.window.showWarningMessage(`Wordplay: ${path.basename(document.fileName)} was closed; open it again and run Compare Completions there.`);
+      void vscode.window.showWarningMessage(
+        `Wordplay: ${path.basename(document.fileName)} was closed; open it again and run Compare Completions there.`,
+      );
       return;
     }
     const shown = await vscode.window.showTextDocument(document, { viewColumn, preserveFocus: false });
     const applied = await shown.edit((edit) => edit.insert(insertAt, column.text));
     if (!applied) {
-      void vscode.window.showWarningMessage('Wordplay: the editor refused the insert (it changed meanwhile); try Insert again.');
+      void vscode.window.showWarningMessage(
+        'Wordplay: the editor refused the insert (it changed meanwhile); try Insert again.',
+      );
       return;
     }
     const end = document.positionAt(document.offsetAt(insertAt) + column.text.length);
@@ -155,7 +180,13 @@ export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.L
         column.state = 'generating';
         send();
         try {
-          const run = generate(model, { ...settings, seed, prompt: target.prompt, signal: abort.signal, onWarning: (w) => log.warn(`compare: ${w}`) });
+          const run = generate(model, {
+            ...settings,
+            seed,
+            prompt: target.prompt,
+            signal: abort.signal,
+            onWarning: (w) => log.warn(`compare: ${w}`),
+          });
           for (;;) {
             const next = await run.next();
             if (next.done) {
@@ -174,5 +205,7 @@ export async function compareCompletions(extensionUri: vscode.Uri, log: vscode.L
       }
     },
   );
-  log.info(`Compared ${models.length} models (seed ${seed}): ${columns.map((c) => `${c.label} ${c.state}, ${c.text.length} characters`).join('; ')}`);
+  log.info(
+    `Compared ${models.length} models (seed ${seed}): ${columns.map((c) => `${c.label} ${c.state}, ${c.text.length} characters`).join('; ')}`,
+  );
 }

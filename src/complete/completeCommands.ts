@@ -28,7 +28,11 @@ export function languageEnabled(languageId: string): boolean {
 }
 
 /** The commands that give a model, by their titles. */
-const FIXES: Record<NoModel['fix'], string> = { 'Train GPT': 'wordplay.train', 'Stop Training': 'wordplay.stopTraining', 'Export Model': 'wordplay.exportModel' };
+const FIXES: Record<NoModel['fix'], string> = {
+  'Train GPT': 'wordplay.train',
+  'Stop Training': 'wordplay.stopTraining',
+  'Export Model': 'wordplay.exportModel',
+};
 
 /** The model to use, or undefined after saying why there is none, with the command that gives one. */
 export async function requireModel(state: vscode.Memento): Promise<string | undefined> {
@@ -41,7 +45,11 @@ export async function requireModel(state: vscode.Memento): Promise<string | unde
 
 export class CompletionController implements vscode.Disposable {
   private running: AbortController | undefined;
-  private readonly status = vscode.window.createStatusBarItem('wordplay.completion', vscode.StatusBarAlignment.Right, 100);
+  private readonly status = vscode.window.createStatusBarItem(
+    'wordplay.completion',
+    vscode.StatusBarAlignment.Right,
+    100,
+  );
 
   constructor(
     private readonly state: vscode.Memento,
@@ -62,7 +70,9 @@ export class CompletionController implements vscode.Disposable {
   async complete(editor: vscode.TextEditor | undefined): Promise<void> {
     const requested = performance.now();
     if (!editor) {
-      void vscode.window.showInformationMessage('Wordplay: open a text file and select the text to continue (or put the cursor after it), then run Complete with wordplay.');
+      void vscode.window.showInformationMessage(
+        'Wordplay: open a text file and select the text to continue (or put the cursor after it), then run Complete with wordplay.',
+      );
       return;
     }
     if (this.running) {
@@ -70,7 +80,9 @@ export class CompletionController implements vscode.Disposable {
       return;
     }
     if (!languageEnabled(editor.document.languageId)) {
-      void vscode.window.showInformationMessage(`Wordplay: completion is off for ${editor.document.languageId} (setting wordplay.completion.languages).`);
+      void vscode.window.showInformationMessage(
+        `Wordplay: completion is off for ${editor.document.languageId} (setting wordplay.completion.languages).`,
+      );
       return;
     }
     const model = await requireModel(this.state);
@@ -80,7 +92,10 @@ export class CompletionController implements vscode.Disposable {
     const loaded = await loadGenerationModel(model);
     const document = editor.document;
     const text = document.getText();
-    const selection = { start: document.offsetAt(editor.selection.start), end: document.offsetAt(editor.selection.end) };
+    const selection = {
+      start: document.offsetAt(editor.selection.start),
+      end: document.offsetAt(editor.selection.end),
+    };
     // a character model's block is block_size characters; a BPE token is a few characters
     const target = completionTarget(text, selection, loaded.blockSize * 8);
 
@@ -98,7 +113,11 @@ export class CompletionController implements vscode.Disposable {
     let firstTextMs: number | undefined;
     try {
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'Wordplay: completing (Esc to stop)', cancellable: true },
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: 'Wordplay: completing (Esc to stop)',
+          cancellable: true,
+        },
         async (progress, token) => {
           token.onCancellationRequested(() => abort.abort());
           const run = generate(loaded, {
@@ -166,7 +185,11 @@ export class CompletionController implements vscode.Disposable {
   async sample(): Promise<void> {
     const model = await requireModel(this.state);
     if (!model) return;
-    const prompt = await input('Sample', 'no samples were written', { title: 'Wordplay: sample — prompt', value: '\n', prompt: 'Text the samples start from (a newline by default)' });
+    const prompt = await input('Sample', 'no samples were written', {
+      title: 'Wordplay: sample — prompt',
+      value: '\n',
+      prompt: 'Text the samples start from (a newline by default)',
+    });
     if (prompt === undefined) return;
     const count = await input('Sample', 'no samples were written', {
       title: 'Wordplay: sample — how many',

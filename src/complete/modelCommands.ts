@@ -45,14 +45,17 @@ export async function selectCompletionModel(state: vscode.Memento): Promise<stri
   const folder = runsFolder();
   const runs = folder ? listRuns(folder).filter((r) => r.hasModel) : [];
   if (runs.length === 0) {
-    void vscode.window.showInformationMessage('Wordplay: no run with an exported model yet. Train one first (Wordplay: Train GPT).');
+    void vscode.window.showInformationMessage(
+      'Wordplay: no run with an exported model yet. Train one first (Wordplay: Train GPT).',
+    );
     return undefined;
   }
   const current = completionModel(state);
   const items = runs.map(describe);
   const picked = await pick('Select Completion Model', 'the model stays as it was', items, {
     title: 'Wordplay: model for completion',
-    placeHolder: 'model' in current ? `Now: ${path.basename(current.model)}` : 'Newest run with an exported model by default',
+    placeHolder:
+      'model' in current ? `Now: ${path.basename(current.model)}` : 'Newest run with an exported model by default',
   });
   if (!picked) return undefined;
   await state.update(CHOSEN_KEY, picked.run.dir);

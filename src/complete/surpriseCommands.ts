@@ -70,7 +70,9 @@ export class SurpriseController implements vscode.Disposable, vscode.HoverProvid
 
   async show(editor: vscode.TextEditor | undefined): Promise<void> {
     if (!editor) {
-      void vscode.window.showInformationMessage('Wordplay: open a text file (and select some text, or none for the whole file), then run Show Model Surprise.');
+      void vscode.window.showInformationMessage(
+        'Wordplay: open a text file (and select some text, or none for the whole file), then run Show Model Surprise.',
+      );
       return;
     }
     if (this.running) {
@@ -80,7 +82,9 @@ export class SurpriseController implements vscode.Disposable, vscode.HoverProvid
     const model = await requireModel(this.state);
     if (!model) return;
     const document = editor.document;
-    const range = editor.selection.isEmpty ? document.validateRange(new vscode.Range(0, 0, document.lineCount, 0)) : editor.selection;
+    const range = editor.selection.isEmpty
+      ? document.validateRange(new vscode.Range(0, 0, document.lineCount, 0))
+      : editor.selection;
     const base = document.offsetAt(range.start);
     const text = document.getText(range);
     const version = document.version;
@@ -124,9 +128,13 @@ export class SurpriseController implements vscode.Disposable, vscode.HoverProvid
     this.paint();
     const bpb = Number.isFinite(result.bitsPerByte) ? `${result.bitsPerByte.toFixed(2)} bits/byte` : 'no token scored';
     this.status.text = `Surprise: ${bpb} (${result.tokens.length} tokens)`;
-    this.status.tooltip = new vscode.MarkdownString(`${LEGEND}\n\nThe first token has nothing before it to be predicted from: it is not scored.\n\nClick, Esc or **Clear Model Surprise** removes the colours.`);
+    this.status.tooltip = new vscode.MarkdownString(
+      `${LEGEND}\n\nThe first token has nothing before it to be predicted from: it is not scored.\n\nClick, Esc or **Clear Model Surprise** removes the colours.`,
+    );
     this.status.show();
-    this.log.info(`Model surprise of ${result.tokens.length} tokens in ${result.windows} windows with ${loaded.files.onnx}: ${bpb}`);
+    this.log.info(
+      `Model surprise of ${result.tokens.length} tokens in ${result.windows} windows with ${loaded.files.onnx}: ${bpb}`,
+    );
     await vscode.commands.executeCommand('setContext', SHOWN_KEY, true);
   }
 
@@ -146,7 +154,9 @@ export class SurpriseController implements vscode.Disposable, vscode.HoverProvid
         buckets.forEach((b) => (b.length = 0));
         for (const tok of s.result.tokens) {
           if (tok.end === tok.start) continue;
-          buckets[surpriseBucket(tok.loss)].push(new vscode.Range(s.document.positionAt(s.base + tok.start), s.document.positionAt(s.base + tok.end)));
+          buckets[surpriseBucket(tok.loss)].push(
+            new vscode.Range(s.document.positionAt(s.base + tok.start), s.document.positionAt(s.base + tok.end)),
+          );
         }
         this.types.forEach((type, i) => editor.setDecorations(type, buckets[i]));
       } else {
@@ -173,6 +183,9 @@ export class SurpriseController implements vscode.Disposable, vscode.HoverProvid
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**Model surprise** (${bucketLabels()[surpriseBucket(tok.loss)]} nats)\n\n`);
     md.appendText(describeToken(tok));
-    return new vscode.Hover(md, new vscode.Range(document.positionAt(s.base + tok.start), document.positionAt(s.base + tok.end)));
+    return new vscode.Hover(
+      md,
+      new vscode.Range(document.positionAt(s.base + tok.start), document.positionAt(s.base + tok.end)),
+    );
   }
 }

@@ -14,7 +14,9 @@ const COMMAND = 'Prepare Dataset';
 const NOTHING_PREPARED = 'no dataset was prepared';
 
 export function registerPrepareDataset(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
-  context.subscriptions.push(vscode.commands.registerCommand('wordplay.prepareDataset', () => guarded(log, () => prepareDataset(log))));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('wordplay.prepareDataset', () => guarded(log, () => prepareDataset(log))),
+  );
 }
 
 async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
@@ -29,9 +31,19 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
     COMMAND,
     NOTHING_PREPARED,
     [
-      { label: 'bpe', detail: 'A BPE trained on this text (Hugging Face tokenizer.json): the best bits per byte for a small model; for code and most text.' },
-      { label: 'char', detail: 'One token per character: small vocabulary, learns fast on small text (nanoGPT shakespeare_char).' },
-      { label: 'gpt2', detail: "GPT-2's BPE (50,257 tokens): for fine-tuning GPT-2; too large a vocabulary for a small model." },
+      {
+        label: 'bpe',
+        detail:
+          'A BPE trained on this text (Hugging Face tokenizer.json): the best bits per byte for a small model; for code and most text.',
+      },
+      {
+        label: 'char',
+        detail: 'One token per character: small vocabulary, learns fast on small text (nanoGPT shakespeare_char).',
+      },
+      {
+        label: 'gpt2',
+        detail: "GPT-2's BPE (50,257 tokens): for fine-tuning GPT-2; too large a vocabulary for a small model.",
+      },
     ],
     { title: 'Wordplay: tokenizer' },
   );
@@ -73,12 +85,15 @@ async function askVocabSize(text: string): Promise<number | undefined> {
   const { resolveInputs } = await import('../core/prepare/inputs');
   const { TRAIN_FRACTION } = await import('../core/prepare/dataset');
   const { bpeVocabProblem, defaultBpeVocab } = await import('../core/prepare/trainBpe');
-  const trainBytes = Math.floor(TRAIN_FRACTION * resolveInputs(text, path.dirname(text)).reduce((sum, f) => sum + fs.statSync(f).size, 0));
+  const trainBytes = Math.floor(
+    TRAIN_FRACTION * resolveInputs(text, path.dirname(text)).reduce((sum, f) => sum + fs.statSync(f).size, 0),
+  );
   const answer = await input(COMMAND, NOTHING_PREPARED, {
     title: 'Wordplay: BPE vocabulary size',
     value: String(defaultBpeVocab(trainBytes)),
     prompt: `Tokens to learn, <|endoftext|> included; the suggested size suits ${(trainBytes / 1e6).toFixed(1)} MB of training text`,
-    validateInput: (v) => (/^\d+$/.test(v.trim()) ? bpeVocabProblem(Number(v), trainBytes) : 'a whole number, e.g. 4096'),
+    validateInput: (v) =>
+      /^\d+$/.test(v.trim()) ? bpeVocabProblem(Number(v), trainBytes) : 'a whole number, e.g. 4096',
   });
   return answer === undefined ? undefined : Number(answer);
 }
@@ -91,28 +106,33 @@ export async function prepareWithProgress(
   log: vscode.LogOutputChannel,
 ): Promise<PrepareResult> {
   const { prepare } = await import('../core/prepare/prepare');
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort());
-    let reported = 0;
-    return prepare({
-      ...options,
-      signal: abort.signal,
-      log: (line) => log.info(line),
-      onProgress: (p) => {
-        const percent = (100 * p.bytesDone) / Math.max(p.bytesTotal, 1);
-        progress.report({ increment: percent - reported, message: `${p.phase}, ${p.mbPerSecond.toFixed(1)} MB/s` });
-        reported = percent;
-      },
-    });
-  });
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      let reported = 0;
+      return prepare({
+        ...options,
+        signal: abort.signal,
+        log: (line) => log.info(line),
+        onProgress: (p) => {
+          const percent = (100 * p.bytesDone) / Math.max(p.bytesTotal, 1);
+          progress.report({ increment: percent - reported, message: `${p.phase}, ${p.mbPerSecond.toFixed(1)} MB/s` });
+          reported = percent;
+        },
+      });
+    },
+  );
 }
 
 /** Sets data.dataset of a picked *.wordplay.json to the dataset, relative to the config's folder. */
 async function useInConfig(datasetDir: string): Promise<void> {
   const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
   if (files.length === 0) {
-    void vscode.window.showInformationMessage('Wordplay: no *.wordplay.json config in the workspace yet: Train GPT saves a preset as one.');
+    void vscode.window.showInformationMessage(
+      'Wordplay: no *.wordplay.json config in the workspace yet: Train GPT saves a preset as one.',
+    );
     return;
   }
   const picked = await pick(
@@ -126,7 +146,11 @@ async function useInConfig(datasetDir: string): Promise<void> {
   const relative = path.relative(path.dirname(picked.file.fsPath), datasetDir).split(path.sep).join('/');
   const edit = new vscode.WorkspaceEdit();
   for (const e of editConfigText(document.getText(), ['data', 'dataset'], relative)) {
-    edit.replace(picked.file, new vscode.Range(document.positionAt(e.offset), document.positionAt(e.offset + e.length)), e.content);
+    edit.replace(
+      picked.file,
+      new vscode.Range(document.positionAt(e.offset), document.positionAt(e.offset + e.length)),
+      e.content,
+    );
   }
   await vscode.workspace.applyEdit(edit);
   await document.save();

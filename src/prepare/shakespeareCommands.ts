@@ -14,7 +14,9 @@ import { prepareWithProgress } from './prepareCommands';
 const SHAKESPEARE_DATASET = path.join('data', 'shakespeare-char');
 
 export function registerShakespeare(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
-  context.subscriptions.push(vscode.commands.registerCommand('wordplay.prepareShakespeare', () => guarded(log, () => prepareShakespeare(log))));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('wordplay.prepareShakespeare', () => guarded(log, () => prepareShakespeare(log))),
+  );
 }
 
 async function prepareShakespeare(log: vscode.LogOutputChannel): Promise<void> {
@@ -31,13 +33,21 @@ async function prepareShakespeare(log: vscode.LogOutputChannel): Promise<void> {
   // the same text and tokenizer give the same dataset: one already there is kept
   const existing = preparedShakespeareChar(out);
   if (existing) {
-    void vscode.window.showInformationMessage(`Wordplay: ${SHAKESPEARE_DATASET} is already prepared (${summary(existing)}).`);
+    void vscode.window.showInformationMessage(
+      `Wordplay: ${SHAKESPEARE_DATASET} is already prepared (${summary(existing)}).`,
+    );
     return;
   }
   if (fs.existsSync(out)) {
-    throw new UserError(`${out} already exists and is not tiny Shakespeare prepared with the char tokenizer. Move or rename it, then prepare again.`);
+    throw new UserError(
+      `${out} already exists and is not tiny Shakespeare prepared with the char tokenizer. Move or rename it, then prepare again.`,
+    );
   }
-  const result = await prepareWithProgress({ input: 'shakespeare', tokenizer: 'char', out }, 'Wordplay: preparing tiny Shakespeare', log);
+  const result = await prepareWithProgress(
+    { input: 'shakespeare', tokenizer: 'char', out },
+    'Wordplay: preparing tiny Shakespeare',
+    log,
+  );
   log.info(`Prepared ${result.dir}: ${JSON.stringify(result.meta)}`);
   void vscode.window.showInformationMessage(`Wordplay: prepared ${SHAKESPEARE_DATASET} (${summary(result.meta)}).`);
 }

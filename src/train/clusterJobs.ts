@@ -73,7 +73,9 @@ export class ClusterJobs implements vscode.Disposable {
         // runs folder made after the window opened may have none that sees it)
         if (moved || [...now.values()].some((s) => s.state === 'running')) this.changed.fire();
       } catch (err) {
-        this.log.warn(`could not ask the scheduler about ${records.map((r) => r.jobId).join(', ')}: ${err instanceof Error ? err.message : String(err)}`);
+        this.log.warn(
+          `could not ask the scheduler about ${records.map((r) => r.jobId).join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       this.timer = setTimeout(() => void tick(), POLL_MS);
     };
@@ -86,7 +88,9 @@ export class ClusterJobs implements vscode.Disposable {
     if (!record) return false;
     await cancelJob(record, this.env);
     this.log.info(`Asked ${record.scheduler} to stop job ${record.jobId} (${path.basename(dir)}) gracefully.`);
-    void vscode.window.showInformationMessage(`Wordplay: stopping ${path.basename(dir)} (job ${record.jobId}); it saves a checkpoint first.`);
+    void vscode.window.showInformationMessage(
+      `Wordplay: stopping ${path.basename(dir)} (job ${record.jobId}); it saves a checkpoint first.`,
+    );
     this.watch();
     return true;
   }

@@ -12,7 +12,13 @@ import { GPT2_SHAPES, GPT2_VOCAB } from '../core/train/estimate';
 import { schemaPath } from '../core/common/paths';
 import { pick } from '../common/prompts';
 import { webviewHtml, webviewOptions } from '../common/webviewHtml';
-import { configEditorMessageProblem, type ConfigDocumentState, type ConfigEditorToHost, type HostToConfigEditor, type SchemaNode } from '../core/webview/protocol';
+import {
+  configEditorMessageProblem,
+  type ConfigDocumentState,
+  type ConfigEditorToHost,
+  type HostToConfigEditor,
+  type SchemaNode,
+} from '../core/webview/protocol';
 
 export const CONFIG_EDITOR_VIEW_TYPE = 'wordplay.configEditor';
 
@@ -25,21 +31,27 @@ function schema(): SchemaNode {
 /** The vocabulary size the estimates use: GPT-2's for init_from gpt2*, else the dataset's. */
 export function vocabFor(config: Record<string, unknown>, configDir: string): { size: number; source: string } {
   const train = (config.train ?? {}) as Record<string, unknown>;
-  if (typeof train.init_from === 'string' && train.init_from in GPT2_SHAPES) return { size: GPT2_VOCAB, source: 'GPT-2' };
+  if (typeof train.init_from === 'string' && train.init_from in GPT2_SHAPES)
+    return { size: GPT2_VOCAB, source: 'GPT-2' };
   const data = (config.data ?? {}) as Record<string, unknown>;
   const fallback = schema().properties?.data?.properties?.dataset?.default as string;
   const dataset = typeof data.dataset === 'string' && data.dataset ? data.dataset : fallback;
   const dir = path.resolve(configDir, dataset);
   try {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, datasetFiles.meta), 'utf8')) as { vocab_size?: unknown };
-    if (typeof meta.vocab_size === 'number') return { size: meta.vocab_size, source: `from ${path.basename(dir)}/${datasetFiles.meta}` };
+    if (typeof meta.vocab_size === 'number')
+      return { size: meta.vocab_size, source: `from ${path.basename(dir)}/${datasetFiles.meta}` };
   } catch {
     // not prepared yet
   }
   try {
-    const tok = JSON.parse(fs.readFileSync(path.join(dir, datasetFiles.tokenizer), 'utf8')) as { type?: string; vocab?: unknown[] };
+    const tok = JSON.parse(fs.readFileSync(path.join(dir, datasetFiles.tokenizer), 'utf8')) as {
+      type?: string;
+      vocab?: unknown[];
+    };
     if (tok.type === 'gpt2') return { size: GPT2_VOCAB, source: 'GPT-2 BPE' };
-    if (Array.isArray(tok.vocab)) return { size: tok.vocab.length, source: `from ${path.basename(dir)}/${datasetFiles.tokenizer}` };
+    if (Array.isArray(tok.vocab))
+      return { size: tok.vocab.length, source: `from ${path.basename(dir)}/${datasetFiles.tokenizer}` };
   } catch {
     // not prepared yet
   }
@@ -79,7 +91,9 @@ class ConfigEditorProvider implements vscode.CustomTextEditorProvider {
       webview.onDidReceiveMessage(async (message: unknown) => {
         const problem = configEditorMessageProblem(message);
         if (problem) {
-          this.log.warn(`config editor: ignored a malformed message (${problem}): ${JSON.stringify(message)?.slice(0, 200)}`);
+          this.log.warn(
+            `config editor: ignored a malformed message (${problem}): ${JSON.stringify(message)?.slice(0, 200)}`,
+          );
           return;
         }
         try {
@@ -90,17 +104,29 @@ class ConfigEditorProvider implements vscode.CustomTextEditorProvider {
         }
       }),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.document.uri.toString() === document.uri.toString() && e.contentChanges.length) post({ type: 'config/document', ...documentState(document) });
+        if (e.document.uri.toString() === document.uri.toString() && e.contentChanges.length)
+          post({ type: 'config/document', ...documentState(document) });
       }),
     ];
     panel.onDidDispose(() => subscriptions.forEach((d) => d.dispose()));
   }
 
-  private async handle(message: ConfigEditorToHost, document: vscode.TextDocument, panel: vscode.WebviewPanel, post: (m: HostToConfigEditor) => void): Promise<void> {
+  private async handle(
+    message: ConfigEditorToHost,
+    document: vscode.TextDocument,
+    panel: vscode.WebviewPanel,
+    post: (m: HostToConfigEditor) => void,
+  ): Promise<void> {
     switch (message.type) {
       case 'ready':
         // the first load, and every reload after the editor was hidden
-        post({ type: 'config/init', schema: schema(), fileName: path.basename(document.uri.fsPath), device: await detectDevice(), ...documentState(document) });
+        post({
+          type: 'config/init',
+          schema: schema(),
+          fileName: path.basename(document.uri.fsPath),
+          device: await detectDevice(),
+          ...documentState(document),
+        });
         return;
       case 'config/edit':
       case 'config/reset': {
@@ -114,7 +140,12 @@ class ConfigEditorProvider implements vscode.CustomTextEditorProvider {
         const edits = editConfigText(text, [group, key], message.type === 'config/edit' ? message.value : undefined);
         if (!edits.length) return;
         const edit = new vscode.WorkspaceEdit();
-        for (const e of edits) edit.replace(document.uri, new vscode.Range(document.positionAt(e.offset), document.positionAt(e.offset + e.length)), e.content);
+        for (const e of edits)
+          edit.replace(
+            document.uri,
+            new vscode.Range(document.positionAt(e.offset), document.positionAt(e.offset + e.length)),
+            e.content,
+          );
         await vscode.workspace.applyEdit(edit);
         return;
       }
@@ -145,7 +176,9 @@ async function openConfigEditor(uri?: vscode.Uri): Promise<void> {
   if (!target) {
     const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
     if (!files.length) {
-      void vscode.window.showInformationMessage('Wordplay: no *.wordplay.json in this workspace. Create one (e.g. shakespeare.wordplay.json containing {}) and open it.');
+      void vscode.window.showInformationMessage(
+        'Wordplay: no *.wordplay.json in this workspace. Create one (e.g. shakespeare.wordplay.json containing {}) and open it.',
+      );
       return;
     }
     const picked =
@@ -154,7 +187,11 @@ async function openConfigEditor(uri?: vscode.Uri): Promise<void> {
         : await pick(
             'Open Config Editor',
             'no config was opened',
-            files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
+            files.map((f) => ({
+              label: path.basename(f.fsPath),
+              description: vscode.workspace.asRelativePath(f),
+              uri: f,
+            })),
             { title: 'Wordplay: config to open' },
           );
     if (!picked) return;
@@ -166,12 +203,18 @@ async function openConfigEditor(uri?: vscode.Uri): Promise<void> {
 /** Registers the custom editor and its commands (Open Config Editor, Open as Text). */
 export function registerConfigEditor(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
   context.subscriptions.push(
-    vscode.window.registerCustomEditorProvider(CONFIG_EDITOR_VIEW_TYPE, new ConfigEditorProvider(context.extensionUri, log), {
-      supportsMultipleEditorsPerDocument: true,
-    }),
+    vscode.window.registerCustomEditorProvider(
+      CONFIG_EDITOR_VIEW_TYPE,
+      new ConfigEditorProvider(context.extensionUri, log),
+      {
+        supportsMultipleEditorsPerDocument: true,
+      },
+    ),
     vscode.commands.registerCommand('wordplay.openConfigEditor', (uri?: vscode.Uri) => openConfigEditor(uri)),
     vscode.commands.registerCommand('wordplay.openConfigAsText', (uri?: vscode.Uri) =>
-      uri instanceof vscode.Uri ? vscode.commands.executeCommand('vscode.openWith', uri, 'default') : vscode.commands.executeCommand('workbench.action.reopenTextEditor'),
+      uri instanceof vscode.Uri
+        ? vscode.commands.executeCommand('vscode.openWith', uri, 'default')
+        : vscode.commands.executeCommand('workbench.action.reopenTextEditor'),
     ),
   );
 }

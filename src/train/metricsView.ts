@@ -14,7 +14,12 @@ import { listRuns } from '../core/run/runs';
 import { runsFolder } from '../common/workspace';
 import { pickMany } from '../common/prompts';
 import { webviewHtml, webviewOptions } from '../common/webviewHtml';
-import { metricsMessageProblem, type HostToMetrics, type MetricsState, type MetricsToHost } from '../core/webview/protocol';
+import {
+  metricsMessageProblem,
+  type HostToMetrics,
+  type MetricsState,
+  type MetricsToHost,
+} from '../core/webview/protocol';
 
 export const METRICS_VIEW_ID = 'wordplay.metrics';
 export const METRICS_PANEL_TYPE = 'wordplay.metricsPanel';
@@ -70,7 +75,11 @@ export class MetricsHub implements vscode.Disposable {
   }
 
   /** Connects a webview (view or panel): its messages, its lifecycle. */
-  attach(webview: vscode.Webview, title: string, onVisibility: (listener: (visible: boolean) => void) => vscode.Disposable): vscode.Disposable {
+  attach(
+    webview: vscode.Webview,
+    title: string,
+    onVisibility: (listener: (visible: boolean) => void) => vscode.Disposable,
+  ): vscode.Disposable {
     webview.options = webviewOptions(this.context.extensionUri);
     webview.html = webviewHtml(webview, this.context.extensionUri, 'metrics', title);
     const client: Client = { webview, ready: false };
@@ -106,7 +115,10 @@ export class MetricsHub implements vscode.Disposable {
         await this.pickRuns();
         return;
       case 'metrics/exportCsv': {
-        const runs = this.runDirs.map((dir) => ({ name: path.basename(dir), events: readEvents(runPaths(dir).events) }));
+        const runs = this.runDirs.map((dir) => ({
+          name: path.basename(dir),
+          events: readEvents(runPaths(dir).events),
+        }));
         if (!runs.length) {
           void vscode.window.showInformationMessage('Wordplay: no runs shown, nothing to export.');
           return;
@@ -146,7 +158,9 @@ export class MetricsHub implements vscode.Disposable {
   async pickRuns(): Promise<boolean> {
     const dirs = workspaceRunDirs();
     if (!dirs.length) {
-      void vscode.window.showInformationMessage('Wordplay: no runs yet (runs/*/events.jsonl in the workspace). Train a model first.');
+      void vscode.window.showInformationMessage(
+        'Wordplay: no runs yet (runs/*/events.jsonl in the workspace). Train a model first.',
+      );
       return false;
     }
     const shown = new Set(this.runDirs);
@@ -157,7 +171,9 @@ export class MetricsHub implements vscode.Disposable {
       picked: shown.has(dir),
       dir,
     }));
-    const picked = await pickMany('Open Metrics', 'the runs shown stay as they were', items, { title: 'Wordplay: runs to show in the metrics dashboard' });
+    const picked = await pickMany('Open Metrics', 'the runs shown stay as they were', items, {
+      title: 'Wordplay: runs to show in the metrics dashboard',
+    });
     if (!picked) return false;
     this.showRuns(picked.map((p) => p.dir));
     return true;
@@ -169,7 +185,12 @@ export class MetricsHub implements vscode.Disposable {
       this.panel.reveal();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(METRICS_PANEL_TYPE, 'Wordplay Metrics', vscode.ViewColumn.Active, webviewOptions(this.context.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      METRICS_PANEL_TYPE,
+      'Wordplay Metrics',
+      vscode.ViewColumn.Active,
+      webviewOptions(this.context.extensionUri),
+    );
     this.adoptPanel(panel);
   }
 
@@ -177,8 +198,11 @@ export class MetricsHub implements vscode.Disposable {
   adoptPanel(panel: vscode.WebviewPanel, restored?: MetricsState): void {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'wordplay.svg');
-    if (restored?.runs?.length && this.runDirs.length === 0) this.setRuns(restored.runs.filter((d) => typeof d === 'string' && fs.existsSync(d)));
-    const attachment = this.attach(panel.webview, 'Wordplay Metrics', (listener) => panel.onDidChangeViewState((e) => listener(e.webviewPanel.visible)));
+    if (restored?.runs?.length && this.runDirs.length === 0)
+      this.setRuns(restored.runs.filter((d) => typeof d === 'string' && fs.existsSync(d)));
+    const attachment = this.attach(panel.webview, 'Wordplay Metrics', (listener) =>
+      panel.onDidChangeViewState((e) => listener(e.webviewPanel.visible)),
+    );
     panel.onDidDispose(() => {
       attachment.dispose();
       if (this.panel === panel) this.panel = undefined;
@@ -195,7 +219,9 @@ class MetricsViewProvider implements vscode.WebviewViewProvider {
   constructor(private readonly hub: MetricsHub) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    const attachment = this.hub.attach(view.webview, 'Wordplay Metrics', (listener) => view.onDidChangeVisibility(() => listener(view.visible)));
+    const attachment = this.hub.attach(view.webview, 'Wordplay Metrics', (listener) =>
+      view.onDidChangeVisibility(() => listener(view.visible)),
+    );
     view.onDidDispose(() => attachment.dispose());
   }
 }
@@ -213,7 +239,8 @@ export function registerMetrics(context: vscode.ExtensionContext, log: vscode.Lo
       },
     }),
     vscode.commands.registerCommand('wordplay.openMetrics', async (runDirs?: unknown) => {
-      if (Array.isArray(runDirs) && runDirs.length && runDirs.every((d) => typeof d === 'string')) hub.showRuns(runDirs);
+      if (Array.isArray(runDirs) && runDirs.length && runDirs.every((d) => typeof d === 'string'))
+        hub.showRuns(runDirs);
       else if (!(await hub.pickRuns()) && hub.runDirs.length === 0) return;
       hub.openPanel();
     }),

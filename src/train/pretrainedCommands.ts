@@ -17,12 +17,26 @@ const CANCELLED = Symbol('cancelled');
 
 /** A hub name, or a folder chosen in a dialog; undefined when none was. */
 async function chooseSource(): Promise<string | undefined> {
-  const folderItem = { label: '$(folder-opened) Choose a Hugging Face folder…', description: 'a GPT-2 saved with save_pretrained (config.json and its weights)', source: undefined };
+  const folderItem = {
+    label: '$(folder-opened) Choose a Hugging Face folder…',
+    description: 'a GPT-2 saved with save_pretrained (config.json and its weights)',
+    source: undefined,
+  };
   const picked = await pick(
     COMMAND,
     'no model was chosen',
-    [...PRETRAINED_MODELS.map((m) => ({ label: m.name, description: describePretrained(m), source: m.name as string | undefined })), folderItem],
-    { title: `Wordplay: ${COMMAND}`, placeHolder: "OpenAI's GPT-2 (downloaded from the Hugging Face hub) or a folder of your own" },
+    [
+      ...PRETRAINED_MODELS.map((m) => ({
+        label: m.name,
+        description: describePretrained(m),
+        source: m.name as string | undefined,
+      })),
+      folderItem,
+    ],
+    {
+      title: `Wordplay: ${COMMAND}`,
+      placeHolder: "OpenAI's GPT-2 (downloaded from the Hugging Face hub) or a folder of your own",
+    },
   );
   if (!picked) return undefined;
   if (picked.source) return picked.source;
@@ -45,7 +59,11 @@ async function usePretrained(state: vscode.Memento, log: vscode.LogOutputChannel
   if (!source) return;
   const name = path.basename(source);
   const runDir = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Wordplay: using ${name} for completion`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Wordplay: using ${name} for completion`,
+      cancellable: true,
+    },
     async (progress, token) => {
       progress.report({ message: 'checking the Python environment…' });
       const env = await trainingEnvironment();
@@ -55,7 +73,13 @@ async function usePretrained(state: vscode.Memento, log: vscode.LogOutputChannel
       progress.report({ message: 'loading the weights and writing model.onnx…' });
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
-      const written = await exportPretrained({ source, runDir: pretrainedRunDir(folder, source), env, signal: abort.signal, onLine: (line) => log.info(line) });
+      const written = await exportPretrained({
+        source,
+        runDir: pretrainedRunDir(folder, source),
+        env,
+        signal: abort.signal,
+        onLine: (line) => log.info(line),
+      });
       return written ?? CANCELLED;
     },
   );
@@ -65,7 +89,9 @@ async function usePretrained(state: vscode.Memento, log: vscode.LogOutputChannel
   await vscode.commands.executeCommand('wordplay.refreshRuns');
   // the setting wins over the chosen run (modelCommands.ts)
   const setting = vscode.workspace.getConfiguration('wordplay.completion').get<string>('model', '').trim();
-  const used = setting ? `the setting wordplay.completion.model still names ${setting}: clear it to complete with this one` : 'Complete with wordplay now uses it';
+  const used = setting
+    ? `the setting wordplay.completion.model still names ${setting}: clear it to complete with this one`
+    : 'Complete with wordplay now uses it';
   const choice = await vscode.window.showInformationMessage(
     `Wordplay: ${path.basename(runDir)} (${name} as it is, untrained) is in the Runs view, and ${used}.`,
     ...(setting ? [] : ['Complete with wordplay']),
@@ -74,5 +100,9 @@ async function usePretrained(state: vscode.Memento, log: vscode.LogOutputChannel
 }
 
 export function registerUsePretrained(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
-  context.subscriptions.push(vscode.commands.registerCommand('wordplay.usePretrained', () => guarded(log, () => usePretrained(context.workspaceState, log))));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('wordplay.usePretrained', () =>
+      guarded(log, () => usePretrained(context.workspaceState, log)),
+    ),
+  );
 }

@@ -16,11 +16,14 @@ let open: { panel: vscode.WebviewPanel; card: RunCard } | undefined;
 export function compareRuns(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, runDirs: string[]): void {
   const dirs = [...new Set(runDirs)];
   if (dirs.length !== 2) {
-    throw new UserError(`Compare Runs compares two runs, and ${dirs.length} ${dirs.length === 1 ? 'is' : 'are'} selected: select two in the Runs view (Ctrl/Cmd-click the second).`);
+    throw new UserError(
+      `Compare Runs compares two runs, and ${dirs.length} ${dirs.length === 1 ? 'is' : 'are'} selected: select two in the Runs view (Ctrl/Cmd-click the second).`,
+    );
   }
   const card = runCard(dirs[0], dirs[1]);
   const title = `${card.names[0]} vs ${card.names[1]}`;
-  const show = (panel: vscode.WebviewPanel) => void panel.webview.postMessage({ type: 'runCard/show', card: open!.card } satisfies HostToRunCard);
+  const show = (panel: vscode.WebviewPanel) =>
+    void panel.webview.postMessage({ type: 'runCard/show', card: open!.card } satisfies HostToRunCard);
   if (open) {
     open.card = card;
     open.panel.title = title;
@@ -28,7 +31,12 @@ export function compareRuns(context: vscode.ExtensionContext, log: vscode.LogOut
     show(open.panel);
     return;
   }
-  const panel = vscode.window.createWebviewPanel(RUN_CARD_PANEL_TYPE, title, vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+  const panel = vscode.window.createWebviewPanel(
+    RUN_CARD_PANEL_TYPE,
+    title,
+    vscode.ViewColumn.Active,
+    webviewOptions(context.extensionUri),
+  );
   panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'wordplay.svg');
   panel.webview.html = webviewHtml(panel.webview, context.extensionUri, 'runCard', 'Wordplay Run Card');
   open = { panel, card };

@@ -34,7 +34,10 @@ function runItem(run: RunSummary): vscode.TreeItem {
   const bpb = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bpb`;
   const bpbWords = run.bestValBpb === null ? '' : ` · ${run.bestValBpb.toFixed(3)} bits per byte`;
   // a queued job says why it waits (squeue's reason: Resources, Priority, BeginTime ...)
-  const state = run.state === 'queued' && run.job?.reason && run.job.reason !== 'None' ? `queued (${run.job.reason})` : stateText(run);
+  const state =
+    run.state === 'queued' && run.job?.reason && run.job.reason !== 'None'
+      ? `queued (${run.job.reason})`
+      : stateText(run);
   const job = run.job ? ` · job ${run.job.id}` : '';
   // a pretrained run was never trained: no iteration to show
   item.description = run.pretrained === null ? `${state} · ${iteration}${loss}${bpb}` : state;
@@ -46,7 +49,9 @@ function runItem(run: RunSummary): vscode.TreeItem {
   const tooltip = new vscode.MarkdownString(`**${run.name}**: ${state}${at}${loss}${bpbWords}${job}\n\n${run.dir}`);
   if (run.error) tooltip.appendMarkdown(`\n\n${run.error}`);
   item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `Run ${run.name}, ${state}${run.pretrained === null ? `, iteration ${iteration}` : ''}${loss}${bpbWords}${job}` };
+  item.accessibilityInformation = {
+    label: `Run ${run.name}, ${state}${run.pretrained === null ? `, iteration ${iteration}` : ''}${loss}${bpbWords}${job}`,
+  };
   return item;
 }
 
@@ -88,7 +93,10 @@ function requireRunDir(arg: RunArgument): string {
 async function deleteRun(arg: RunArgument, jobs: ClusterJobs): Promise<void> {
   const dir = requireRunDir(arg);
   const run = summarizeRun(dir, jobs.jobOf(dir));
-  if (run?.state === 'running' || run?.state === 'queued') throw new UserError(`${path.basename(dir)} is ${run.state === 'queued' ? 'queued' : 'still training'}: stop it first.`);
+  if (run?.state === 'running' || run?.state === 'queued')
+    throw new UserError(
+      `${path.basename(dir)} is ${run.state === 'queued' ? 'queued' : 'still training'}: stop it first.`,
+    );
   const answer = await vscode.window.showWarningMessage(
     `Delete the run ${path.basename(dir)}?`,
     { modal: true, detail: `${dir}\n\nIts checkpoint, metrics and model go to the trash where the system has one.` },
@@ -109,17 +117,34 @@ async function deleteRun(arg: RunArgument, jobs: ClusterJobs): Promise<void> {
 
 /** Registers the Runs view and its commands. The tree refreshes when a run's files change and
  *  on every training event; new running runs (a terminal's CLI) get attached then. */
-export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, training: TrainingManager, metrics: MetricsHub, jobs: ClusterJobs): void {
+export function registerRunsTree(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+  training: TrainingManager,
+  metrics: MetricsHub,
+  jobs: ClusterJobs,
+): void {
   const provider = new RunsProvider(jobs);
-  const view = vscode.window.createTreeView('wordplay.runs', { treeDataProvider: provider, canSelectMany: true, showCollapseAll: false });
+  const view = vscode.window.createTreeView('wordplay.runs', {
+    treeDataProvider: provider,
+    canSelectMany: true,
+    showCollapseAll: false,
+  });
   const onFiles = () => {
     training.attachRunning();
     provider.refresh();
   };
   const folder = runsFolder();
   if (folder) {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), '*/{events.jsonl,model.onnx,job.json}'));
-    context.subscriptions.push(watcher, watcher.onDidCreate(onFiles), watcher.onDidChange(onFiles), watcher.onDidDelete(onFiles));
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(folder), '*/{events.jsonl,model.onnx,job.json}'),
+    );
+    context.subscriptions.push(
+      watcher,
+      watcher.onDidCreate(onFiles),
+      watcher.onDidChange(onFiles),
+      watcher.onDidDelete(onFiles),
+    );
   }
   const withRun = (id: string, run: (arg: RunArgument) => Promise<void>) =>
     vscode.commands.registerCommand(id, (arg?: RunArgument) => guarded(log, () => run(arg ?? view.selection[0])));
@@ -140,7 +165,11 @@ export function registerRunsTree(context: vscode.ExtensionContext, log: vscode.L
     vscode.commands.registerCommand('wordplay.compareRuns', (clicked?: RunArgument, selected?: RunArgument[]) =>
       guarded(log, async () => {
         const chosen = Array.isArray(selected) && selected.length ? selected : clicked ? [clicked] : view.selection;
-        compareRuns(context, log, chosen.map(runDirOf).filter((d): d is string => d !== undefined));
+        compareRuns(
+          context,
+          log,
+          chosen.map(runDirOf).filter((d): d is string => d !== undefined),
+        );
       }),
     ),
     withRun('wordplay.revealRun', async (arg) => {

@@ -34,7 +34,11 @@ import type { ClusterJobs } from './clusterJobs';
 /** What the notification says while the interpreter is checked (seconds, the first time). */
 const CHECKING_PYTHON = 'checking the Python environment…';
 /** The export commands' titles, as package.json names them. */
-const EXPORT_TITLES: Record<ExportFormat, string> = { onnx: 'Export Model', hf: 'Export for Hugging Face', gguf: 'Export to GGUF' };
+const EXPORT_TITLES: Record<ExportFormat, string> = {
+  onnx: 'Export Model',
+  hf: 'Export for Hugging Face',
+  gguf: 'Export to GGUF',
+};
 
 /** Folders outside the workspace the user chose to allow, per workspace. */
 const ALLOWED_KEY = 'wordplay.allowedFolders';
@@ -80,7 +84,9 @@ export class TrainingManager implements vscode.Disposable {
     context.subscriptions.push(
       this,
       vscode.commands.registerCommand('wordplay.train', (uri?: vscode.Uri) => guarded(this.log, () => this.train(uri))),
-      vscode.commands.registerCommand('wordplay.submitTraining', (uri?: vscode.Uri) => guarded(this.log, () => this.submit(uri))),
+      vscode.commands.registerCommand('wordplay.submitTraining', (uri?: vscode.Uri) =>
+        guarded(this.log, () => this.submit(uri)),
+      ),
       command('wordplay.stopTraining', (arg) => this.stop(runDirOf(arg))),
       command('wordplay.resumeTraining', (arg) => this.resume(runDirOf(arg))),
       command('wordplay.exportModel', (arg) => this.exportModel(runDirOf(arg))),
@@ -101,8 +107,18 @@ export class TrainingManager implements vscode.Disposable {
       if (!trainer) continue;
       // a run whose window went away (a reload) stays alive with this one
       const tookOver = takeOverRun(run.dir, process.pid);
-      this.log.info(`Following ${run.name}, running as process ${trainer.pid}${tookOver ? '; this window took it over from the one that started it' : ''}.`);
-      this.follow(new TrainSession({ runDir: run.dir, trainer: new AttachedTrainer(trainer), ours: false, log: this.log, onProgress: () => this.update() }));
+      this.log.info(
+        `Following ${run.name}, running as process ${trainer.pid}${tookOver ? '; this window took it over from the one that started it' : ''}.`,
+      );
+      this.follow(
+        new TrainSession({
+          runDir: run.dir,
+          trainer: new AttachedTrainer(trainer),
+          ours: false,
+          log: this.log,
+          onProgress: () => this.update(),
+        }),
+      );
       if (this.metrics.runDirs.length === 0) this.metrics.showRuns([run.dir]);
     }
   }
@@ -123,7 +139,10 @@ export class TrainingManager implements vscode.Disposable {
     const run = await this.newRun(command, uri);
     if (!run) return;
     const scheduler = run.config.cluster.scheduler;
-    const notification = new ProgressNotification(`Wordplay: submitting ${path.basename(run.runDir)} to ${scheduler}`, CHECKING_PYTHON);
+    const notification = new ProgressNotification(
+      `Wordplay: submitting ${path.basename(run.runDir)} to ${scheduler}`,
+      CHECKING_PYTHON,
+    );
     try {
       const env = await trainingEnvironment();
       // without an environment, trainingEnvironment said why
@@ -134,12 +153,19 @@ export class TrainingManager implements vscode.Disposable {
       }
       notification.report(scheduler === 'slurm' ? 'sbatch…' : 'qsub…');
       const job = await submitRun({ scheduler, config: run.config, runDir: run.runDir, env });
-      this.log.info(`Submitted ${path.basename(run.runDir)} to ${scheduler} as job ${job.jobId}; batch script ${job.script}.`);
+      this.log.info(
+        `Submitted ${path.basename(run.runDir)} to ${scheduler} as job ${job.jobId}; batch script ${job.script}.`,
+      );
       this.jobs.submitted(job, env);
       this.metrics.showRuns([run.runDir]);
-      void vscode.window.showInformationMessage(`Wordplay: submitted ${path.basename(run.runDir)} to ${scheduler} as job ${job.jobId}.`, 'Open Batch Script').then(async (choice) => {
-        if (choice) await vscode.window.showTextDocument(vscode.Uri.file(job.script));
-      });
+      void vscode.window
+        .showInformationMessage(
+          `Wordplay: submitted ${path.basename(run.runDir)} to ${scheduler} as job ${job.jobId}.`,
+          'Open Batch Script',
+        )
+        .then(async (choice) => {
+          if (choice) await vscode.window.showTextDocument(vscode.Uri.file(job.script));
+        });
     } finally {
       notification.close();
     }
@@ -147,7 +173,10 @@ export class TrainingManager implements vscode.Disposable {
 
   /** The config a new run trains with (given, or picked), saved if it was being edited, and a
    *  new run folder for it; undefined when none was picked or its dataset is not prepared. */
-  private async newRun(command: string, uri?: vscode.Uri): Promise<{ config: RunConfig; runDir: string; configFile: vscode.Uri } | undefined> {
+  private async newRun(
+    command: string,
+    uri?: vscode.Uri,
+  ): Promise<{ config: RunConfig; runDir: string; configFile: vscode.Uri } | undefined> {
     const root = workspaceRoot();
     const configFile = uri ?? (await this.pickConfig(root, command));
     if (!configFile) return undefined;
@@ -162,7 +191,12 @@ export class TrainingManager implements vscode.Disposable {
 
   /** Opens the run's notification at once, checks the Python it will train with (saying so in
    *  the notification), and starts the run, which reports into the same notification. */
-  private async checkAndStart(command: string, runDir: string, config: RunConfig, configFile?: vscode.Uri): Promise<void> {
+  private async checkAndStart(
+    command: string,
+    runDir: string,
+    config: RunConfig,
+    configFile?: vscode.Uri,
+  ): Promise<void> {
     const notification = new ProgressNotification(`Wordplay: training ${path.basename(runDir)}`, CHECKING_PYTHON);
     let started = false;
     try {
@@ -192,19 +226,28 @@ export class TrainingManager implements vscode.Disposable {
       prepare,
       'Open Config',
     );
-    if (choice === prepare) await vscode.commands.executeCommand(shakespeare ? 'wordplay.prepareShakespeare' : 'wordplay.prepareDataset');
+    if (choice === prepare)
+      await vscode.commands.executeCommand(shakespeare ? 'wordplay.prepareShakespeare' : 'wordplay.prepareDataset');
     if (choice === 'Open Config') await vscode.window.showTextDocument(configFile);
     return false;
   }
 
   /** Resume Training: a stopped, failed or finished run continues from its checkpoint. */
   async resume(runDir?: string): Promise<void> {
-    const dir = runDir ?? (await this.pickRun('Resume Training', 'Resume which run?', 'no run was resumed', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+    const dir =
+      runDir ??
+      (await this.pickRun(
+        'Resume Training',
+        'Resume which run?',
+        'no run was resumed',
+        (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState),
+      ));
     if (!dir) return;
     const run = summarizeRun(dir);
     if (!run) throw new UserError(`${dir} is not a run folder (it has no events.jsonl).`);
     if (run.state === 'running') throw new UserError(`${run.name} is still training.`);
-    if (!fs.existsSync(runPaths(dir).checkpointState)) throw new UserError(`${run.name} has no checkpoint to resume from; train it again instead.`);
+    if (!fs.existsSync(runPaths(dir).checkpointState))
+      throw new UserError(`${run.name} has no checkpoint to resume from; train it again instead.`);
     const saved = loadConfig(runPaths(dir).config).config;
     const until = await input('Resume Training', `${run.name} was not resumed`, {
       title: `Wordplay: resume ${run.name} from iteration ${run.iter}`,
@@ -221,7 +264,12 @@ export class TrainingManager implements vscode.Disposable {
   async stop(runDir?: string): Promise<void> {
     let dir = runDir === undefined ? undefined : path.resolve(runDir);
     if (!dir && this.sessions.size === 1) dir = [...this.sessions.keys()][0];
-    dir ??= await this.pickRun('Stop Training', 'Stop which run?', 'no run was stopped', (r) => r.state === 'running' || r.state === 'queued');
+    dir ??= await this.pickRun(
+      'Stop Training',
+      'Stop which run?',
+      'no run was stopped',
+      (r) => r.state === 'running' || r.state === 'queued',
+    );
     if (!dir) return;
     if (await this.jobs.stop(dir)) return;
     // a run started elsewhere a moment ago may not be followed yet
@@ -237,11 +285,22 @@ export class TrainingManager implements vscode.Disposable {
    *  folder under a name not yet taken (exportTarget.ts). */
   async exportModel(runDir?: string, format: ExportFormat = 'onnx'): Promise<void> {
     const title = EXPORT_TITLES[format];
-    const dir = runDir ?? (await this.pickRun(title, 'Export which run?', 'no model was exported', (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState)));
+    const dir =
+      runDir ??
+      (await this.pickRun(
+        title,
+        'Export which run?',
+        'no model was exported',
+        (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState),
+      ));
     if (!dir) return;
     const out = format === 'onnx' ? runPaths(dir).onnx : defaultExportTarget(dir, format);
     const code = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Wordplay: exporting ${path.basename(dir)}`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Wordplay: exporting ${path.basename(dir)}`,
+        cancellable: true,
+      },
       async (progress, token) => {
         progress.report({ message: CHECKING_PYTHON });
         const env = await trainingEnvironment();
@@ -254,7 +313,12 @@ export class TrainingManager implements vscode.Disposable {
         return new Promise<number | null>((resolve, reject) => {
           const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'] });
           token.onCancellationRequested(() => child.kill('SIGINT'));
-          const toLog = (chunk: Buffer) => chunk.toString('utf8').split(/\r?\n/).filter(Boolean).forEach((line) => this.log.info(line));
+          const toLog = (chunk: Buffer) =>
+            chunk
+              .toString('utf8')
+              .split(/\r?\n/)
+              .filter(Boolean)
+              .forEach((line) => this.log.info(line));
           child.stdout.on('data', toLog);
           child.stderr.on('data', toLog);
           child.on('error', reject);
@@ -267,10 +331,16 @@ export class TrainingManager implements vscode.Disposable {
       nothingDone(title, 'Cancel was pressed before the export started');
       return;
     }
-    if (code !== 0) throw new UserError(`exporting ${path.basename(dir)} failed (exit ${code}); the Wordplay log has the trainer's message.`);
+    if (code !== 0)
+      throw new UserError(
+        `exporting ${path.basename(dir)} failed (exit ${code}); the Wordplay log has the trainer's message.`,
+      );
     const shown = path.relative(path.dirname(dir), out);
     if (format === 'onnx') void vscode.window.showInformationMessage(`Wordplay: exported ${shown}.`);
-    else void vscode.window.showInformationMessage(`Wordplay: exported ${shown}.`, 'Reveal').then((choice) => choice && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(out)));
+    else
+      void vscode.window
+        .showInformationMessage(`Wordplay: exported ${shown}.`, 'Reveal')
+        .then((choice) => choice && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(out)));
     this.changed.fire();
   }
 
@@ -285,16 +355,26 @@ export class TrainingManager implements vscode.Disposable {
   /** A config's folders must lie in the workspace, or in folders the user chose in a dialog:
    *  a config from a stranger must not make the trainer read or write elsewhere. */
   private async allowFolders(config: RunConfig, runDir: string): Promise<boolean> {
-    const bounds = { roots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath), allowed: this.state.get<string[]>(ALLOWED_KEY, []) };
+    const bounds = {
+      roots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      allowed: this.state.get<string[]>(ALLOWED_KEY, []),
+    };
     const problems = boundsProblems(config, runDir, bounds);
     if (problems.length === 0) return true;
     const choice = await vscode.window.showWarningMessage(
       'Wordplay: this run would use folders outside the workspace.',
-      { modal: true, detail: `${problems.map((p) => `${p.key}: ${p.message}`).join('\n')}\n\nChoose those folders to allow them for this workspace.` },
+      {
+        modal: true,
+        detail: `${problems.map((p) => `${p.key}: ${p.message}`).join('\n')}\n\nChoose those folders to allow them for this workspace.`,
+      },
       'Choose Folders…',
     );
     if (choice !== 'Choose Folders…') return false;
-    const folderOf: Record<string, string> = { 'run dir': runDir, 'data.dataset': config.data.dataset, 'train.init_from': config.train.init_from };
+    const folderOf: Record<string, string> = {
+      'run dir': runDir,
+      'data.dataset': config.data.dataset,
+      'train.init_from': config.train.init_from,
+    };
     for (const problem of problems) {
       const picked = await chooseFile('Train GPT', `no folder was allowed for ${problem.key}`, {
         canSelectFolders: true,
@@ -312,7 +392,13 @@ export class TrainingManager implements vscode.Disposable {
   }
 
   /** Starts the trainer; false when the user did not allow the folders it would use. */
-  private async start(runDir: string, config: RunConfig, env: NodeJS.ProcessEnv, configFile: vscode.Uri | undefined, notification: ProgressNotification): Promise<boolean> {
+  private async start(
+    runDir: string,
+    config: RunConfig,
+    env: NodeJS.ProcessEnv,
+    configFile: vscode.Uri | undefined,
+    notification: ProgressNotification,
+  ): Promise<boolean> {
     const dir = path.resolve(runDir);
     if (this.sessions.has(dir)) throw new UserError(`${path.basename(dir)} is already training.`);
     if (!(await this.allowFolders(config, dir))) return false;
@@ -320,7 +406,15 @@ export class TrainingManager implements vscode.Disposable {
     const trainerEnv = keepTrainingOnClose() ? env : { ...env, WORDPLAY_STOP_WITH_PID: String(process.pid) };
     const trainer = startTrainer({ config, runDir: dir, env: trainerEnv });
     this.log.info(`Training ${path.basename(dir)} (process ${trainer.pid}) in ${dir}`);
-    const session = new TrainSession({ runDir: dir, trainer, ours: true, configFile, notification, log: this.log, onProgress: () => this.update() });
+    const session = new TrainSession({
+      runDir: dir,
+      trainer,
+      ours: true,
+      configFile,
+      notification,
+      log: this.log,
+      onProgress: () => this.update(),
+    });
     this.follow(session);
     this.metrics.showRuns([dir]);
     return true;
@@ -347,7 +441,10 @@ export class TrainingManager implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'wordplay.training', this.sessions.size > 0);
     const latest = [...this.sessions.values()].pop();
     if (latest) {
-      const speed = latest.progress.tokensPerS === undefined ? '' : ` · ${Math.round(latest.progress.tokensPerS).toLocaleString('en-US')} tok/s`;
+      const speed =
+        latest.progress.tokensPerS === undefined
+          ? ''
+          : ` · ${Math.round(latest.progress.tokensPerS).toLocaleString('en-US')} tok/s`;
       this.status.text = `$(pulse) ${latest.summary()}${speed}`;
       this.status.tooltip = `Wordplay: training ${latest.name} (click for the metrics)`;
       this.status.show();
@@ -360,12 +457,23 @@ export class TrainingManager implements vscode.Disposable {
   private async pickConfig(root: string, command: string): Promise<vscode.Uri | undefined> {
     const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
     const active = vscode.window.activeTextEditor?.document.uri;
-    files.sort((a, b) => Number(b.fsPath === active?.fsPath) - Number(a.fsPath === active?.fsPath) || a.fsPath.localeCompare(b.fsPath));
+    files.sort(
+      (a, b) =>
+        Number(b.fsPath === active?.fsPath) - Number(a.fsPath === active?.fsPath) || a.fsPath.localeCompare(b.fsPath),
+    );
     type Item = vscode.QuickPickItem & { file?: vscode.Uri; preset?: string };
     const items: Item[] = [
-      ...files.map((file) => ({ label: path.basename(file.fsPath), description: vscode.workspace.asRelativePath(path.dirname(file.fsPath)), file })),
+      ...files.map((file) => ({
+        label: path.basename(file.fsPath),
+        description: vscode.workspace.asRelativePath(path.dirname(file.fsPath)),
+        file,
+      })),
       { label: 'Presets', kind: vscode.QuickPickItemKind.Separator },
-      ...presetNames().map((preset) => ({ label: preset, description: 'preset: saved as a config file in the workspace', preset })),
+      ...presetNames().map((preset) => ({
+        label: preset,
+        description: 'preset: saved as a config file in the workspace',
+        preset,
+      })),
     ];
     const picked = await pick(command, 'no config was chosen, so no run was started', items, {
       title: `Wordplay: ${command} with which config?`,
@@ -379,11 +487,18 @@ export class TrainingManager implements vscode.Disposable {
     return target;
   }
 
-  private async pickRun(command: string, title: string, cancelled: string, filter: (run: RunSummary) => boolean): Promise<string | undefined> {
+  private async pickRun(
+    command: string,
+    title: string,
+    cancelled: string,
+    filter: (run: RunSummary) => boolean,
+  ): Promise<string | undefined> {
     const folder = runsFolder();
     const runs = folder ? listRuns(folder, this.jobs.jobOf).filter(filter) : [];
     if (runs.length === 0) {
-      void vscode.window.showInformationMessage(`Wordplay: ${command}: no run to choose from in ${folder ?? 'this workspace'}.`);
+      void vscode.window.showInformationMessage(
+        `Wordplay: ${command}: no run to choose from in ${folder ?? 'this workspace'}.`,
+      );
       return undefined;
     }
     const picked = await pick(

@@ -48,7 +48,8 @@ export class TrainSession {
     const events = new EventFollower(paths.events, { fromStart: !options.ours });
     const output = new FileTail(paths.log, { fromStart: false });
     if (!options.ours) for (const event of events.poll()) this.progress.update(event);
-    this.notification = options.notification ?? new ProgressNotification(`Wordplay: training ${this.name}`, this.summary());
+    this.notification =
+      options.notification ?? new ProgressNotification(`Wordplay: training ${this.name}`, this.summary());
     this.notification.onCancel(() => this.stop());
     this.showProgress();
     const poll = () => {
@@ -98,7 +99,11 @@ export class TrainSession {
   private async showError(message: string): Promise<void> {
     this.options.log.error(`[${this.name}] ${message}`);
     const config = this.options.configFile ?? vscode.Uri.file(runPaths(this.runDir).config);
-    const choice = await vscode.window.showErrorMessage(`Wordplay: training ${this.name} failed: ${message}`, 'Show Logs', 'Open Config');
+    const choice = await vscode.window.showErrorMessage(
+      `Wordplay: training ${this.name} failed: ${message}`,
+      'Show Logs',
+      'Open Config',
+    );
     if (choice === 'Show Logs') this.options.log.show();
     if (choice === 'Open Config') await vscode.window.showTextDocument(config);
   }

@@ -60,13 +60,18 @@ interface CodeServerScript {
   readServer(dir: string): ServerInfo;
 }
 
-export const codeServerScript = (): Promise<CodeServerScript> => import(path.join(packageRoot, 'scripts', 'code-server.mjs'));
+export const codeServerScript = (): Promise<CodeServerScript> =>
+  import(path.join(packageRoot, 'scripts', 'code-server.mjs'));
 
 /** The folder of the code-server `npm test` shares among the e2e files, when there is one. */
 export const sharedDir = process.env.WORDPLAY_E2E_SHARED || undefined;
 
 /** Waits until condition() holds, checking every 100 ms, for at most timeoutMs. */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
@@ -77,7 +82,10 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
 /** Files under dir (recursively) named name. */
 function findFiles(dir: string, name: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name === name).map((e) => path.join(e.parentPath, e.name));
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name === name)
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 /** The log folders of the extension hosts a code-server started (<logs>/<session>/exthost<n>),
@@ -104,7 +112,9 @@ function extensionHosts(pgid: number): number[] {
       // the group is the 5th field of stat, the 3rd after the command name's closing parenthesis
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      return group === pgid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--type=extensionHost') ? [Number(entry)] : [];
+      return group === pgid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--type=extensionHost')
+        ? [Number(entry)]
+        : [];
     } catch {
       // gone since the listing
       return [];
@@ -116,7 +126,8 @@ function extensionHosts(pgid: number): number[] {
 async function serverFor(options: LaunchOptions): Promise<{ info: ServerInfo; own: boolean; stop(): Promise<void> }> {
   const script = await codeServerScript();
   // trust is the server's (--disable-workspace-trust), so an untrusted window needs its own
-  if (sharedDir && !options.ownServer && options.trusted !== false) return { info: script.readServer(sharedDir), own: false, stop: async () => undefined };
+  if (sharedDir && !options.ownServer && options.trusted !== false)
+    return { info: script.readServer(sharedDir), own: false, stop: async () => undefined };
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-'));
   const info = await script.startCodeServer({ dir: home, vsix: options.vsix, trusted: options.trusted ?? true });
   return { info, own: true, stop: () => script.stopCodeServer(home) };
@@ -131,7 +142,10 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
   // every window reads the user settings when it opens: this file's replace the last file's
   // (and whatever its window changed, a colour theme say)
   const { baseSettings } = await codeServerScript();
-  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...baseSettings, ...options.settings }));
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify({ ...baseSettings, ...options.settings }),
+  );
   const earlierHosts = new Set(extensionHosts(server.info.pid));
   const earlierLogs = new Set(hostLogDirs(userData));
   /** This window's extension hosts' log folders (a reload starts another). */
@@ -142,7 +156,14 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
   try {
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${server.info.url}/?folder=${encodeURIComponent(options.workspace)}`);
@@ -180,7 +201,10 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
       .flatMap((dir) => findFiles(dir, 'Wordplay.log'))
       .map((f) => fs.readFileSync(f, 'utf8'))
       .join('');
-  const notifications = () => page.locator('.notifications-toasts .notification-toast, .notifications-center .notification-list-item').allInnerTexts();
+  const notifications = () =>
+    page
+      .locator('.notifications-toasts .notification-toast, .notifications-center .notification-list-item')
+      .allInnerTexts();
   const screenshot = async (name: string) => {
     const file = path.join(screenshotsDir, `${name}.png`);
     await page.screenshot({ path: file });
@@ -210,7 +234,10 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
         }
         await page.keyboard.press('Enter');
         // the palette closes, or the command shows a quick pick of its own in the same widget
-        await waitUntil(async () => !(await palette.isVisible()) || (await palette.inputValue()) !== `>${title}`, `the palette to run "${title}"`);
+        await waitUntil(
+          async () => !(await palette.isVisible()) || (await palette.inputValue()) !== `>${title}`,
+          `the palette to run "${title}"`,
+        );
         return;
       }
     },
@@ -248,7 +275,9 @@ export async function launchVsCode(options: LaunchOptions): Promise<VsCode> {
       }
       // an own server copies all its logs beside code-server's; from the shared one, this window's
       if (server.own) await server.stop();
-      else for (const dir of ownLogDirs()) fs.cpSync(dir, path.join(logsDir, 'vscode', path.basename(dir)), { recursive: true });
+      else
+        for (const dir of ownLogDirs())
+          fs.cpSync(dir, path.join(logsDir, 'vscode', path.basename(dir)), { recursive: true });
     },
   };
 }
@@ -259,7 +288,13 @@ export async function webviewFrame(page: Page, selector: string): Promise<Frame>
   await waitUntil(
     async () => {
       for (const frame of page.frames()) {
-        if (await frame.locator(selector).count().catch(() => 0)) found = frame;
+        if (
+          await frame
+            .locator(selector)
+            .count()
+            .catch(() => 0)
+        )
+          found = frame;
       }
       return found !== undefined;
     },

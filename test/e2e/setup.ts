@@ -32,7 +32,9 @@ export async function e2eSetup(): Promise<E2eSetup> {
 
 async function packageVsix(): Promise<string> {
   const { packageVsix } = await import(path.join(packageRoot, 'scripts', 'package.mjs'));
-  return (packageVsix as (targets: string[], options: { quiet: boolean }) => string[])(['linux-x64'], { quiet: true })[0];
+  return (packageVsix as (targets: string[], options: { quiet: boolean }) => string[])(['linux-x64'], {
+    quiet: true,
+  })[0];
 }
 
 /** The tiny model's config: one layer, 64 wide, 200 iterations (seconds on a CPU). */
@@ -73,18 +75,28 @@ export async function trainedModel(workspace: string, name = 'tiny'): Promise<st
 
 async function tinyModel(): Promise<string> {
   const key = createHash('sha256').update(JSON.stringify(TINY)).digest('hex').slice(0, 12);
-  const fixtures = sharedDir ? path.join(sharedDir, 'fixtures') : fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-model-'));
+  const fixtures = sharedDir
+    ? path.join(sharedDir, 'fixtures')
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-e2e-model-'));
   if (!sharedDir) process.on('exit', () => fs.rmSync(fixtures, { recursive: true, force: true }));
   const made = path.join(fixtures, `tiny-${key}`);
   if (fs.existsSync(made)) return made;
   fs.mkdirSync(fixtures, { recursive: true });
-  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(packageRoot, 'dist', 'cli.js'), ...args], { cwd: fixtures });
+  const cli = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [path.join(packageRoot, 'dist', 'cli.js'), ...args], { cwd: fixtures });
   // beside the runs for as long as they are used: their config names it (prepare is atomic)
   const dataset = path.join(fixtures, 'shakespeare-char');
   if (!fs.existsSync(dataset)) await cli('prepare', '--input', 'shakespeare', '--tokenizer', 'char', '--out', dataset);
   const work = fs.mkdtempSync(path.join(fixtures, 'training-'));
   const set = { 'data.dataset': dataset, ...TINY };
-  await cli('train', '--config', 'shakespeare-char-cpu', '--run-dir', path.join(work, 'run'), ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]));
+  await cli(
+    'train',
+    '--config',
+    'shakespeare-char-cpu',
+    '--run-dir',
+    path.join(work, 'run'),
+    ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+  );
   // whole or not at all: a later file finds the finished run or none
   fs.renameSync(path.join(work, 'run'), made);
   fs.rmSync(work, { recursive: true, force: true });

@@ -80,7 +80,11 @@ export async function dashboardUnderLoad(seconds: number): Promise<LoadResult> {
     const p = await h.open('metrics');
     const sent: Promise<void>[] = [];
     const problems: string[] = [];
-    feed = new MetricsFeed({ post: (message) => void sent.push(p.send(message)), warn: (m) => problems.push(m), error: (m) => problems.push(m) });
+    feed = new MetricsFeed({
+      post: (message) => void sent.push(p.send(message)),
+      warn: (m) => problems.push(m),
+      error: (m) => problems.push(m),
+    });
     writer = startWriter(file, seconds, RATE);
     // frame times: the gap between consecutive animation frames (a string: tsx would add
     // helpers to a function's source that the page does not have)
@@ -141,5 +145,11 @@ export function frameStats(frames: number[]) {
   const sorted = [...frames].sort((a, b) => a - b);
   const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
   const total = frames.reduce((sum, f) => sum + f, 0);
-  return { frames: frames.length, fps: (1000 * frames.length) / total, p50_ms: percentile(50), p95_ms: percentile(95), max_ms: sorted.at(-1) ?? NaN };
+  return {
+    frames: frames.length,
+    fps: (1000 * frames.length) / total,
+    p50_ms: percentile(50),
+    p95_ms: percentile(95),
+    max_ms: sorted.at(-1) ?? NaN,
+  };
 }

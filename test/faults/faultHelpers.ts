@@ -44,7 +44,12 @@ export async function shakespeareDataset(dir: string): Promise<string> {
 }
 
 /** A config file in dir over the dataset, loaded (validated, defaults filled) with --set overrides. */
-export function configFor(dir: string, dataset: string, base: Record<string, Record<string, unknown>>, sets: string[] = []): RunConfig {
+export function configFor(
+  dir: string,
+  dataset: string,
+  base: Record<string, Record<string, unknown>>,
+  sets: string[] = [],
+): RunConfig {
   const file = path.join(dir, 'fault.wordplay.json');
   fs.writeFileSync(file, JSON.stringify({ ...base, data: { dataset } }));
   return loadConfig(file, sets).config;
@@ -56,7 +61,10 @@ function checkSafetensors(file: string): void {
   const bytes = fs.readFileSync(file);
   assert.ok(bytes.length >= 8, `${file} is truncated`);
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { data_offsets?: [number, number] }
+  >;
   const end = Math.max(0, ...Object.values(header).map((t) => t.data_offsets?.[1] ?? 0));
   assert.equal(bytes.length, 8 + headerLength + end, `${file}: the tensors do not fill the file`);
 }
@@ -87,7 +95,8 @@ export function checkEventLines(file: string, from = 0): number {
   lines.pop(); // '' when the file ends a line; else a torn line, which is allowed
   // an empty line: a resumed run ending the torn line an earlier one left (before `from`)
   const whole = lines.filter((line) => line !== '');
-  for (const line of whole) assert.doesNotThrow(() => JSON.parse(line), `a broken line in the middle of ${file}: ${line}`);
+  for (const line of whole)
+    assert.doesNotThrow(() => JSON.parse(line), `a broken line in the middle of ${file}: ${line}`);
   return whole.length;
 }
 
@@ -98,4 +107,5 @@ export function killIfRunning(trainer: TrainerProcess | undefined): void {
 }
 
 /** The files a checkpoint write had left half-done when it was cut off. */
-export const partialCheckpoints = (runDir: string) => fs.readdirSync(runDir).filter((name) => name.startsWith('checkpoint.tmp-'));
+export const partialCheckpoints = (runDir: string) =>
+  fs.readdirSync(runDir).filter((name) => name.startsWith('checkpoint.tmp-'));

@@ -26,9 +26,21 @@ interface Ended {
 /** Starts `wordplay prepare`; `ended` resolves when it has ended. */
 function startPrepare(out: string, force: boolean): { child: ChildProcess; ended: Promise<Ended> } {
   const started = Date.now();
-  const args = [cli, 'prepare', '--input', SHAKESPEARE, '--tokenizer', 'char', '--out', out, ...(force ? ['--force'] : [])];
+  const args = [
+    cli,
+    'prepare',
+    '--input',
+    SHAKESPEARE,
+    '--tokenizer',
+    'char',
+    '--out',
+    out,
+    ...(force ? ['--force'] : []),
+  ];
   const child = spawn(process.execPath, args, { stdio: 'ignore' });
-  const ended = new Promise<Ended>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })));
+  const ended = new Promise<Ended>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
+  );
   return { child, ended };
 }
 
@@ -52,7 +64,8 @@ async function killWhileWriting(out: string, force: boolean): Promise<boolean> {
   const writing = () => {
     const names = fs.readdirSync(parent).filter((name) => name.startsWith(prefix));
     const tmp = names.find((name) => !name.endsWith('-old'));
-    const begun = tmp !== undefined && (fs.statSync(path.join(parent, tmp, 'train.bin'), { throwIfNoEntry: false })?.size ?? 0) > 0;
+    const begun =
+      tmp !== undefined && (fs.statSync(path.join(parent, tmp, 'train.bin'), { throwIfNoEntry: false })?.size ?? 0) > 0;
     return begun && !names.some((name) => name.endsWith('-old'));
   };
   while (!done) {
@@ -76,55 +89,69 @@ const read = (file: string) => fs.readFileSync(file);
 function checkDataset(out: string, reference: string): 'absent' | 'complete' {
   if (!fs.existsSync(out)) return 'absent';
   const meta = JSON.parse(read(path.join(out, 'meta.json')).toString('utf8'));
-  assert.deepEqual(JSON.parse(read(path.join(out, 'tokenizer.json')).toString('utf8')), JSON.parse(read(path.join(reference, 'tokenizer.json')).toString('utf8')));
+  assert.deepEqual(
+    JSON.parse(read(path.join(out, 'tokenizer.json')).toString('utf8')),
+    JSON.parse(read(path.join(reference, 'tokenizer.json')).toString('utf8')),
+  );
   assert.equal(fs.statSync(path.join(out, 'train.bin')).size, meta.train_tokens * 2);
   assert.equal(fs.statSync(path.join(out, 'val.bin')).size, meta.val_tokens * 2);
-  for (const bin of ['train.bin', 'val.bin']) assert.ok(read(path.join(out, bin)).equals(read(path.join(reference, bin))), `${bin} differs`);
+  for (const bin of ['train.bin', 'val.bin'])
+    assert.ok(read(path.join(out, bin)).equals(read(path.join(reference, bin))), `${bin} differs`);
   return 'complete';
 }
 
-test(`prepare killed at ${KILLS} random instants, and while it writes, never leaves a partial dataset`, { skip, timeout: 300_000 }, async (t) => {
-  t.diagnostic(`seed ${FAULT_SEED} (WORDPLAY_FAULT_SEED replays another)`);
-  const random = seededRandom(FAULT_SEED + 1);
-  const dir = tempDir('wordplay-prepare-kill-');
-  const reference = path.join(dir, 'reference');
-  const whole = await prepareCli(reference, false);
-  assert.equal(whole.code, 0);
-  const replaced = path.join(dir, 'replaced');
-  fs.cpSync(reference, replaced, { recursive: true });
-  const outcomes = { absent: 0, complete: 0 };
-  for (let kill = 0; kill < KILLS; kill++) {
-    // half into a fresh folder, half over an existing dataset (--force; between prepare's two
-    // renames, old out aside and new in place, it is briefly absent)
-    const fresh = kill % 2 === 0;
-    const out = fresh ? path.join(dir, `fresh-${kill}`) : replaced;
-    const result = await prepareCli(out, !fresh, random() * whole.ms * 1.2);
-    outcomes[checkDataset(out, reference)]++;
-    if (result.signal === null) assert.equal(result.code, 0, `round ${kill} ended by itself, but failed`);
-  }
-  t.diagnostic(`after ${KILLS} random kills (a full prepare takes ${whole.ms} ms): ${outcomes.absent} absent, ${outcomes.complete} complete`);
-
-  for (const force of [false, true]) {
-    const out = force ? replaced : path.join(dir, 'fresh-paused');
-    let attempts = 1;
-    while (!(await killWhileWriting(out, force))) {
-      assert.ok(attempts++ < 5, 'no prepare was caught while it wrote');
-      if (!force) fs.rmSync(out, { recursive: true });
+test(
+  `prepare killed at ${KILLS} random instants, and while it writes, never leaves a partial dataset`,
+  { skip, timeout: 300_000 },
+  async (t) => {
+    t.diagnostic(`seed ${FAULT_SEED} (WORDPLAY_FAULT_SEED replays another)`);
+    const random = seededRandom(FAULT_SEED + 1);
+    const dir = tempDir('wordplay-prepare-kill-');
+    const reference = path.join(dir, 'reference');
+    const whole = await prepareCli(reference, false);
+    assert.equal(whole.code, 0);
+    const replaced = path.join(dir, 'replaced');
+    fs.cpSync(reference, replaced, { recursive: true });
+    const outcomes = { absent: 0, complete: 0 };
+    for (let kill = 0; kill < KILLS; kill++) {
+      // half into a fresh folder, half over an existing dataset (--force; between prepare's two
+      // renames, old out aside and new in place, it is briefly absent)
+      const fresh = kill % 2 === 0;
+      const out = fresh ? path.join(dir, `fresh-${kill}`) : replaced;
+      const result = await prepareCli(out, !fresh, random() * whole.ms * 1.2);
+      outcomes[checkDataset(out, reference)]++;
+      if (result.signal === null) assert.equal(result.code, 0, `round ${kill} ended by itself, but failed`);
     }
-    t.diagnostic(`killed while it wrote ${force ? 'over a dataset' : 'a new one'} (attempt ${attempts})`);
-    assert.equal(checkDataset(out, reference), force ? 'complete' : 'absent', force ? 'the old dataset is whole' : 'no dataset');
-  }
+    t.diagnostic(
+      `after ${KILLS} random kills (a full prepare takes ${whole.ms} ms): ${outcomes.absent} absent, ${outcomes.complete} complete`,
+    );
 
-  assert.ok(
-    fs.readdirSync(dir).some((name) => name.startsWith('.replaced.tmp-')),
-    'the prepare killed while it wrote left its temporary folder',
-  );
-  const again = await prepareCli(replaced, true);
-  assert.equal(again.code, 0);
-  assert.equal(checkDataset(replaced, reference), 'complete');
-  assert.deepEqual(
-    fs.readdirSync(dir).filter((name) => name.startsWith('.replaced.tmp-')),
-    [],
-    'the next prepare removed what killed ones left',
-  );
-});
+    for (const force of [false, true]) {
+      const out = force ? replaced : path.join(dir, 'fresh-paused');
+      let attempts = 1;
+      while (!(await killWhileWriting(out, force))) {
+        assert.ok(attempts++ < 5, 'no prepare was caught while it wrote');
+        if (!force) fs.rmSync(out, { recursive: true });
+      }
+      t.diagnostic(`killed while it wrote ${force ? 'over a dataset' : 'a new one'} (attempt ${attempts})`);
+      assert.equal(
+        checkDataset(out, reference),
+        force ? 'complete' : 'absent',
+        force ? 'the old dataset is whole' : 'no dataset',
+      );
+    }
+
+    assert.ok(
+      fs.readdirSync(dir).some((name) => name.startsWith('.replaced.tmp-')),
+      'the prepare killed while it wrote left its temporary folder',
+    );
+    const again = await prepareCli(replaced, true);
+    assert.equal(again.code, 0);
+    assert.equal(checkDataset(replaced, reference), 'complete');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((name) => name.startsWith('.replaced.tmp-')),
+      [],
+      'the next prepare removed what killed ones left',
+    );
+  },
+);

@@ -26,7 +26,9 @@ before(async () => {
   ({ gpuCheckSection, readGpuCheck, withGpuCheck } = module);
 });
 
-const validReport = new Ajv({ strict: false }).compile(JSON.parse(fs.readFileSync(path.join(packageRoot, 'schemas', 'gpu-check.schema.json'), 'utf8')));
+const validReport = new Ajv({ strict: false }).compile(
+  JSON.parse(fs.readFileSync(path.join(packageRoot, 'schemas', 'gpu-check.schema.json'), 'utf8')),
+);
 
 const machine = {
   hostname: 'gpu-1',
@@ -82,7 +84,15 @@ const report = {
   passed: true,
   machine,
   steps: {
-    environment: { status: 'passed', seconds: 1.2, cuda_available: true, gpu_count: 1, gpu: machine.gpus[0], peak_flops: 989e12, bf16_supported: true },
+    environment: {
+      status: 'passed',
+      seconds: 1.2,
+      cuda_available: true,
+      gpu_count: 1,
+      gpu: machine.gpus[0],
+      peak_flops: 989e12,
+      bf16_supported: true,
+    },
     dataset: { status: 'passed', seconds: 0.4, characters: 1_115_394, vocab_size: 65, train_tokens: 1_003_854 },
     train: { status: 'passed', seconds: 71.5, ...training, compile: true, start_iter: 0 },
     resume: {
@@ -99,9 +109,29 @@ const report = {
       loss_before_resume: 1.954,
       loss_after_resume: 1.961,
     },
-    export: { status: 'passed', seconds: 12.0, max_abs_diff: 3.1e-5, max_abs_logit: 14.2, tolerance: 1.42e-3, positions: 65, prompt_tokens: 128, top1_agreement: 1, onnx_bytes: 43_000_000 },
-    bench_shakespeare_char: { status: 'passed', seconds: 50.2, result: benchResult('shakespeare-char', 1_500_000, 0.15, 'dataset'), sets: [] },
-    bench_gpt2_124m: { status: 'passed', seconds: 95.0, result: benchResult('gpt2-124m', 480_000, 0.47, 'synthetic'), sets: [] },
+    export: {
+      status: 'passed',
+      seconds: 12.0,
+      max_abs_diff: 3.1e-5,
+      max_abs_logit: 14.2,
+      tolerance: 1.42e-3,
+      positions: 65,
+      prompt_tokens: 128,
+      top1_agreement: 1,
+      onnx_bytes: 43_000_000,
+    },
+    bench_shakespeare_char: {
+      status: 'passed',
+      seconds: 50.2,
+      result: benchResult('shakespeare-char', 1_500_000, 0.15, 'dataset'),
+      sets: [],
+    },
+    bench_gpt2_124m: {
+      status: 'passed',
+      seconds: 95.0,
+      result: benchResult('gpt2-124m', 480_000, 0.47, 'synthetic'),
+      sets: [],
+    },
     distributed: { status: 'skipped', seconds: 0, reason: '1 GPU here: 2 processes with NCCL need 2 GPUs' },
   },
 };
@@ -111,18 +141,35 @@ const benchmarks = [
   { name: 'training-shakespeare-gpu', gpuCheck: 'bench_shakespeare_char', rows: [] },
   { name: 'training-gpt2-gpu', gpuCheck: 'bench_gpt2_124m', rows: [] },
 ];
-const cpuEntry = { result: { tokens_per_s: 4000 }, command: 'wordplay bench training', machine: { ...machine, gpus: [] }, date: '2026-12-02T00:00:00Z', load: [1, 2] };
+const cpuEntry = {
+  result: { tokens_per_s: 4000 },
+  command: 'wordplay bench training',
+  machine: { ...machine, gpus: [] },
+  date: '2026-12-02T00:00:00Z',
+  load: [1, 2],
+};
 const results: Results = {
   training: cpuEntry,
-  'training-shakespeare-gpu': { notMeasured: 'no GPU on this machine', machine: cpuEntry.machine, date: '2026-11-24T00:00:00Z' },
-  'training-gpt2-gpu': { notMeasured: 'no GPU on this machine', machine: cpuEntry.machine, date: '2026-11-24T00:00:00Z' },
+  'training-shakespeare-gpu': {
+    notMeasured: 'no GPU on this machine',
+    machine: cpuEntry.machine,
+    date: '2026-11-24T00:00:00Z',
+  },
+  'training-gpt2-gpu': {
+    notMeasured: 'no GPU on this machine',
+    machine: cpuEntry.machine,
+    date: '2026-11-24T00:00:00Z',
+  },
 };
 const NOT_RUN = 'The GPU check has not run yet: run `npm run gpu-check`';
 
 test('the hand-made reports are what the Python side writes', () => {
   assert.ok(validReport(report), JSON.stringify(validReport.errors));
   assert.ok(validReport(dryRun), JSON.stringify(validReport.errors));
-  assert.ok(!validReport({ ...report, steps: { ...report.steps, train: { status: 'failed', seconds: 1 } } }), 'a failed step says why');
+  assert.ok(
+    !validReport({ ...report, steps: { ...report.steps, train: { status: 'failed', seconds: 1 } } }),
+    'a failed step says why',
+  );
 });
 
 test('a report from a GPU becomes one row a step, with its figures and goals', () => {
@@ -132,10 +179,22 @@ test('a report from a GPU becomes one row a step, with its figures and goals', (
   assert.match(section, /on \*\*gpu-1\*\*: NVIDIA H100 80GB HBM3; .*CUDA 12\.8/);
   const row = (label: string) => rows.find((r) => r.includes(label)) ?? assert.fail(`no row ${label}:\n${section}`);
   assert.match(row('| environment'), /peak 989 TFLOP\/s bf16/);
-  assert.match(row('train `shakespeare-char` for 200 steps'), /passed, 71\.5 s \| medians of 19 train events after the first: 1,234,567 tokens\/s, MFU 12\.3%; loss 3\.312 → 1\.954, val 1\.987; bfloat16, compiled/);
-  assert.match(row('resume'), /started at iteration 200, the checkpoint's; first loss after it 1\.961 \(before 1\.954, at the run's start 3\.312\); to iteration 250/);
-  assert.match(row('export'), /max \\\|Δ logit\\\| 3\.1e-5 over 65 positions.*\| ≤ 1\.4e-3 \(1e-4 of the largest logit, 14\.2\) \| met \|$/);
-  assert.match(row('`gpt2-124m`'), /480,000 tokens\/s, MFU 47\.0%.*random token ids \| ≥ 45% MFU on one H100, bf16, compiled \(#3\) \| met \|$/);
+  assert.match(
+    row('train `shakespeare-char` for 200 steps'),
+    /passed, 71\.5 s \| medians of 19 train events after the first: 1,234,567 tokens\/s, MFU 12\.3%; loss 3\.312 → 1\.954, val 1\.987; bfloat16, compiled/,
+  );
+  assert.match(
+    row('resume'),
+    /started at iteration 200, the checkpoint's; first loss after it 1\.961 \(before 1\.954, at the run's start 3\.312\); to iteration 250/,
+  );
+  assert.match(
+    row('export'),
+    /max \\\|Δ logit\\\| 3\.1e-5 over 65 positions.*\| ≤ 1\.4e-3 \(1e-4 of the largest logit, 14\.2\) \| met \|$/,
+  );
+  assert.match(
+    row('`gpt2-124m`'),
+    /480,000 tokens\/s, MFU 47\.0%.*random token ids \| ≥ 45% MFU on one H100, bf16, compiled \(#3\) \| met \|$/,
+  );
   assert.match(row('2 processes'), /\| skipped, 0\.0 s \| 1 GPU here: 2 processes with NCCL need 2 GPUs \|/);
   assert.match(row('the whole check'), /\| passed \| 301\.5 s \| < 8 min on one GPU \(#18\) \| met \|$/);
   assert.ok(!section.includes(NOT_RUN));
@@ -145,11 +204,22 @@ test('a failed step shows its error in one cell; the check is then not met', () 
   const failed = {
     ...report,
     passed: false,
-    steps: { ...report.steps, export: { status: 'failed', seconds: 3, error: 'export exited with 1 | see\nits stderr', stderr_tail: 'Traceback …' } },
+    steps: {
+      ...report.steps,
+      export: {
+        status: 'failed',
+        seconds: 3,
+        error: 'export exited with 1 | see\nits stderr',
+        stderr_tail: 'Traceback …',
+      },
+    },
   };
   assert.ok(validReport(failed), JSON.stringify(validReport.errors));
   const section = gpuCheckSection(failed);
-  assert.match(section, /\| \*\*failed\*\*, 3\.0 s \| export exited with 1 \\\| see its stderr \(its stderr: bench\/gpu-check\.json\) \|/);
+  assert.match(
+    section,
+    /\| \*\*failed\*\*, 3\.0 s \| export exited with 1 \\\| see its stderr \(its stderr: bench\/gpu-check\.json\) \|/,
+  );
   assert.match(section, /\*\*Some steps failed\*\*/);
   assert.match(section, /\| the whole check \| \*\*failed\*\* \| 301\.5 s \| .* \| \*\*not met\*\* \|$/m);
 });
@@ -165,11 +235,21 @@ test('its bench training results fill the GPU rows of the table, unless bench me
   });
   assert.deepEqual(shown['training-shakespeare-gpu'].result, report.steps.bench_shakespeare_char.result);
   assert.equal(shown.training, cpuEntry, 'rows without a GPU check step are left alone');
-  assert.equal(results['training-gpt2-gpu'].notMeasured, 'no GPU on this machine', 'results.json itself is not changed');
+  assert.equal(
+    results['training-gpt2-gpu'].notMeasured,
+    'no GPU on this machine',
+    'results.json itself is not changed',
+  );
 
   const later = { ...cpuEntry, machine, date: '2026-12-11T00:00:00Z' };
-  assert.equal(withGpuCheck({ ...results, 'training-gpt2-gpu': later }, benchmarks, report)['training-gpt2-gpu'], later);
-  const gpt2Failed = { ...report, steps: { ...report.steps, bench_gpt2_124m: { status: 'failed', seconds: 150, error: 'killed' } } };
+  assert.equal(
+    withGpuCheck({ ...results, 'training-gpt2-gpu': later }, benchmarks, report)['training-gpt2-gpu'],
+    later,
+  );
+  const gpt2Failed = {
+    ...report,
+    steps: { ...report.steps, bench_gpt2_124m: { status: 'failed', seconds: 150, error: 'killed' } },
+  };
   assert.equal(withGpuCheck(results, benchmarks, gpt2Failed)['training-gpt2-gpu'], results['training-gpt2-gpu']);
 });
 
@@ -178,7 +258,11 @@ test('a dry run, or no report, is never shown as GPU figures', () => {
     assert.equal(withGpuCheck(results, benchmarks, none), results);
     const section = gpuCheckSection(none);
     assert.ok(section.startsWith(NOT_RUN), section);
-    assert.ok(section.includes('`python -m wordplay_trainer gpu-check --out bench/gpu-check.json` on a machine without Node.js'));
+    assert.ok(
+      section.includes(
+        '`python -m wordplay_trainer gpu-check --out bench/gpu-check.json` on a machine without Node.js',
+      ),
+    );
     assert.ok(!/tokens\/s|MFU|\|/.test(section), section);
   }
   assert.match(gpuCheckSection(dryRun), /holds a dry run, from `python -m wordplay_trainer gpu-check --dry-run`/);

@@ -32,7 +32,10 @@ function pythonIds(tokenizerFile: string, textFile: string): number[] {
   return JSON.parse(out.toString()) as number[];
 }
 
-async function trainedOn(text: string, vocabSize: number): Promise<{ dir: string; file: string; tokenizer: BpeTokenizer }> {
+async function trainedOn(
+  text: string,
+  vocabSize: number,
+): Promise<{ dir: string; file: string; tokenizer: BpeTokenizer }> {
   const dir = tempDir();
   const input = path.join(dir, 'corpus.txt');
   fs.writeFileSync(input, text);
@@ -57,7 +60,13 @@ test('TypeScript and Python give identical ids on a large mixed text, and the by
   assert.ok(!ids.includes(tokenizer.endOfText), 'the special token is never produced from text');
   // a character split across tokens comes out whole from the stream decoder
   const decoder = tokenizer.streamDecoder();
-  assert.equal(tokenizer.encode('😀👍🏽').map((id) => decoder.push(id)).join('') + decoder.flush(), '😀👍🏽');
+  assert.equal(
+    tokenizer
+      .encode('😀👍🏽')
+      .map((id) => decoder.push(id))
+      .join('') + decoder.flush(),
+    '😀👍🏽',
+  );
 });
 
 test('the trained tokenizer.json is one transformers reads, <|endoftext|> the last id', async () => {
@@ -86,7 +95,13 @@ test('prepare --tokenizer bpe encodes a corpus of several read chunks and docume
   fs.writeFileSync(path.join(docs, 'b.txt'), 'A second document.\n');
   const out = path.join(dir, 'ds');
   const phases = new Set<string>();
-  const { meta } = await prepare({ input: docs, tokenizer: 'bpe', vocabSize: 1024, out, onProgress: (p) => phases.add(p.phase) });
+  const { meta } = await prepare({
+    input: docs,
+    tokenizer: 'bpe',
+    vocabSize: 1024,
+    out,
+    onProgress: (p) => phases.add(p.phase),
+  });
   assert.deepEqual([...phases], ['checking', 'training tokenizer', 'encoding']);
   assert.equal(meta.tokenizer, 'bpe');
   assert.equal(meta.vocab_size, 1024);
@@ -98,7 +113,11 @@ test('prepare --tokenizer bpe encodes a corpus of several read chunks and docume
   assert.deepEqual(train, tokenizer.encode(chars.slice(0, split).join('')));
   const val = readTokens(path.join(out, 'val.bin'));
   const valText = chars.slice(split, firstChars).join('');
-  assert.deepEqual(val, [...tokenizer.encode(valText), tokenizer.endOfText, ...tokenizer.encode('A second document.\n')]);
+  assert.deepEqual(val, [
+    ...tokenizer.encode(valText),
+    tokenizer.endOfText,
+    ...tokenizer.encode('A second document.\n'),
+  ]);
   const trainBytes = Buffer.byteLength(chars.slice(0, split).join(''));
   assert.equal(meta.train_bytes, trainBytes);
   assert.equal(meta.val_bytes, Buffer.byteLength(text) + Buffer.byteLength('A second document.\n') - trainBytes);
@@ -108,7 +127,11 @@ test('prepare --tokenizer bpe encodes a corpus of several read chunks and docume
 /** Asserts prepare refuses with a message matching `message`, leaving nothing beside out. */
 async function refuses(options: Parameters<typeof prepare>[0], message: RegExp): Promise<void> {
   await assert.rejects(prepare(options), (err: unknown) => err instanceof UserError && message.test(err.message));
-  assert.deepEqual(fs.readdirSync(path.dirname(options.out)).filter((n) => n !== 'in.txt'), [], 'no dataset and no temporary folder');
+  assert.deepEqual(
+    fs.readdirSync(path.dirname(options.out)).filter((n) => n !== 'in.txt'),
+    [],
+    'no dataset and no temporary folder',
+  );
 }
 
 test('vocabulary sizes the corpus cannot give are refused with the size it can, nothing written', async () => {
@@ -118,10 +141,19 @@ test('vocabulary sizes the corpus cannot give are refused with the size it can, 
   const out = path.join(dir, 'ds');
   // before any work: no Python runs (an interpreter that does not exist would fail otherwise)
   const noPython = { ...process.env, WORDPLAY_PYTHON: path.join(dir, 'no-python') };
-  await refuses({ input, tokenizer: 'bpe', vocabSize: 200, out, env: noPython }, /at least 257: the 256 byte values and <\|endoftext\|>/);
-  await refuses({ input, tokenizer: 'bpe', vocabSize: 5000, out, env: noPython }, new RegExp(`supports at most ${maxBpeVocab(3600).toLocaleString('en-US')} tokens`));
+  await refuses(
+    { input, tokenizer: 'bpe', vocabSize: 200, out, env: noPython },
+    /at least 257: the 256 byte values and <\|endoftext\|>/,
+  );
+  await refuses(
+    { input, tokenizer: 'bpe', vocabSize: 5000, out, env: noPython },
+    new RegExp(`supports at most ${maxBpeVocab(3600).toLocaleString('en-US')} tokens`),
+  );
   // after training the tokenizer: fewer pairs than asked for
-  await refuses({ input, tokenizer: 'bpe', vocabSize: 1500, out }, /supports [\d,]+ tokens, fewer than the 1,500 asked for.*--vocab-size \d+ or less/);
+  await refuses(
+    { input, tokenizer: 'bpe', vocabSize: 1500, out },
+    /supports [\d,]+ tokens, fewer than the 1,500 asked for.*--vocab-size \d+ or less/,
+  );
   // the default size never asks for more than a small corpus gives
   const { meta } = await prepare({ input, tokenizer: 'bpe', out });
   assert.ok(meta.vocab_size <= defaultBpeVocab(3600) && meta.vocab_size > 257, `vocab ${meta.vocab_size}`);
@@ -141,12 +173,24 @@ test('a prepare cancelled while the tokenizer trains leaves no dataset and no te
   fs.writeFileSync(input, shakespeare.repeat(4));
   const out = path.join(dir, 'ds');
   const abort = new AbortController();
-  await refuses({ input, tokenizer: 'bpe', out, signal: abort.signal, onProgress: (p) => p.phase === 'training tokenizer' && abort.abort() }, /cancelled/);
+  await refuses(
+    {
+      input,
+      tokenizer: 'bpe',
+      out,
+      signal: abort.signal,
+      onProgress: (p) => p.phase === 'training tokenizer' && abort.abort(),
+    },
+    /cancelled/,
+  );
 });
 
 test('a tokenizer.json wordplay did not train is refused by name', () => {
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'meta.json'), '{}');
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: {} }, added_tokens: [] }));
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer.json'),
+    JSON.stringify({ model: { type: 'WordPiece', vocab: {} }, added_tokens: [] }),
+  );
   assert.throws(() => readDatasetTokenizer(dir), /a tokenizer.json wordplay did not train/);
 });

@@ -25,7 +25,9 @@ test('wordplay prepare --input shakespeare works offline from the shipped corpus
   const cache = tempDir();
   const cached = shakespeareCachePath({ WORDPLAY_CACHE_DIR: cache });
   const prepareShakespeare = (out: string) =>
-    wordplay(['prepare', '--input', 'shakespeare', '--tokenizer', 'gpt2', '--out', path.join(tempDir(), out)], { WORDPLAY_CACHE_DIR: cache });
+    wordplay(['prepare', '--input', 'shakespeare', '--tokenizer', 'gpt2', '--out', path.join(tempDir(), out)], {
+      WORDPLAY_CACHE_DIR: cache,
+    });
 
   const first = prepareShakespeare('ds');
   assert.equal(first.status, 0, first.stderr);
@@ -49,19 +51,29 @@ test('a damaged shipped tiny Shakespeare is refused by its sha256, and nothing i
   fs.writeFileSync(path.join(pkg, 'corpus', 'tinyshakespeare.txt.gz'), zlib.gzipSync('First Citizen:\nnot the play\n'));
   const cache = tempDir();
   const out = path.join(tempDir(), 'ds');
-  const result = spawnSync(process.execPath, [path.join(pkg, 'dist', 'cli.js'), 'prepare', '--input', 'shakespeare', '--tokenizer', 'char', '--out', out], {
-    encoding: 'utf8',
-    env: { ...process.env, WORDPLAY_CACHE_DIR: cache },
-  });
+  const result = spawnSync(
+    process.execPath,
+    [path.join(pkg, 'dist', 'cli.js'), 'prepare', '--input', 'shakespeare', '--tokenizer', 'char', '--out', out],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, WORDPLAY_CACHE_DIR: cache },
+    },
+  );
   assert.equal(result.status, 1, result.stderr);
-  assert.match(result.stderr, /the shipped tiny Shakespeare \(.*tinyshakespeare\.txt\.gz\) is damaged: its text has sha256 [0-9a-f]{64}, not 86c4e6aa/);
+  assert.match(
+    result.stderr,
+    /the shipped tiny Shakespeare \(.*tinyshakespeare\.txt\.gz\) is damaged: its text has sha256 [0-9a-f]{64}, not 86c4e6aa/,
+  );
   assert.equal(fs.existsSync(out), false);
   assert.equal(fs.existsSync(shakespeareCachePath({ WORDPLAY_CACHE_DIR: cache })), false);
 });
 
 test('wordplay prepare refuses a binary input with a message, a non-zero exit and nothing written', () => {
   const dir = tempDir();
-  fs.writeFileSync(path.join(dir, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]));
+  fs.writeFileSync(
+    path.join(dir, 'image.png'),
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]),
+  );
   const result = wordplay(['prepare', '--input', path.join(dir, 'image.png'), '--out', path.join(dir, 'ds')]);
   assert.equal(result.status, 1);
   assert.match(result.stderr, /^wordplay: .*image\.png looks binary/);
@@ -72,14 +84,44 @@ test('wordplay prepare refuses a binary input with a message, a non-zero exit an
 test('wordplay prepare --tokenizer bpe trains a tokenizer of --vocab-size; --vocab-size is refused for char and when not a number', () => {
   const dir = tempDir();
   const out = path.join(dir, 'ds');
-  const result = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'bpe', '--vocab-size', '600', '--out', out]);
+  const result = wordplay([
+    'prepare',
+    '--input',
+    SHAKESPEARE,
+    '--tokenizer',
+    'bpe',
+    '--vocab-size',
+    '600',
+    '--out',
+    out,
+  ]);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /bpe tokenizer, vocab 600, [\d,]+ train and [\d,]+ val tokens \(uint16\)/);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'tokenizer.json'), 'utf8')).model.type, 'BPE');
-  const forChar = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'char', '--vocab-size', '600', '--out', path.join(dir, 'c')]);
+  const forChar = wordplay([
+    'prepare',
+    '--input',
+    SHAKESPEARE,
+    '--tokenizer',
+    'char',
+    '--vocab-size',
+    '600',
+    '--out',
+    path.join(dir, 'c'),
+  ]);
   assert.equal(forChar.status, 1);
   assert.match(forChar.stderr, /--vocab-size is for --tokenizer bpe only/);
-  const notNumber = wordplay(['prepare', '--input', SHAKESPEARE, '--tokenizer', 'bpe', '--vocab-size', 'lots', '--out', path.join(dir, 'n')]);
+  const notNumber = wordplay([
+    'prepare',
+    '--input',
+    SHAKESPEARE,
+    '--tokenizer',
+    'bpe',
+    '--vocab-size',
+    'lots',
+    '--out',
+    path.join(dir, 'n'),
+  ]);
   assert.match(notNumber.stderr, /--vocab-size must be a whole number, not "lots"/);
   assert.deepEqual(fs.readdirSync(dir), ['ds']);
 });

@@ -25,9 +25,20 @@ const state: CompareStateMessage = {
   document: 'shakespeare.txt',
   columns: [
     { label: 'tiny · iteration 200 · val loss 2.101', dir: '/w/runs/tiny', text: '\nWhat shall I say?', state: 'done' },
-    { label: 'tiny · iteration 100 · val loss 2.430', dir: '/w/runs/tiny/exports/iter-000100', text: '<img src=x onerror="window.__ran=1">', state: 'done' },
+    {
+      label: 'tiny · iteration 100 · val loss 2.430',
+      dir: '/w/runs/tiny/exports/iter-000100',
+      text: '<img src=x onerror="window.__ran=1">',
+      state: 'done',
+    },
     { label: 'other · iteration 50 · val loss 3.000', dir: '/w/runs/other', text: 'Th', state: 'generating' },
-    { label: 'broken · iteration ? · no val loss', dir: '/w/runs/broken', text: '', state: 'failed', error: 'model.json is missing' },
+    {
+      label: 'broken · iteration ? · no val loss',
+      dir: '/w/runs/broken',
+      text: '',
+      state: 'failed',
+      error: 'model.json is missing',
+    },
   ],
 };
 
@@ -41,26 +52,45 @@ describe('Compare Completions panel in Chromium', { skip }, () => {
   for (const theme of ['dark', 'light'] as const) {
     test(`${theme}: columns labelled with run, iteration and val loss; Insert from the keyboard posts its column`, async () => {
       const p = await h.open('compare', { theme, viewport: { width: 1200, height: 600 } });
-      assert.deepEqual((await p.posted()).map((m) => m.type), ['ready']);
+      assert.deepEqual(
+        (await p.posted()).map((m) => m.type),
+        ['ready'],
+      );
       await p.send(state);
       const columns = p.page.locator('section.column');
       await columns.nth(3).waitFor();
-      assert.deepEqual(await columns.locator('h2').allInnerTexts(), state.columns.map((c) => c.label));
-      assert.deepEqual(await columns.locator('pre.text').allTextContents(), state.columns.map((c) => c.text));
+      assert.deepEqual(
+        await columns.locator('h2').allInnerTexts(),
+        state.columns.map((c) => c.label),
+      );
+      assert.deepEqual(
+        await columns.locator('pre.text').allTextContents(),
+        state.columns.map((c) => c.text),
+      );
       assert.equal(await p.page.locator('img').count(), 0, 'a text is never markup');
-      assert.deepEqual(await columns.locator('button.insert').evaluateAll((bs) => bs.map((b) => (b as { disabled: boolean }).disabled)), [false, false, true, true]);
+      assert.deepEqual(
+        await columns
+          .locator('button.insert')
+          .evaluateAll((bs) => bs.map((b) => (b as { disabled: boolean }).disabled)),
+        [false, false, true, true],
+      );
       assert.match(await columns.nth(3).innerText(), /failed: model\.json is missing/);
       // keyboard: Tab through the page until the second Insert has the focus, then Enter
       for (let i = 0; i < 20; i++) {
         await p.page.keyboard.press('Tab');
-        const at = await p.page.evaluate(() => [...document.querySelectorAll('button.insert')].indexOf(document.activeElement));
+        const at = await p.page.evaluate(() =>
+          [...document.querySelectorAll('button.insert')].indexOf(document.activeElement),
+        );
         if (at === 1) break;
       }
       await p.page.keyboard.press('Enter');
       const posted = await p.posted();
       assert.deepEqual(posted[posted.length - 1], { type: 'compare/insert', column: 1 });
       // a later state (the third column finished) keeps the focus where it was
-      await p.send({ ...state, columns: state.columns.map((c, i) => (i === 2 ? { ...c, text: 'Thou', state: 'done' as const } : c)) });
+      await p.send({
+        ...state,
+        columns: state.columns.map((c, i) => (i === 2 ? { ...c, text: 'Thou', state: 'done' as const } : c)),
+      });
       await p.page.locator('section.column[data-state="done"]').nth(2).waitFor();
       assert.equal(await p.page.evaluate(() => document.activeElement.textContent), 'Insert');
       assert.deepEqual(await p.violations(), []);

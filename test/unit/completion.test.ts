@@ -16,10 +16,14 @@ const modelDir = tempDir('wordplay-completion-');
 
 before(() => {
   const inv = trainerInvocation([]);
-  const result = spawnSync(inv.command, [path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'), '--out', modelDir, '--steps', '1'], {
-    env: inv.env,
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    inv.command,
+    [path.join(packageRoot, 'trainer', 'tests', 'make_reference.py'), '--out', modelDir, '--steps', '1'],
+    {
+      env: inv.env,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(result.status, 0, result.stderr);
 });
 
@@ -39,7 +43,10 @@ test('without one, the text before the cursor (bounded) is the prompt and the te
 
 /** A document as a string, with the undo stops of every edit recorded. */
 function fakeDocument(text: string) {
-  const doc = { text, edits: [] as { offset: number; text: string; undoStopBefore: boolean; undoStopAfter: boolean }[] };
+  const doc = {
+    text,
+    edits: [] as { offset: number; text: string; undoStopBefore: boolean; undoStopAfter: boolean }[],
+  };
   const insert = async (offset: number, piece: string, stops: { undoStopBefore: boolean; undoStopAfter: boolean }) => {
     doc.text = doc.text.slice(0, offset) + piece + doc.text.slice(offset);
     doc.edits.push({ offset, text: piece, ...stops });
@@ -52,7 +59,11 @@ test('streamed pieces land in order at the insertion point, as one undo group', 
   const before = 'Enter ROMEO:| and the rest';
   const { doc, insert } = fakeDocument(before);
   const target = completionTarget(before, { start: 6, end: 12 }, 1000);
-  const inserted = await streamInsert(generate(modelDir, { prompt: target.prompt, maxTokens: 30, seed: 3 }), target.insertAt, insert);
+  const inserted = await streamInsert(
+    generate(modelDir, { prompt: target.prompt, maxTokens: 30, seed: 3 }),
+    target.insertAt,
+    insert,
+  );
   assert.ok(inserted.length > 0);
   assert.equal(doc.text, `Enter ROMEO:${inserted}| and the rest`);
   assert.ok(doc.edits.length > 1, 'streamed in several edits');
@@ -68,10 +79,14 @@ test('cancelling stops the stream within one token and releases the model', asyn
   const { doc, insert } = fakeDocument('');
   const abort = new AbortController();
   let edits = 0;
-  const inserted = await streamInsert(generate(modelDir, { prompt: 'to be', maxTokens: 500, seed: 1, signal: abort.signal }), 0, async (o, t, s) => {
-    if (++edits === 3) abort.abort();
-    return insert(o, t, s);
-  });
+  const inserted = await streamInsert(
+    generate(modelDir, { prompt: 'to be', maxTokens: 500, seed: 1, signal: abort.signal }),
+    0,
+    async (o, t, s) => {
+      if (++edits === 3) abort.abort();
+      return insert(o, t, s);
+    },
+  );
   assert.ok(doc.edits.length <= 4, `${doc.edits.length} edits after cancelling at the third`);
   assert.equal(doc.text, inserted);
   // the model's cache was given back: a new generation runs at once
@@ -102,7 +117,11 @@ test('pieces that arrive while an edit is in flight go in together with the next
 
 test('an editor that refuses an edit ends the stream', async () => {
   let calls = 0;
-  const inserted = await streamInsert(generate(modelDir, { prompt: 'to be', maxTokens: 50, seed: 2 }), 0, async () => ++calls < 2);
+  const inserted = await streamInsert(
+    generate(modelDir, { prompt: 'to be', maxTokens: 50, seed: 2 }),
+    0,
+    async () => ++calls < 2,
+  );
   assert.equal(calls, 2);
   assert.ok(inserted.length > 0);
 });
@@ -111,23 +130,43 @@ function writeRun(root: string, name: string, events: (object | string)[], withM
   const dir = path.join(root, name);
   fs.mkdirSync(dir, { recursive: true });
   // a string is written as it is: a torn line
-  fs.writeFileSync(path.join(dir, 'events.jsonl'), events.map((e) => (typeof e === 'string' ? e : `${JSON.stringify(e)}\n`)).join(''));
+  fs.writeFileSync(
+    path.join(dir, 'events.jsonl'),
+    events.map((e) => (typeof e === 'string' ? e : `${JSON.stringify(e)}\n`)).join(''),
+  );
   if (withModel) fs.writeFileSync(path.join(dir, 'model.onnx'), '');
   return dir;
 }
 
 test('runs are summarised from their events', (t) => {
   const root = tempDir();
-  const start = { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 999_999_999, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 };
+  const start = {
+    type: 'start',
+    time: 1,
+    iter: 0,
+    max_iters: 100,
+    pid: 999_999_999,
+    device: 'cpu',
+    dtype: 'float32',
+    n_params: 1,
+    tokens_per_iter: 1,
+  };
   const evals = [
     { type: 'eval', time: 2, iter: 50, train_loss: 2.5, val_loss: 2.4 },
     { type: 'eval', time: 3, iter: 100, train_loss: 2.1, val_loss: 2.2 },
   ];
   writeRun(root, 'a-finished', [start, ...evals, { type: 'done', time: 4, reason: 'finished', iter: 100 }], true);
   writeRun(root, 'b-crashed', [start, evals[0], '{"type":"train","ti'], true);
-  writeRun(root, 'c-failed', [start, { type: 'error', time: 2, message: 'NaN loss' }, { type: 'done', time: 3, reason: 'error' }], false);
+  writeRun(
+    root,
+    'c-failed',
+    [start, { type: 'error', time: 2, message: 'NaN loss' }, { type: 'done', time: 3, reason: 'error' }],
+    false,
+  );
   // a live process whose command line names the trainer (a pid that does not is never taken for it)
-  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', 'wordplay_trainer'], { stdio: 'ignore' });
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', 'wordplay_trainer'], {
+    stdio: 'ignore',
+  });
   t.after(() => trainer.kill('SIGKILL'));
   const running = writeRun(root, 'd-running', [{ ...start, pid: trainer.pid }], false);
   const finished = summarizeRun(path.join(root, 'a-finished'))!;

@@ -29,7 +29,8 @@ function problems(fn: () => unknown): { key: string; message: string }[] {
 
 test('every preset loads, valid, defaults filled', () => {
   assert.deepEqual(
-    presetNames().filter((n) => ['gpt2-124m', 'gpt2-finetune', 'shakespeare-char', 'shakespeare-char-cpu'].includes(n)).length,
+    presetNames().filter((n) => ['gpt2-124m', 'gpt2-finetune', 'shakespeare-char', 'shakespeare-char-cpu'].includes(n))
+      .length,
     4,
   );
   for (const name of presetNames()) {
@@ -40,10 +41,16 @@ test('every preset loads, valid, defaults filled', () => {
   }
   const { config, name } = loadConfig('nanogpt-shakespeare-char');
   assert.equal(name, 'nanogpt-shakespeare-char');
-  assert.deepEqual([config.model.n_layer, config.model.n_head, config.model.n_embd, config.model.block_size], [6, 6, 384, 256]);
+  assert.deepEqual(
+    [config.model.n_layer, config.model.n_head, config.model.n_embd, config.model.block_size],
+    [6, 6, 384, 256],
+  );
   assert.equal(config.train.batch_size, 64);
   assert.deepEqual([config.model.position, config.optimizer.name], ['learned', 'adamw']);
-  assert.deepEqual([loadConfig('shakespeare-char-cpu').config.optimizer.name, loadConfig('shakespeare-char').config.model.position], ['muon', 'rope']);
+  assert.deepEqual(
+    [loadConfig('shakespeare-char-cpu').config.optimizer.name, loadConfig('shakespeare-char').config.model.position],
+    ['muon', 'rope'],
+  );
 });
 
 test('defaults come from the schema', () => {
@@ -61,7 +68,13 @@ test('--set overrides are coerced by the schema types', () => {
   const cwd = tmp();
   const { config } = loadConfig(
     'shakespeare-char-cpu',
-    ['train.max_iters=300', 'optimizer.learning_rate=2e-3', 'model.bias=true', 'optimizer.lr_decay_iters=null', 'data.dataset=d'],
+    [
+      'train.max_iters=300',
+      'optimizer.learning_rate=2e-3',
+      'model.bias=true',
+      'optimizer.lr_decay_iters=null',
+      'data.dataset=d',
+    ],
     cwd,
   );
   assert.equal(config.train.max_iters, 300);
@@ -76,7 +89,10 @@ test('data.dataset resolves against the config file folder, presets against the 
   fs.mkdirSync(path.join(dir, 'sub'));
   const file = write(path.join(dir, 'sub'), 'c.json', { data: { dataset: '../data/x' } });
   assert.equal(loadConfig(file).config.data.dataset, path.join(dir, 'data', 'x'));
-  assert.equal(loadConfig('shakespeare-char-cpu', [], dir).config.data.dataset, path.join(dir, 'data', 'shakespeare-char'));
+  assert.equal(
+    loadConfig('shakespeare-char-cpu', [], dir).config.data.dataset,
+    path.join(dir, 'data', 'shakespeare-char'),
+  );
   const local = write(dir, 'ft.json', { train: { init_from: 'hf/gpt2-local' } });
   assert.equal(loadConfig(local).config.train.init_from, path.join(dir, 'hf', 'gpt2-local'));
 });
@@ -89,7 +105,8 @@ test('all errors are listed at once, each naming its key', () => {
     train: { dtype: 'float8' },
   });
   const keys = problems(() => loadConfig(file)).map((p) => p.key);
-  for (const key of ['model.n_layers', 'model.n_head', 'optimizer.learning_rate', 'train.dtype']) assert.ok(keys.includes(key), keys.join());
+  for (const key of ['model.n_layers', 'model.n_head', 'optimizer.learning_rate', 'train.dtype'])
+    assert.ok(keys.includes(key), keys.join());
   try {
     loadConfig(file);
   } catch (err) {
@@ -130,7 +147,9 @@ for (const c of rules.cases) {
 
 test('bad --set, unknown preset, malformed file', () => {
   assert.deepEqual(
-    problems(() => loadConfig('shakespeare-char-cpu', ['train.max_iters=many', 'model.width=3', 'oops', 'nope.x=1'])).map((p) => p.key),
+    problems(() =>
+      loadConfig('shakespeare-char-cpu', ['train.max_iters=many', 'model.width=3', 'oops', 'nope.x=1']),
+    ).map((p) => p.key),
     ['train.max_iters', 'model.width', 'oops', 'nope.x'],
   );
   assert.match(problems(() => loadConfig('no-such-preset'))[0].message, /neither a config file nor a preset/);

@@ -34,7 +34,10 @@ test('the newest run with an exported model is the default, a training one inclu
 });
 
 test('without one, the message says what is true and names the command that gives a model', () => {
-  assert.deepEqual(defaultModel([]), { why: 'there is no trained model in this workspace yet: Train GPT trains one.', fix: 'Train GPT' });
+  assert.deepEqual(defaultModel([]), {
+    why: 'there is no trained model in this workspace yet: Train GPT trains one.',
+    fix: 'Train GPT',
+  });
   assert.deepEqual(defaultModel([run('r1', 'running', false)]), {
     why: 'the only run, r1, is still training and has no exported model yet; Stop Training exports one.',
     fix: 'Stop Training',
@@ -45,7 +48,10 @@ test('without one, the message says what is true and names the command that give
   });
   const mixed = defaultModel([run('r2', 'running', false), run('r1', 'failed', false)]);
   assert.equal(mixed.run ? undefined : mixed.fix, 'Stop Training');
-  assert.match(mixed.run ? '' : mixed.why, /^no run has an exported model yet\. r2 is still training: Stop Training exports one/);
+  assert.match(
+    mixed.run ? '' : mixed.why,
+    /^no run has an exported model yet\. r2 is still training: Stop Training exports one/,
+  );
   const ended = defaultModel([run('r1', 'failed', false)]);
   assert.equal(ended.run ? undefined : ended.fix, 'Export Model');
   assert.doesNotMatch(ended.run ? '' : ended.why, /no trained model/);
@@ -56,13 +62,28 @@ test('from run folders: a run training again keeps the model its stop exported',
   const dir = path.join(root, 'r1');
   fs.mkdirSync(dir);
   // a live process whose command line names the trainer stands for the trainer
-  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', 'wordplay_trainer'], { stdio: 'ignore' });
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', 'wordplay_trainer'], {
+    stdio: 'ignore',
+  });
   t.after(() => trainer.kill('SIGKILL'));
-  const start = { type: 'start', time: 1, iter: 0, max_iters: 100, pid: trainer.pid, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 };
+  const start = {
+    type: 'start',
+    time: 1,
+    iter: 0,
+    max_iters: 100,
+    pid: trainer.pid,
+    device: 'cpu',
+    dtype: 'float32',
+    n_params: 1,
+    tokens_per_iter: 1,
+  };
   fs.writeFileSync(path.join(dir, 'events.jsonl'), `${JSON.stringify(start)}\n`);
   const before = defaultModel(listRuns(root));
   assert.equal(before.run, undefined);
-  assert.match(before.run ? '' : before.why, /the only run, r1, is still training and has no exported model yet; Stop Training exports one/);
+  assert.match(
+    before.run ? '' : before.why,
+    /the only run, r1, is still training and has no exported model yet; Stop Training exports one/,
+  );
   fs.writeFileSync(path.join(dir, 'model.onnx'), '');
   assert.equal(defaultModel(listRuns(root)).run?.dir, dir);
 });

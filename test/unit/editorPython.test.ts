@@ -6,12 +6,21 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { doctor, formatDoctor, summarizeDoctor } from '../../src/core/train/doctor';
 import { prepare } from '../../src/core/prepare/prepare';
-import { managedEnv, resolveEditorPython, resolvePython, type EditorPythonSources } from '../../src/core/common/pythonEnv';
+import {
+  managedEnv,
+  resolveEditorPython,
+  resolvePython,
+  type EditorPythonSources,
+} from '../../src/core/common/pythonEnv';
 import { preparedShakespeareChar } from '../../src/core/prepare/shakespeare';
 import { SHAKESPEARE, tempDir } from './helpers';
 
 /** Sources that record which of them were consulted. */
-function sources(setting: string, active: string | undefined, activeCanTrain: boolean): EditorPythonSources & { asked: string[] } {
+function sources(
+  setting: string,
+  active: string | undefined,
+  activeCanTrain: boolean,
+): EditorPythonSources & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
@@ -38,13 +47,19 @@ function readyManagedEnv(): { env: NodeJS.ProcessEnv; python: string } {
 
 test('the wordplay.pythonPath setting comes first, without probing anything else', async () => {
   const s = sources('  /opt/py/bin/python  ', '/active/bin/python', true);
-  assert.deepEqual(await resolveEditorPython(s, { WORDPLAY_PYTHON: '/env/python' }), { path: '/opt/py/bin/python', source: 'wordplay.pythonPath' });
+  assert.deepEqual(await resolveEditorPython(s, { WORDPLAY_PYTHON: '/env/python' }), {
+    path: '/opt/py/bin/python',
+    source: 'wordplay.pythonPath',
+  });
   assert.deepEqual(s.asked, []);
 });
 
 test('WORDPLAY_PYTHON comes before the Python extension', async () => {
   const s = sources('', '/active/bin/python', true);
-  assert.deepEqual(await resolveEditorPython(s, { WORDPLAY_PYTHON: '/env/python' }), { path: '/env/python', source: 'WORDPLAY_PYTHON' });
+  assert.deepEqual(await resolveEditorPython(s, { WORDPLAY_PYTHON: '/env/python' }), {
+    path: '/env/python',
+    source: 'WORDPLAY_PYTHON',
+  });
   assert.deepEqual(s.asked, [], 'the Python extension is not consulted');
 });
 
@@ -57,7 +72,10 @@ test("the Python extension's active environment is used when it can train", asyn
 
 test('an active environment that cannot train gives way to the managed environment, then PATH', async () => {
   const { env, python } = readyManagedEnv();
-  assert.deepEqual(await resolveEditorPython(sources('', '/active/bin/python', false), env), { path: python, source: 'managed environment' });
+  assert.deepEqual(await resolveEditorPython(sources('', '/active/bin/python', false), env), {
+    path: python,
+    source: 'managed environment',
+  });
   const noManaged = { WORDPLAY_CACHE_DIR: tempDir() };
   assert.equal((await resolveEditorPython(sources('', '/active/bin/python', false), noManaged)).source, 'PATH');
   const s = sources('', undefined, true);
@@ -92,21 +110,32 @@ test('the check of a chosen interpreter: Python 3.10+ with PyTorch can train, an
     problems: [],
   });
   // the interpreter given wins over the environment's own choice
-  const report = await doctor({ ...process.env, WORDPLAY_PYTHON: '/nonexistent/python' }, { path: python, source: 'Python extension' });
+  const report = await doctor(
+    { ...process.env, WORDPLAY_PYTHON: '/nonexistent/python' },
+    { path: python, source: 'Python extension' },
+  );
   assert.deepEqual(report.problems, []);
   assert.deepEqual(report.python, { path: '/fake/python', version: '3.12.3', source: 'Python extension' });
   assert.equal(summarizeDoctor(report), 'Python 3.12.3 with PyTorch 2.11.0, training on CUDA (NVIDIA H100 80GB HBM3)');
 });
 
 test('the check refuses Python older than 3.10, a Python without PyTorch, and a missing interpreter', async () => {
-  const old = fakePython({ python: { path: '/fake/python', version: '3.9.18' }, torch, device: 'cpu', devices, problems: [] });
+  const old = fakePython({
+    python: { path: '/fake/python', version: '3.9.18' },
+    torch,
+    device: 'cpu',
+    devices,
+    problems: [],
+  });
   const oldReport = await doctor(process.env, { path: old, source: 'wordplay.pythonPath' });
   assert.match(oldReport.problems.map((p) => p.problem).join('\n'), /3\.9\.18 is older than 3\.10/);
 
   // the trainer's real probe, in a Python that cannot import torch
   const noTorch = await doctor(process.env, { path: pythonWithoutPackages(), source: 'PATH' });
   assert.equal(noTorch.torch, null);
-  assert.deepEqual(noTorch.problems, [{ problem: 'PyTorch is not installed in this Python.', fix: 'Run `wordplay setup`.' }]);
+  assert.deepEqual(noTorch.problems, [
+    { problem: 'PyTorch is not installed in this Python.', fix: 'Run `wordplay setup`.' },
+  ]);
   assert.match(summarizeDoctor(noTorch), /^Python 3\.\d+\.\d+ without PyTorch$/);
   assert.match(formatDoctor(noTorch), /^PyTorch +not installed$/m);
 
@@ -133,7 +162,11 @@ test('the summary names Apple MPS and the CPU', () => {
 test('tiny Shakespeare prepared with the char tokenizer is recognised; other datasets are not', async () => {
   const root = tempDir();
   assert.equal(preparedShakespeareChar(path.join(root, 'missing')), undefined);
-  const shakespeare = await prepare({ input: SHAKESPEARE, tokenizer: 'char', out: path.join(root, 'shakespeare-char') });
+  const shakespeare = await prepare({
+    input: SHAKESPEARE,
+    tokenizer: 'char',
+    out: path.join(root, 'shakespeare-char'),
+  });
   assert.equal(preparedShakespeareChar(shakespeare.dir)?.vocab_size, 65);
   const other = path.join(root, 'notes.txt');
   fs.writeFileSync(other, 'Some other text, long enough for a validation split. '.repeat(20));

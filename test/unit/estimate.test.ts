@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { editConfigText } from '../../src/core/train/configEdit';
 import { parseNvidiaSmi } from '../../src/core/train/deviceDetect';
-import { effectiveDevice, estimate, flopsPerToken, formatBytes, formatDuration, gpuPeakFlops, paramCount, resolveCompile, resolveDtype, type EstimateInput, type ModelShape } from '../../src/core/train/estimate';
+import {
+  effectiveDevice,
+  estimate,
+  flopsPerToken,
+  formatBytes,
+  formatDuration,
+  gpuPeakFlops,
+  paramCount,
+  resolveCompile,
+  resolveDtype,
+  type EstimateInput,
+  type ModelShape,
+} from '../../src/core/train/estimate';
 import type { DeviceInfo } from '../../src/core/webview/protocol';
 import type { RunEvent } from '../../src/core/run/events';
 import { metricsCsv, RunMetrics } from '../../src/core/run/metrics';
@@ -14,16 +26,56 @@ import paramCases from '../cases/params.json';
 import timingCases from '../cases/estimate-timings.json';
 
 const shakespeare: EstimateInput = {
-  model: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, dropout: 0.2, bias: false, position: 'learned', norm: 'layernorm', qk_norm: false, mlp: 'gelu', tie_embeddings: true, zero_init: false },
-  train: { init_from: 'scratch', batch_size: 64, gradient_accumulation_steps: 1, max_iters: 5000, eval_interval: 250, eval_iters: 200, device: 'auto', dtype: 'auto', compile: 'auto' },
+  model: {
+    n_layer: 6,
+    n_head: 6,
+    n_embd: 384,
+    block_size: 256,
+    dropout: 0.2,
+    bias: false,
+    position: 'learned',
+    norm: 'layernorm',
+    qk_norm: false,
+    mlp: 'gelu',
+    tie_embeddings: true,
+    zero_init: false,
+  },
+  train: {
+    init_from: 'scratch',
+    batch_size: 64,
+    gradient_accumulation_steps: 1,
+    max_iters: 5000,
+    eval_interval: 250,
+    eval_iters: 200,
+    device: 'auto',
+    dtype: 'auto',
+    compile: 'auto',
+  },
   distributed: { nproc_per_node: 1, nnodes: 1 },
 };
 const cpu: DeviceInfo = { kind: 'cpu', name: 'CPU', cores: 4, memoryBytes: 16 * 2 ** 30 };
-const a100: DeviceInfo = { kind: 'cuda', name: 'NVIDIA A100-SXM4-40GB', peakFlops16: 312e12, peakFlops32: 156e12, bf16: true, memoryBytes: 40 * 2 ** 30 };
+const a100: DeviceInfo = {
+  kind: 'cuda',
+  name: 'NVIDIA A100-SXM4-40GB',
+  peakFlops16: 312e12,
+  peakFlops32: 156e12,
+  bf16: true,
+  memoryBytes: 40 * 2 ** 30,
+};
 
 test('parameter counts match nanoGPT (shakespeare-char 10.65M, GPT-2 124M)', () => {
-  assert.equal(paramCount({ n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, vocab_size: 65, bias: false })[0], 10_646_784);
-  const [gpt2, gpt2Total] = paramCount({ n_layer: 12, n_head: 12, n_embd: 768, block_size: 1024, vocab_size: 50257, bias: true });
+  assert.equal(
+    paramCount({ n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, vocab_size: 65, bias: false })[0],
+    10_646_784,
+  );
+  const [gpt2, gpt2Total] = paramCount({
+    n_layer: 12,
+    n_head: 12,
+    n_embd: 768,
+    block_size: 1024,
+    vocab_size: 50257,
+    bias: true,
+  });
   assert.equal(gpt2, 123_653_376); // nanoGPT prints "number of parameters: 123.65M"
   assert.equal(gpt2Total, 124_439_808); // Hugging Face's 124M
 });
@@ -69,14 +121,36 @@ test('estimate: tokens, memory parts, time on CPU and GPU', () => {
 
 test('estimate: processes share the work; gpt2 replaces the shape; device caveats', () => {
   const one = estimate(shakespeare, 65, a100);
-  const eight = estimate({ ...shakespeare, train: { ...shakespeare.train, gradient_accumulation_steps: 8 }, distributed: { nproc_per_node: 8, nnodes: 1 } }, 65, a100);
+  const eight = estimate(
+    {
+      ...shakespeare,
+      train: { ...shakespeare.train, gradient_accumulation_steps: 8 },
+      distributed: { nproc_per_node: 8, nnodes: 1 },
+    },
+    65,
+    a100,
+  );
   assert.equal(eight.tokensPerIter, 8 * one.tokensPerIter);
   assert.ok(Math.abs(eight.secondsPerIter - one.secondsPerIter) / one.secondsPerIter < 1e-9);
   const gpt2 = estimate({ ...shakespeare, train: { ...shakespeare.train, init_from: 'gpt2' } }, 65, a100);
   assert.equal(gpt2.params, 123_653_376);
-  assert.equal(estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cpu' } }, 65, a100).device.kind, 'cpu');
-  assert.match(estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cuda' } }, 65, cpu).notes.join(), /no CUDA GPU/);
-  const huge = estimate({ ...shakespeare, model: { ...shakespeare.model, n_layer: 48, n_embd: 1600, n_head: 25, block_size: 1024 }, train: { ...shakespeare.train, batch_size: 64 } }, 50257, a100);
+  assert.equal(
+    estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cpu' } }, 65, a100).device.kind,
+    'cpu',
+  );
+  assert.match(
+    estimate({ ...shakespeare, train: { ...shakespeare.train, device: 'cuda' } }, 65, cpu).notes.join(),
+    /no CUDA GPU/,
+  );
+  const huge = estimate(
+    {
+      ...shakespeare,
+      model: { ...shakespeare.model, n_layer: 48, n_embd: 1600, n_head: 25, block_size: 1024 },
+      train: { ...shakespeare.train, batch_size: 64 },
+    },
+    50257,
+    a100,
+  );
   assert.ok(huge.exceedsMemory);
 });
 
@@ -94,7 +168,10 @@ for (const row of autoRules.device) {
     const device = effectiveDevice(row.requested, detected, notes);
     if (row.error) {
       assert.equal(device, detected, 'the estimate is for the device present');
-      assert.ok(notes.some((n) => n.includes(row.error)), notes.join('\n'));
+      assert.ok(
+        notes.some((n) => n.includes(row.error)),
+        notes.join('\n'),
+      );
     } else {
       assert.equal(device.kind, row.device);
       assert.deepEqual(notes, []);
@@ -109,7 +186,10 @@ for (const row of autoRules.dtype) {
     const dtype = resolveDtype(row.requested, device, notes);
     if (row.error) {
       assert.equal(dtype, row.requested, 'the estimate is for the dtype asked for');
-      assert.ok(notes.some((n) => n.includes(row.error)), notes.join('\n'));
+      assert.ok(
+        notes.some((n) => n.includes(row.error)),
+        notes.join('\n'),
+      );
     } else {
       assert.equal(dtype, row.dtype);
       assert.deepEqual(notes, []);
@@ -136,14 +216,25 @@ for (const c of timingCases.cases) {
   test(`time per iteration within 2x of the measured, case table: ${c.name}`, () => {
     const f = estimate(c.config as EstimateInput, c.vocab_size, timingCases.device as DeviceInfo);
     const ratio = c.ms_per_iter / 1000 / f.secondsPerIter;
-    assert.ok(ratio > 0.5 && ratio < 2, `measured ${c.ms_per_iter} ms, estimated ${(f.secondsPerIter * 1000).toFixed(0)} ms (ratio ${ratio.toFixed(2)})`);
+    assert.ok(
+      ratio > 0.5 && ratio < 2,
+      `measured ${c.ms_per_iter} ms, estimated ${(f.secondsPerIter * 1000).toFixed(0)} ms (ratio ${ratio.toFixed(2)})`,
+    );
   });
 }
 
 test('time per iteration: typically within 25% over the whole case table', () => {
   // the geometric mean of each case's error factor (max(ratio, 1/ratio)); the FLOPs alone were
   // 1.7x off on average, always under
-  const logs = timingCases.cases.map((c) => Math.abs(Math.log(c.ms_per_iter / 1000 / estimate(c.config as EstimateInput, c.vocab_size, timingCases.device as DeviceInfo).secondsPerIter)));
+  const logs = timingCases.cases.map((c) =>
+    Math.abs(
+      Math.log(
+        c.ms_per_iter /
+          1000 /
+          estimate(c.config as EstimateInput, c.vocab_size, timingCases.device as DeviceInfo).secondsPerIter,
+      ),
+    ),
+  );
   const typical = Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
   assert.ok(typical < 1.25, `typically ${typical.toFixed(2)}x off`);
 });
@@ -155,27 +246,47 @@ test('estimate: a note when the token embedding holds most of the parameters', (
   const big = estimate(gpt2Vocab.config as EstimateInput, gpt2Vocab.vocab_size, device);
   assert.ok(big.embeddingShare > 0.95, `${big.embeddingShare}`);
   assert.ok(
-    big.notes.includes('The token embedding holds 97% of the parameters (vocabulary 50,257): most of the compute goes to tokens this corpus may never use. Prepare the dataset with a BPE trained on it (wordplay prepare --tokenizer bpe --vocab-size 4096).'),
+    big.notes.includes(
+      'The token embedding holds 97% of the parameters (vocabulary 50,257): most of the compute goes to tokens this corpus may never use. Prepare the dataset with a BPE trained on it (wordplay prepare --tokenizer bpe --vocab-size 4096).',
+    ),
     big.notes.join('\n'),
   );
   // an untied head is counted too
-  const untied = estimate({ ...gpt2Vocab.config, model: { ...gpt2Vocab.config.model, tie_embeddings: false } } as EstimateInput, 50257, device);
+  const untied = estimate(
+    { ...gpt2Vocab.config, model: { ...gpt2Vocab.config.model, tie_embeddings: false } } as EstimateInput,
+    50257,
+    device,
+  );
   assert.match(untied.notes.join('\n'), /The token embedding and the output head hold 98% of the parameters/);
   // a vocabulary already small: no BPE of the same size suggested
-  assert.match(estimate(gpt2Vocab.config as EstimateInput, 4096, device).notes.join('\n'), /holds 72% .*vocabulary 4,096.*wider or deeper model/);
+  assert.match(
+    estimate(gpt2Vocab.config as EstimateInput, 4096, device).notes.join('\n'),
+    /holds 72% .*vocabulary 4,096.*wider or deeper model/,
+  );
   // characters, and GPT-2 itself: the layers hold most of the parameters
   const chars = byName('shakespeare-char-cpu (preset)');
   assert.equal(chars.vocab_size, 65);
   const small = estimate(chars.config as EstimateInput, chars.vocab_size, device);
   assert.ok(small.embeddingShare < 0.05);
   assert.ok(!small.notes.some((n) => n.includes('token embedding')), small.notes.join('\n'));
-  assert.ok(!estimate({ ...shakespeare, train: { ...shakespeare.train, init_from: 'gpt2' } }, 65, a100).notes.some((n) => n.includes('token embedding')));
+  assert.ok(
+    !estimate({ ...shakespeare, train: { ...shakespeare.train, init_from: 'gpt2' } }, 65, a100).notes.some((n) =>
+      n.includes('token embedding'),
+    ),
+  );
 });
 
 test('estimate: memory traffic counts on a CPU only; Muon adds its FLOPs', () => {
   const f = estimate(shakespeare, 65, cpu);
-  assert.equal(f.bytesPerIter, 3 * f.memory.activations + 2 * (f.memory.weights + f.memory.gradients + f.memory.optimizer));
-  assert.ok(Math.abs(f.secondsPerIter - (f.flopsPerIter / f.assumedRates.flops + f.bytesPerIter / f.assumedRates.bytesPerSecond)) < 1e-12);
+  assert.equal(
+    f.bytesPerIter,
+    3 * f.memory.activations + 2 * (f.memory.weights + f.memory.gradients + f.memory.optimizer),
+  );
+  assert.ok(
+    Math.abs(
+      f.secondsPerIter - (f.flopsPerIter / f.assumedRates.flops + f.bytesPerIter / f.assumedRates.bytesPerSecond),
+    ) < 1e-12,
+  );
   const gpu = estimate(shakespeare, 65, a100);
   assert.equal(gpu.assumedRates.bytesPerSecond, Infinity);
   assert.equal(gpu.secondsPerIter, gpu.flopsPerIter / gpu.assumedRates.flops);
@@ -221,8 +332,13 @@ test('the protocol validators refuse malformed messages', () => {
   assert.ok(configEditorMessageProblem({ type: 'config/edit', path: ['model', 'n_layer'], value: Infinity }));
   assert.ok(configEditorMessageProblem({ type: 'config/train', extra: 1 }));
   assert.ok(configEditorMessageProblem('ready'));
-  assert.equal(metricsMessageProblem({ type: 'metrics/exportPng', chart: 'loss', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' }), undefined);
-  assert.ok(metricsMessageProblem({ type: 'metrics/exportPng', chart: '../../etc', dataUrl: 'data:image/png;base64,AAAA' }));
+  assert.equal(
+    metricsMessageProblem({ type: 'metrics/exportPng', chart: 'loss', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' }),
+    undefined,
+  );
+  assert.ok(
+    metricsMessageProblem({ type: 'metrics/exportPng', chart: '../../etc', dataUrl: 'data:image/png;base64,AAAA' }),
+  );
   assert.ok(metricsMessageProblem({ type: 'metrics/exportPng', chart: 'loss', dataUrl: 'data:text/html,<script>' }));
   assert.ok(metricsMessageProblem({ type: 'metrics/deleteEverything' }));
 });
@@ -230,7 +346,17 @@ test('the protocol validators refuse malformed messages', () => {
 test('run metrics: events to columns, deltas, CSV', () => {
   const m = new RunMetrics('/runs/a');
   const events: RunEvent[] = [
-    { type: 'start', time: 1, iter: 0, max_iters: 100, pid: 1, device: 'cpu', dtype: 'float32', n_params: 10, tokens_per_iter: 64 },
+    {
+      type: 'start',
+      time: 1,
+      iter: 0,
+      max_iters: 100,
+      pid: 1,
+      device: 'cpu',
+      dtype: 'float32',
+      n_params: 10,
+      tokens_per_iter: 64,
+    },
     { type: 'train', time: 2, iter: 0, loss: 4.2, lr: 0, dt_ms: 5, tokens_per_s: 1000, mfu: null },
     { type: 'eval', time: 3, iter: 0, train_loss: 4.1, val_loss: 4.3 },
   ];
@@ -239,7 +365,10 @@ test('run metrics: events to columns, deltas, CSV', () => {
   assert.equal(first.status, 'running');
   assert.deepEqual(first.train.loss, [4.2]);
   assert.equal(m.takeDelta(), undefined);
-  const more: RunEvent[] = [{ type: 'train', time: 4, iter: 10, loss: 3.9, lr: 1e-4, dt_ms: 5, tokens_per_s: 1100, mfu: 0.1 }, { type: 'done', time: 5, reason: 'finished', iter: 10 }];
+  const more: RunEvent[] = [
+    { type: 'train', time: 4, iter: 10, loss: 3.9, lr: 1e-4, dt_ms: 5, tokens_per_s: 1100, mfu: 0.1 },
+    { type: 'done', time: 5, reason: 'finished', iter: 10 },
+  ];
   m.add(more);
   const second = m.takeDelta()!;
   assert.deepEqual(second.train.iter, [10]);

@@ -5,8 +5,27 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventFollower, parseEvents, readEvents, type RunEvent } from '../../src/core/run/events';
 
-const start = { type: 'start', time: 1, iter: 0, max_iters: 10, pid: 1, device: 'cpu', dtype: 'float32', n_params: 5, tokens_per_iter: 8 };
-const trainEv = (iter: number) => ({ type: 'train', time: 2, iter, loss: 2.5, lr: 0.001, dt_ms: 5, tokens_per_s: 100, mfu: null });
+const start = {
+  type: 'start',
+  time: 1,
+  iter: 0,
+  max_iters: 10,
+  pid: 1,
+  device: 'cpu',
+  dtype: 'float32',
+  n_params: 5,
+  tokens_per_iter: 8,
+};
+const trainEv = (iter: number) => ({
+  type: 'train',
+  time: 2,
+  iter,
+  loss: 2.5,
+  lr: 0.001,
+  dt_ms: 5,
+  tokens_per_s: 100,
+  mfu: null,
+});
 const line = (e: unknown) => `${JSON.stringify(e)}\n`;
 
 test('parseEvents ignores a torn last line and garbage', () => {
@@ -23,18 +42,27 @@ test('follower yields appended events, waiting for a line to be complete', () =>
   const follower = new EventFollower(file);
   assert.deepEqual(follower.poll(), []); // not there yet
   fs.writeFileSync(file, line(start));
-  assert.deepEqual(follower.poll().map((e) => e.type), ['start']);
+  assert.deepEqual(
+    follower.poll().map((e) => e.type),
+    ['start'],
+  );
   const half = line(trainEv(1));
   fs.appendFileSync(file, half.slice(0, 10));
   assert.deepEqual(follower.poll(), []);
   fs.appendFileSync(file, half.slice(10) + line(trainEv(2)));
-  assert.deepEqual(follower.poll().map((e) => (e as { iter: number }).iter), [1, 2]);
+  assert.deepEqual(
+    follower.poll().map((e) => (e as { iter: number }).iter),
+    [1, 2],
+  );
   assert.deepEqual(follower.poll(), []);
   assert.equal(readEvents(file).length, 3);
   // a follower that starts at the end sees only new events (reattaching after a resume)
   const late = new EventFollower(file, { fromStart: false });
   fs.appendFileSync(file, line({ type: 'done', time: 4, reason: 'finished', iter: 2 }));
-  assert.deepEqual(late.poll().map((e) => e.type), ['done']);
+  assert.deepEqual(
+    late.poll().map((e) => e.type),
+    ['done'],
+  );
 });
 
 test('follow() is an async stream that ends at done', async () => {
@@ -49,7 +77,10 @@ test('follow() is an async stream that ends at done', async () => {
   })();
   for await (const e of new EventFollower(file).follow({ pollMs: 10 })) seen.push(e);
   await writer;
-  assert.deepEqual(seen.map((e) => e.type), ['start', 'train', 'done']);
+  assert.deepEqual(
+    seen.map((e) => e.type),
+    ['start', 'train', 'done'],
+  );
   const ac = new AbortController();
   ac.abort();
   for await (const _ of new EventFollower(file).follow({ signal: ac.signal })) assert.fail('aborted');
@@ -57,7 +88,13 @@ test('follow() is an async stream that ends at done', async () => {
 
 test('an eval event may carry val bits per byte, a number of at least 0; a line with a wrong one is skipped', () => {
   const evalEv = (extra: object) => line({ type: 'eval', time: 3, iter: 10, train_loss: 2, val_loss: 2.1, ...extra });
-  const events = parseEvents(evalEv({}) + evalEv({ val_bpb: 3.03 }) + evalEv({ val_bpb: -1 }) + evalEv({ val_bpb: '3.03' }) + evalEv({ val_bpb: null }));
+  const events = parseEvents(
+    evalEv({}) +
+      evalEv({ val_bpb: 3.03 }) +
+      evalEv({ val_bpb: -1 }) +
+      evalEv({ val_bpb: '3.03' }) +
+      evalEv({ val_bpb: null }),
+  );
   assert.deepEqual(
     events.map((e) => (e.type === 'eval' ? e.val_bpb : e.type)),
     [undefined, 3.03],

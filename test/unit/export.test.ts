@@ -34,30 +34,45 @@ before(async () => {
 /** Runs Python with the trainer's environment; its stdout parsed as JSON. */
 function python(script: string, ...args: string[]): unknown {
   const inv = trainerInvocation([]);
-  return JSON.parse(execFileSync(inv.command, ['-c', script, ...args], { env: inv.env, maxBuffer: 1 << 26 }).toString());
+  return JSON.parse(
+    execFileSync(inv.command, ['-c', script, ...args], { env: inv.env, maxBuffer: 1 << 26 }).toString(),
+  );
 }
 
-test('--format gguf of a GPT-2-tokenizer run carries the whole vocabulary and its merges', { skip, timeout: 180_000 }, async () => {
-  // no --out: the run folder, under the run's name
-  assert.equal(await exportModel.run(['--run', runDir, '--format', 'gguf']), 0);
-  const file = path.join(runDir, `${path.basename(runDir)}.gguf`);
-  const read = python(
-    [
-      'import json, sys',
-      'from gguf import GGUFReader',
-      'r = GGUFReader(sys.argv[1])',
-      'f = lambda k: r.fields[k]',
-      'print(json.dumps({"tokens": len(f("tokenizer.ggml.tokens").data), "merges": len(f("tokenizer.ggml.merges").data),',
-      '  "eos": int(f("tokenizer.ggml.eos_token_id").parts[-1][0])}))',
-    ].join('\n'),
-    file,
-  ) as { tokens: number; merges: number; eos: number };
-  assert.deepEqual(read, { tokens: gpt2().vocabSize, merges: 50_000, eos: gpt2().endOfText });
-});
+test(
+  '--format gguf of a GPT-2-tokenizer run carries the whole vocabulary and its merges',
+  { skip, timeout: 180_000 },
+  async () => {
+    // no --out: the run folder, under the run's name
+    assert.equal(await exportModel.run(['--run', runDir, '--format', 'gguf']), 0);
+    const file = path.join(runDir, `${path.basename(runDir)}.gguf`);
+    const read = python(
+      [
+        'import json, sys',
+        'from gguf import GGUFReader',
+        'r = GGUFReader(sys.argv[1])',
+        'f = lambda k: r.fields[k]',
+        'print(json.dumps({"tokens": len(f("tokenizer.ggml.tokens").data), "merges": len(f("tokenizer.ggml.merges").data),',
+        '  "eos": int(f("tokenizer.ggml.eos_token_id").parts[-1][0])}))',
+      ].join('\n'),
+      file,
+    ) as { tokens: number; merges: number; eos: number };
+    assert.deepEqual(read, { tokens: gpt2().vocabSize, merges: 50_000, eos: gpt2().endOfText });
+  },
+);
 
 test('bad export options are refused before the trainer starts, naming the option', async () => {
   const run = (...args: string[]) => exportModel.run(['--run', tempDir(), ...args]);
-  await assert.rejects(run('--format', 'safetensors'), (e: Error) => e instanceof UserError && /--format must be one of onnx, hf, gguf/.test(e.message));
-  await assert.rejects(run('--out', 'x'), (e: Error) => e instanceof UserError && /--out is for --format hf or gguf/.test(e.message));
-  await assert.rejects(run('--from', 'gpt2', '--format', 'hf'), (e: Error) => e instanceof UserError && /--from writes a run folder/.test(e.message));
+  await assert.rejects(
+    run('--format', 'safetensors'),
+    (e: Error) => e instanceof UserError && /--format must be one of onnx, hf, gguf/.test(e.message),
+  );
+  await assert.rejects(
+    run('--out', 'x'),
+    (e: Error) => e instanceof UserError && /--out is for --format hf or gguf/.test(e.message),
+  );
+  await assert.rejects(
+    run('--from', 'gpt2', '--format', 'hf'),
+    (e: Error) => e instanceof UserError && /--from writes a run folder/.test(e.message),
+  );
 });

@@ -63,10 +63,22 @@ test('on recorded curves the forecast lands near the real crossing, inside its r
 
 test('an exact power law is recovered', () => {
   const iter = [100, 200, 300, 400, 500];
-  const fit = fitPowerLaw(iter, iter.map((it) => 3 * it ** -0.2));
+  const fit = fitPowerLaw(
+    iter,
+    iter.map((it) => 3 * it ** -0.2),
+  );
   assert.ok(Math.abs(fit.b - 3) < 1e-9 && Math.abs(fit.c - 0.2) < 1e-12);
   assert.ok(Math.abs(crossing(fit, 3 * 1000 ** -0.2) - 1000) < 1e-6);
-  assert.equal(crossing(fitPowerLaw(iter, iter.map(() => 2)), 1.5), Infinity); // a flat curve never gets there
+  assert.equal(
+    crossing(
+      fitPowerLaw(
+        iter,
+        iter.map(() => 2),
+      ),
+      1.5,
+    ),
+    Infinity,
+  ); // a flat curve never gets there
 });
 
 test('reached, too few evals, and a target beyond max_iters are said plainly', () => {
@@ -74,13 +86,23 @@ test('reached, too few evals, and a target beyond max_iters are said plainly', (
   const half = { iter: c.iter.slice(0, 10), valLoss: c.val_loss.slice(0, 10) };
   const reached = forecastTarget(half, 2.5, c.max_iters);
   assert.deepEqual(reached, { kind: 'reached', iter: 80, valLoss: c.val_loss[3] });
-  assert.equal(forecastText(2.5, reached), `target 2.5: reached at iteration 80 (val loss ${c.val_loss[3].toFixed(4)})`);
-  const few = forecastTarget({ iter: half.iter.slice(0, MIN_EVALS - 1), valLoss: half.valLoss.slice(0, MIN_EVALS - 1) }, 1.5, c.max_iters);
+  assert.equal(
+    forecastText(2.5, reached),
+    `target 2.5: reached at iteration 80 (val loss ${c.val_loss[3].toFixed(4)})`,
+  );
+  const few = forecastTarget(
+    { iter: half.iter.slice(0, MIN_EVALS - 1), valLoss: half.valLoss.slice(0, MIN_EVALS - 1) },
+    1.5,
+    c.max_iters,
+  );
   assert.deepEqual(few, { kind: 'too-few', evals: MIN_EVALS - 1 });
   assert.match(forecastText(1.5, few), /^target 1\.5: not enough evals yet to forecast \(3 of the 4 it needs\)$/);
   const far = forecastTarget(half, 1.5, c.max_iters);
   assert.equal(far.kind, 'not-reached');
-  assert.match(forecastText(1.5, far), /^target 1\.5: will not reach it before max_iters 400 \(forecast 2\.\d\d at the end\)$/);
+  assert.match(
+    forecastText(1.5, far),
+    /^target 1\.5: will not reach it before max_iters 400 \(forecast 2\.\d\d at the end\)$/,
+  );
   // the later evals do end above 1.5: the forecast was right to say so
   assert.ok(Math.min(...c.val_loss) > 1.5);
   const near = forecastTarget(half, 2.1, c.max_iters);
@@ -90,10 +112,26 @@ test('reached, too few evals, and a target beyond max_iters are said plainly', (
 test("the dashboard's series carries a run's target and the forecast, updated with each eval", () => {
   const c = recorded.curves[0];
   const metrics = new RunMetrics('/runs/a');
-  const start = { type: 'start', time: 1, iter: 0, max_iters: c.max_iters, pid: 1, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1, target_val_loss: 2.1 } as const;
-  const evals = c.iter.map((iter, i) => ({ type: 'eval', time: 2, iter, train_loss: c.val_loss[i], val_loss: c.val_loss[i] }) as const);
+  const start = {
+    type: 'start',
+    time: 1,
+    iter: 0,
+    max_iters: c.max_iters,
+    pid: 1,
+    device: 'cpu',
+    dtype: 'float32',
+    n_params: 1,
+    tokens_per_iter: 1,
+    target_val_loss: 2.1,
+  } as const;
+  const evals = c.iter.map(
+    (iter, i) => ({ type: 'eval', time: 2, iter, train_loss: c.val_loss[i], val_loss: c.val_loss[i] }) as const,
+  );
   metrics.add([start, ...evals.slice(0, 3)]);
-  assert.deepEqual(metrics.takeDelta()!.target, { valLoss: 2.1, text: 'target 2.1: not enough evals yet to forecast (3 of the 4 it needs)' });
+  assert.deepEqual(metrics.takeDelta()!.target, {
+    valLoss: 2.1,
+    text: 'target 2.1: not enough evals yet to forecast (3 of the 4 it needs)',
+  });
   metrics.add(evals.slice(3, 10));
   assert.match(metrics.takeDelta()!.target!.text, /^target 2\.1: forecast iteration ~\d{3} \(\d{3}–\d{3}\)$/);
   metrics.add(evals.slice(10));

@@ -26,9 +26,21 @@ const tiny = () => ({
   optimizer: { learning_rate: 0.003, min_lr: 0.0003 },
 });
 // the same names the prototype has: a key must be looked up as the object's own
-const awkwardNames = fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', '', ' ', 'model', 'n_layer');
+const awkwardNames = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '',
+  ' ',
+  'model',
+  'n_layer',
+);
 const name = fc.oneof(awkwardNames, fc.string({ maxLength: 8 }));
-const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(0, -1, 1.5, 1e308, -0, 2 ** 53 + 2, '', 'auto', null, true));
+const value = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom(0, -1, 1.5, 1e308, -0, 2 ** 53 + 2, '', 'auto', null, true),
+);
 
 /** Whether a --set names group.key of the schema. */
 function knownKey(set: string): boolean {
@@ -45,9 +57,11 @@ const mutatedConfig = fc
         if (g && typeof g === 'object' && !Array.isArray(g)) (g as Record<string, unknown>)[key] = v;
         else c[group] = { [key]: v };
       }),
-      fc.tuple(fc.constantFrom(...groups.map(([g]) => g)), name, value).map(([group, key, v]) => (c: Record<string, unknown>) => {
-        c[group] = { ...(c[group] as object), [key]: v };
-      }),
+      fc
+        .tuple(fc.constantFrom(...groups.map(([g]) => g)), name, value)
+        .map(([group, key, v]) => (c: Record<string, unknown>) => {
+          c[group] = { ...(c[group] as object), [key]: v };
+        }),
       fc.tuple(name, value).map(([key, v]) => (c: Record<string, unknown>) => {
         Object.defineProperty(c, key, { value: v, enumerable: true, writable: true, configurable: true });
       }),
@@ -63,7 +77,10 @@ const mutatedConfig = fc
 function checkProblems(problems: { key: string; message: string }[]): void {
   for (const p of problems) {
     assert.ok(typeof p.key === 'string' && p.key.length > 0, `a problem without a key: ${JSON.stringify(p)}`);
-    assert.ok(typeof p.message === 'string' && p.message.length > 0, `a problem without a message: ${JSON.stringify(p)}`);
+    assert.ok(
+      typeof p.message === 'string' && p.message.length > 0,
+      `a problem without a message: ${JSON.stringify(p)}`,
+    );
   }
 }
 
@@ -98,10 +115,17 @@ test('loadConfig: any config file gives a valid config or a ConfigError', (t) =>
   const file = path.join(dir, 'fuzz.wordplay.json');
   fuzz(
     t,
-    fc.property(fc.oneof(mutatedConfig.map((c) => JSON.stringify(c)), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string({ unit: 'binary', maxLength: 60 })), (text) => {
-      fs.writeFileSync(file, text);
-      checkOutcome(() => loadConfig(file, [], dir));
-    }),
+    fc.property(
+      fc.oneof(
+        mutatedConfig.map((c) => JSON.stringify(c)),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+        fc.string({ unit: 'binary', maxLength: 60 }),
+      ),
+      (text) => {
+        fs.writeFileSync(file, text);
+        checkOutcome(() => loadConfig(file, [], dir));
+      },
+    ),
     500,
   );
 });
@@ -110,10 +134,30 @@ test('loadConfig: any --set gives a valid config or a ConfigError', (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'tiny.wordplay.json');
   fs.writeFileSync(file, JSON.stringify(tiny()));
-  const raw = fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('nan', 'inf', '-inf', '1e999', '1_000', ' 3', '0x10', 'null', 'None', 'true', 'off', '-1', '1.5', ''));
+  const raw = fc.oneof(
+    fc.string({ maxLength: 10 }),
+    fc.constantFrom(
+      'nan',
+      'inf',
+      '-inf',
+      '1e999',
+      '1_000',
+      ' 3',
+      '0x10',
+      'null',
+      'None',
+      'true',
+      'off',
+      '-1',
+      '1.5',
+      '',
+    ),
+  );
   const override = fc.oneof(
     fc.tuple(fc.constantFrom(...keys), raw).map(([[group, key], v]) => `${group}.${key}=${v}`),
-    fc.tuple(fc.oneof(fc.constantFrom(...groups.map(([g]) => g)), name), name, raw).map(([g, k, v]) => `${g}.${k}=${v}`),
+    fc
+      .tuple(fc.oneof(fc.constantFrom(...groups.map(([g]) => g)), name), name, raw)
+      .map(([g, k, v]) => `${g}.${k}=${v}`),
     fc.string({ maxLength: 20 }),
   );
   fuzz(

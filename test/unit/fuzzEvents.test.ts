@@ -21,23 +21,61 @@ const text = fc.string({ unit: 'binary', maxLength: 30 }); // any Unicode, newli
 /** Events as the schema describes them (what the trainer writes). */
 const event = fc.oneof(
   fc.record(
-    { type: fc.constant('start'), time: finite, iter, max_iters: fc.integer({ min: 1 }), pid: fc.nat(), device: text, dtype: text, n_params: fc.nat(), tokens_per_iter: fc.nat(), world_size: fc.integer({ min: 1, max: 64 }) },
+    {
+      type: fc.constant('start'),
+      time: finite,
+      iter,
+      max_iters: fc.integer({ min: 1 }),
+      pid: fc.nat(),
+      device: text,
+      dtype: text,
+      n_params: fc.nat(),
+      tokens_per_iter: fc.nat(),
+      world_size: fc.integer({ min: 1, max: 64 }),
+    },
     { requiredKeys: ['type', 'time', 'iter', 'max_iters', 'pid', 'device', 'dtype', 'n_params', 'tokens_per_iter'] },
   ),
-  fc.record({ type: fc.constant('train'), time: finite, iter, loss: finite, lr: finite, dt_ms: finite, tokens_per_s: finite, mfu: fc.option(finite) }),
+  fc.record({
+    type: fc.constant('train'),
+    time: finite,
+    iter,
+    loss: finite,
+    lr: finite,
+    dt_ms: finite,
+    tokens_per_s: finite,
+    mfu: fc.option(finite),
+  }),
   fc.record(
-    { type: fc.constant('eval'), time: finite, iter, train_loss: finite, val_loss: finite, val_bpb: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }) },
+    {
+      type: fc.constant('eval'),
+      time: finite,
+      iter,
+      train_loss: finite,
+      val_loss: finite,
+      val_bpb: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+    },
     { requiredKeys: ['type', 'time', 'iter', 'train_loss', 'val_loss'] },
   ),
-  fc.record({ type: fc.constant('checkpoint'), time: finite, iter, val_loss: fc.option(finite) }, { requiredKeys: ['type', 'time', 'iter'] }),
+  fc.record(
+    { type: fc.constant('checkpoint'), time: finite, iter, val_loss: fc.option(finite) },
+    { requiredKeys: ['type', 'time', 'iter'] },
+  ),
   fc.record({ type: fc.constant('sample'), time: finite, iter, tokens: fc.array(fc.nat(), { maxLength: 10 }) }),
-  fc.record({ type: fc.constant('done'), time: finite, reason: fc.constantFrom('finished', 'stopped', 'error'), iter }, { requiredKeys: ['type', 'time', 'reason'] }),
-  fc.record({ type: fc.constant('error'), time: finite, message: text, key: text, iter }, { requiredKeys: ['type', 'time', 'message'] }),
+  fc.record(
+    { type: fc.constant('done'), time: finite, reason: fc.constantFrom('finished', 'stopped', 'error'), iter },
+    { requiredKeys: ['type', 'time', 'reason'] },
+  ),
+  fc.record(
+    { type: fc.constant('error'), time: finite, message: text, key: text, iter },
+    { requiredKeys: ['type', 'time', 'message'] },
+  ),
 );
 const line = (e: unknown) => `${JSON.stringify(e)}\n`;
 /** Lines a damaged or foreign file may hold: events with a field replaced, any JSON, any text. */
 const strangeLine = fc.oneof(
-  fc.tuple(event, fc.string({ maxLength: 12 }), fc.jsonValue()).map(([e, key, value]) => JSON.stringify({ ...e, [key]: value })),
+  fc
+    .tuple(event, fc.string({ maxLength: 12 }), fc.jsonValue())
+    .map(([e, key, value]) => JSON.stringify({ ...e, [key]: value })),
   fc.tuple(event, fc.jsonValue()).map(([e, value]) => JSON.stringify({ ...e, [Object.keys(e)[2] ?? 'x']: value })),
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc.string({ unit: 'binary', maxLength: 40 }),
@@ -46,9 +84,19 @@ const strangeLine = fc.oneof(
 test('parseEvents never throws and returns only events the schema allows', (t) => {
   fuzz(
     t,
-    fc.property(fc.array(fc.oneof(event.map((e) => JSON.stringify(e)), strangeLine), { maxLength: 12 }), (lines) => {
-      for (const e of parseEvents(lines.join('\n'))) assert.ok(validEvent(e), `${JSON.stringify(e)}: ${JSON.stringify(validEvent.errors)}`);
-    }),
+    fc.property(
+      fc.array(
+        fc.oneof(
+          event.map((e) => JSON.stringify(e)),
+          strangeLine,
+        ),
+        { maxLength: 12 },
+      ),
+      (lines) => {
+        for (const e of parseEvents(lines.join('\n')))
+          assert.ok(validEvent(e), `${JSON.stringify(e)}: ${JSON.stringify(validEvent.errors)}`);
+      },
+    ),
     2000,
   );
 });
@@ -69,19 +117,26 @@ test('the follower reads a growing file cut anywhere and yields each event once'
   const file = path.join(tempDir(), 'events.jsonl');
   fuzz(
     t,
-    fc.property(fc.array(fc.oneof({ weight: 4, arbitrary: event.map(line) }, { weight: 1, arbitrary: strangeLine.map((s) => `${s}\n`) }), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 }), (lines, cuts) => {
-      const bytes = Buffer.from(lines.join(''));
-      fs.writeFileSync(file, '');
-      const follower = new EventFollower(file);
-      const seen = [];
-      let at = 0;
-      for (const end of [...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length]) {
-        fs.appendFileSync(file, bytes.subarray(at, Math.max(at, end)));
-        at = Math.max(at, end);
-        seen.push(...follower.poll());
-      }
-      assert.deepEqual(seen, parseEvents(bytes.toString('utf8')));
-    }),
+    fc.property(
+      fc.array(
+        fc.oneof({ weight: 4, arbitrary: event.map(line) }, { weight: 1, arbitrary: strangeLine.map((s) => `${s}\n`) }),
+        { maxLength: 12 },
+      ),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      (lines, cuts) => {
+        const bytes = Buffer.from(lines.join(''));
+        fs.writeFileSync(file, '');
+        const follower = new EventFollower(file);
+        const seen = [];
+        let at = 0;
+        for (const end of [...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length]) {
+          fs.appendFileSync(file, bytes.subarray(at, Math.max(at, end)));
+          at = Math.max(at, end);
+          seen.push(...follower.poll());
+        }
+        assert.deepEqual(seen, parseEvents(bytes.toString('utf8')));
+      },
+    ),
     1000,
   );
 });

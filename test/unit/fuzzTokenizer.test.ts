@@ -15,15 +15,31 @@ const codePoint = fc.oneof(
   fc.integer({ min: 0x80, max: 0xffff }).filter(notSurrogate),
   fc.integer({ min: 0x10000, max: 0x10ffff }),
 );
-const vocabulary = fc.uniqueArray(codePoint, { minLength: 1, maxLength: 40 }).map((cps) => sortCodePoints(cps.map((cp) => String.fromCodePoint(cp))));
+const vocabulary = fc
+  .uniqueArray(codePoint, { minLength: 1, maxLength: 40 })
+  .map((cps) => sortCodePoints(cps.map((cp) => String.fromCodePoint(cp))));
 /** A vocabulary and a text written in it. */
-const vocabAndText = vocabulary.chain((vocab) => fc.tuple(fc.constant(vocab), fc.array(fc.constantFrom(...vocab), { maxLength: 200 }).map((cs) => cs.join(''))));
+const vocabAndText = vocabulary.chain((vocab) =>
+  fc.tuple(
+    fc.constant(vocab),
+    fc.array(fc.constantFrom(...vocab), { maxLength: 200 }).map((cs) => cs.join('')),
+  ),
+);
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u));
 /** Any JavaScript string: well-formed Unicode with lone surrogates mixed in. */
-const anyString = fc.array(fc.oneof({ weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) }, { weight: 1, arbitrary: loneSurrogate }), { maxLength: 12 }).map((parts) => parts.join(''));
+const anyString = fc
+  .array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
+      { weight: 1, arbitrary: loneSurrogate },
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(''));
 
 /** What UTF-8 can carry of a string: each lone surrogate becomes U+FFFD, as TextEncoder does. */
-const wellFormed = (s: string) => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+const wellFormed = (s: string) =>
+  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 
 /** ids cut into consecutive chunks at the given positions. */
 function chunks(ids: number[], cuts: number[]): number[][] {
@@ -54,16 +70,26 @@ test('char: text in the vocabulary round trips, through strings and through UTF-
 test('char: text outside the vocabulary is refused with a UserError naming the characters', (t) => {
   fuzz(
     t,
-    fc.property(vocabAndText, fc.oneof(codePoint.map((cp) => String.fromCodePoint(cp)), loneSurrogate), ([vocab, text], stranger) => {
-      fc.pre(!vocab.includes(stranger));
-      const tok = new CharTokenizer(vocab);
-      const bad = text + stranger + text;
-      assert.throws(() => tok.encode(bad), (err: unknown) => err instanceof UserError && err.message.includes(JSON.stringify(stranger)));
-      assert.deepEqual(tok.unknownCharacters(bad), [stranger]);
-      if (stranger.length === 1 && notSurrogate(stranger.charCodeAt(0))) {
-        assert.throws(() => tok.encodeUtf8Into(Buffer.from(bad), new Uint32Array(bad.length), 0), UserError);
-      }
-    }),
+    fc.property(
+      vocabAndText,
+      fc.oneof(
+        codePoint.map((cp) => String.fromCodePoint(cp)),
+        loneSurrogate,
+      ),
+      ([vocab, text], stranger) => {
+        fc.pre(!vocab.includes(stranger));
+        const tok = new CharTokenizer(vocab);
+        const bad = text + stranger + text;
+        assert.throws(
+          () => tok.encode(bad),
+          (err: unknown) => err instanceof UserError && err.message.includes(JSON.stringify(stranger)),
+        );
+        assert.deepEqual(tok.unknownCharacters(bad), [stranger]);
+        if (stranger.length === 1 && notSurrogate(stranger.charCodeAt(0))) {
+          assert.throws(() => tok.encodeUtf8Into(Buffer.from(bad), new Uint32Array(bad.length), 0), UserError);
+        }
+      },
+    ),
     500,
   );
 });
@@ -86,14 +112,18 @@ test('gpt2: decoding a stream of ids in any chunks equals decoding them at once'
   const reference = new Tiktoken(gpt2Ranks);
   fuzz(
     t,
-    fc.property(fc.array(fc.integer({ min: 0, max: gpt2().vocabSize - 1 }), { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 6 }), (ids, cuts) => {
-      // ids chosen at random split characters across tokens: the stream must hold the bytes back
-      const whole = gpt2().decode(ids);
-      assert.equal(whole, reference.decode(ids));
-      const stream = gpt2().streamDecoder();
-      const pieces = chunks(ids, cuts).map((chunk) => chunk.map((id) => stream.push(id)).join(''));
-      assert.equal(pieces.join('') + stream.flush(), whole);
-    }),
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: gpt2().vocabSize - 1 }), { maxLength: 60 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (ids, cuts) => {
+        // ids chosen at random split characters across tokens: the stream must hold the bytes back
+        const whole = gpt2().decode(ids);
+        assert.equal(whole, reference.decode(ids));
+        const stream = gpt2().streamDecoder();
+        const pieces = chunks(ids, cuts).map((chunk) => chunk.map((id) => stream.push(id)).join(''));
+        assert.equal(pieces.join('') + stream.flush(), whole);
+      },
+    ),
     10_000,
   );
 });
@@ -101,12 +131,17 @@ test('gpt2: decoding a stream of ids in any chunks equals decoding them at once'
 test('both: ids outside the vocabulary decode to nothing', (t) => {
   fuzz(
     t,
-    fc.property(vocabulary, fc.array(fc.integer({ min: 0, max: 50_000 }), { maxLength: 20 }), fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 50_257 })), (vocab, ids, stranger) => {
-      const tok = new CharTokenizer(vocab);
-      const known = ids.filter((id) => id < vocab.length);
-      assert.equal(tok.decode([...known, stranger, ...known]), tok.decode([...known, ...known]));
-      assert.equal(gpt2().decode([...ids, stranger]), gpt2().decode(ids));
-    }),
+    fc.property(
+      vocabulary,
+      fc.array(fc.integer({ min: 0, max: 50_000 }), { maxLength: 20 }),
+      fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 50_257 })),
+      (vocab, ids, stranger) => {
+        const tok = new CharTokenizer(vocab);
+        const known = ids.filter((id) => id < vocab.length);
+        assert.equal(tok.decode([...known, stranger, ...known]), tok.decode([...known, ...known]));
+        assert.equal(gpt2().decode([...ids, stranger]), gpt2().decode(ids));
+      },
+    ),
     200,
   );
 });

@@ -26,7 +26,12 @@ const reexportDir = tempDir('wordplay-reexport-');
 const gpt2Dir = tempDir('wordplay-gpt2-');
 let ref: Reference;
 
-const recipe = JSON.parse(fs.readFileSync(path.join(packageRoot, 'trainer', 'wordplay_trainer', 'presets', 'shakespeare-char-cpu.json'), 'utf8'));
+const recipe = JSON.parse(
+  fs.readFileSync(
+    path.join(packageRoot, 'trainer', 'wordplay_trainer', 'presets', 'shakespeare-char-cpu.json'),
+    'utf8',
+  ),
+);
 const { n_layer: _l, n_head: _h, n_embd: _e, block_size: _b, dropout: _d, ...recipeOptions } = recipe.model;
 /** Every architecture option, one at a time, and the default recipe's. */
 const variants: Record<string, object> = {
@@ -49,7 +54,15 @@ function copyModel(to: string, from = dir): string {
 before(() => {
   makeReferences(
     ['--out', dir, '--steps', '50', '--block-size', String(BLOCK)],
-    ['--out', variantsDir, '--steps', '20', '--block-size', '32', ...Object.entries(variants).flatMap(([name, options]) => ['--variant', `${name}=${JSON.stringify(options)}`])],
+    [
+      '--out',
+      variantsDir,
+      '--steps',
+      '20',
+      '--block-size',
+      '32',
+      ...Object.entries(variants).flatMap(([name, options]) => ['--variant', `${name}=${JSON.stringify(options)}`]),
+    ],
     // another model (seed, block size) for the test of a new export
     ['--out', reexportDir, '--steps', '1', '--block-size', '32', '--seed', '5'],
     ['--out', gpt2Dir, '--steps', '5', '--block-size', '32', '--tokenizer', 'gpt2'],
@@ -65,7 +78,8 @@ async function worstDifference(modelDir: string, r: Reference): Promise<number> 
   const kv = model.acquire();
   try {
     let worst = maxAbsDiff(await kv.feed(r.prompt), r.logits[0]);
-    for (let i = 0; i < r.steps.length; i++) worst = Math.max(worst, maxAbsDiff(await kv.feed([r.steps[i]]), r.logits[i + 1]));
+    for (let i = 0; i < r.steps.length; i++)
+      worst = Math.max(worst, maxAbsDiff(await kv.feed([r.steps[i]]), r.logits[i + 1]));
     return worst;
   } finally {
     model.release(kv);
@@ -78,7 +92,10 @@ test('every architecture option, and the default recipe, completes within 1e-4 o
     const worst = await worstDifference(path.join(variantsDir, name), r);
     assert.ok(worst <= 1e-4, `${name}: max abs difference ${worst}`);
   }
-  assert.equal(JSON.parse(fs.readFileSync(path.join(variantsDir, 'default-recipe', 'model.json'), 'utf8')).architecture.position, recipeOptions.position);
+  assert.equal(
+    JSON.parse(fs.readFileSync(path.join(variantsDir, 'default-recipe', 'model.json'), 'utf8')).architecture.position,
+    recipeOptions.position,
+  );
 });
 
 test('onnxruntime-node logits equal PyTorch within 1e-4: prefill and 50 incremental steps', async () => {
@@ -97,7 +114,13 @@ test('onnxruntime-node logits equal PyTorch within 1e-4: prefill and 50 incremen
   }
 });
 
-const options = (o: Partial<GenerateOptions> = {}): GenerateOptions => ({ prompt: 'to be or not', maxTokens: 40, temperature: 1, seed: 7, ...o });
+const options = (o: Partial<GenerateOptions> = {}): GenerateOptions => ({
+  prompt: 'to be or not',
+  maxTokens: 40,
+  temperature: 1,
+  seed: 7,
+  ...o,
+});
 
 test('the same seed and prompt give the same text; another seed another text', async () => {
   const a = await complete(dir, options());
@@ -133,7 +156,10 @@ test('a stop sequence ends the text before it', async () => {
   const stop = full.text.slice(20, 22);
   const cut = full.text.indexOf(stop);
   const pieces: string[] = [];
-  const s = await complete(dir, { ...options({ maxTokens: 60, stop: ['@never@', stop] }), onPiece: (p) => pieces.push(p) });
+  const s = await complete(dir, {
+    ...options({ maxTokens: 60, stop: ['@never@', stop] }),
+    onPiece: (p) => pieces.push(p),
+  });
   assert.equal(s.reason, 'stop');
   assert.equal(s.text, full.text.slice(0, cut));
   assert.equal(pieces.join(''), s.text);
@@ -187,7 +213,10 @@ test('prompt policy: unknown characters dropped with a warning, empty prompt, to
   assert.equal(s.tokens, 40);
   assert.equal(s.warnings.length, 1);
   // empty: start from a newline, which is not part of the output
-  assert.deepEqual(promptTokens(model, '', () => assert.fail('no warning expected')), [vocab.indexOf('\n')]);
+  assert.deepEqual(
+    promptTokens(model, '', () => assert.fail('no warning expected')),
+    [vocab.indexOf('\n')],
+  );
   assert.equal((await complete(dir, options({ prompt: '' }))).tokens, 40);
   // longer than the block: its end is kept
   const long = 'abcdefghij'.repeat(20);
@@ -285,7 +314,8 @@ test('one session per model file, loaded again when the file changes', async () 
 test('wordplay complete streams the same text twice for a fixed seed, without the prompt', () => {
   const cli = path.join(packageRoot, 'src', 'cli.ts');
   const tsx = path.join(packageRoot, 'node_modules', '.bin', 'tsx');
-  const run = (...args: string[]) => spawnSync(tsx, [cli, 'complete', '--model', dir, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const run = (...args: string[]) =>
+    spawnSync(tsx, [cli, 'complete', '--model', dir, ...args], { encoding: 'utf8', timeout: 120_000 });
   const args = ['--prompt', 'ROMEO:', '--max-tokens', '30', '--seed', '3', '--temperature', '0.9'];
   const a = run(...args);
   const b = run(...args);
@@ -308,12 +338,16 @@ test('a GPT-2 BPE model: parity, generation, and an empty prompt starting from <
   const kv = model.acquire();
   try {
     let worst = maxAbsDiff(await kv.feed(gref.prompt), gref.logits[0]);
-    for (let i = 0; i < gref.steps.length; i++) worst = Math.max(worst, maxAbsDiff(await kv.feed([gref.steps[i]]), gref.logits[i + 1]));
+    for (let i = 0; i < gref.steps.length; i++)
+      worst = Math.max(worst, maxAbsDiff(await kv.feed([gref.steps[i]]), gref.logits[i + 1]));
     assert.ok(worst <= 1e-4, `max abs difference ${worst}`);
   } finally {
     model.release(kv);
   }
-  assert.deepEqual(promptTokens(model, '', () => undefined), [50256]);
+  assert.deepEqual(
+    promptTokens(model, '', () => undefined),
+    [50256],
+  );
   const a = await complete(gpt2Dir, { prompt: 'Hello, wörld', maxTokens: 20, seed: 1, topK: 50 });
   const b = await complete(gpt2Dir, { prompt: 'Hello, wörld', maxTokens: 20, seed: 1, topK: 50 });
   assert.equal(a.tokens, 20);

@@ -34,7 +34,11 @@ function llamaCpp(): Promise<Llama | string> {
 
 function python(args: string[]): void {
   const inv = trainerInvocation(args);
-  const r = spawnSync(inv.command, inv.args, { env: { ...inv.env, OMP_NUM_THREADS: '1' }, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(inv.command, inv.args, {
+    env: { ...inv.env, OMP_NUM_THREADS: '1' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   assert.equal(r.status, 0, `python -m wordplay_trainer ${args.join(' ')} failed:\n${r.stderr}`);
 }
 
@@ -45,8 +49,26 @@ function trainAndExport(dir: string, dataset: string, model: object): { run: str
     config,
     JSON.stringify({
       data: { dataset },
-      model: { n_layer: 2, n_head: 2, n_embd: 64, block_size: BLOCK, dropout: 0, bias: false, zero_init: true, ...model },
-      train: { batch_size: 8, max_iters: 100, eval_interval: 100, eval_iters: 2, log_interval: 50, sample_tokens: 0, device: 'cpu', compile: 'false' },
+      model: {
+        n_layer: 2,
+        n_head: 2,
+        n_embd: 64,
+        block_size: BLOCK,
+        dropout: 0,
+        bias: false,
+        zero_init: true,
+        ...model,
+      },
+      train: {
+        batch_size: 8,
+        max_iters: 100,
+        eval_interval: 100,
+        eval_iters: 2,
+        log_interval: 50,
+        sample_tokens: 0,
+        device: 'cpu',
+        compile: 'false',
+      },
       optimizer: { name: 'muon', learning_rate: 0.004, min_lr: 0.0004, warmup_iters: 10 },
     }),
   );
@@ -79,7 +101,12 @@ async function llamaGreedy(llama: Llama, gguf: string, prompt: string): Promise<
 async function sameGreedyText(t: TestContext, dataset: string, model: object, prompts: string[]): Promise<void> {
   const llama = await llamaCpp();
   if (typeof llama === 'string') {
-    return t.skip(missingPrerequisite(llama, `npm ci installs node-llama-cpp with its prebuilt binary for ${process.platform}-${process.arch} (@node-llama-cpp/${process.platform}-${process.arch})`));
+    return t.skip(
+      missingPrerequisite(
+        llama,
+        `npm ci installs node-llama-cpp with its prebuilt binary for ${process.platform}-${process.arch} (@node-llama-cpp/${process.platform}-${process.arch})`,
+      ),
+    );
   }
   const { run, gguf } = trainAndExport(tempDir('wordplay-gguf-'), dataset, model);
   const ours = await loadGenerationModel(run);
@@ -93,21 +120,43 @@ async function sameGreedyText(t: TestContext, dataset: string, model: object, pr
 
 const charPrompts = ['First', 'All:\n', 'Speak, sp'];
 
-test('the demo architecture (qwen3), char vocabulary: llama.cpp generates our greedy text', { skip, timeout: 300_000 }, async (t) => {
-  const preset = { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu', tie_embeddings: true };
-  await sameGreedyText(t, await tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), preset, charPrompts);
-});
+test(
+  'the demo architecture (qwen3), char vocabulary: llama.cpp generates our greedy text',
+  { skip, timeout: 300_000 },
+  async (t) => {
+    const preset = { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu', tie_embeddings: true };
+    await sameGreedyText(t, await tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), preset, charPrompts);
+  },
+);
 
-test("GPT-2's architecture, char vocabulary: llama.cpp generates our greedy text", { skip, timeout: 300_000 }, async (t) => {
-  const gpt2 = { position: 'learned', norm: 'layernorm', qk_norm: false, mlp: 'gelu', tie_embeddings: true };
-  await sameGreedyText(t, await tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), gpt2, charPrompts);
-});
+test(
+  "GPT-2's architecture, char vocabulary: llama.cpp generates our greedy text",
+  { skip, timeout: 300_000 },
+  async (t) => {
+    const gpt2 = { position: 'learned', norm: 'layernorm', qk_norm: false, mlp: 'gelu', tie_embeddings: true };
+    await sameGreedyText(t, await tinyDataset(path.join(tempDir('wordplay-gguf-data-'), 'data')), gpt2, charPrompts);
+  },
+);
 
-test('arcee (rope + rmsnorm + relu2, untied), trained BPE: llama.cpp tokenizes and generates as we do', { skip, timeout: 300_000 }, async (t) => {
-  const dir = tempDir('wordplay-gguf-bpe-');
-  const corpus = path.join(dir, 'corpus.txt');
-  fs.writeFileSync(corpus, "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\nYou're 42 times 1234 o'er it!\n\n".repeat(60));
-  const { dir: dataset } = await prepare({ input: corpus, tokenizer: 'bpe', vocabSize: 300, out: path.join(dir, 'data') });
-  const arcee = { position: 'rope', norm: 'rmsnorm', qk_norm: false, mlp: 'relu2', tie_embeddings: false };
-  await sameGreedyText(t, dataset, arcee, ['First', "You're 42 times 12345 o'er  it!\n\n\tAll:", 'Speak, sp']);
-});
+test(
+  'arcee (rope + rmsnorm + relu2, untied), trained BPE: llama.cpp tokenizes and generates as we do',
+  { skip, timeout: 300_000 },
+  async (t) => {
+    const dir = tempDir('wordplay-gguf-bpe-');
+    const corpus = path.join(dir, 'corpus.txt');
+    fs.writeFileSync(
+      corpus,
+      "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\nYou're 42 times 1234 o'er it!\n\n".repeat(
+        60,
+      ),
+    );
+    const { dir: dataset } = await prepare({
+      input: corpus,
+      tokenizer: 'bpe',
+      vocabSize: 300,
+      out: path.join(dir, 'data'),
+    });
+    const arcee = { position: 'rope', norm: 'rmsnorm', qk_norm: false, mlp: 'relu2', tie_embeddings: false };
+    await sameGreedyText(t, dataset, arcee, ['First', "You're 42 times 12345 o'er  it!\n\n\tAll:", 'Speak, sp']);
+  },
+);

@@ -29,10 +29,14 @@ test("transformers' GPT2TokenizerFast on the written files encodes like js-tikto
     'print(json.dumps({"ids": t.encode(text), "size": len(t), "eos": t.convert_tokens_to_ids("<|endoftext|>")}))',
   ].join('\n');
   const inv = trainerInvocation([]);
-  const out = execFileSync(inv.command, ['-c', script, path.join(dir, GPT2_VOCAB_FILE), path.join(dir, GPT2_MERGES_FILE), textFile], {
-    env: inv.env,
-    maxBuffer: 1 << 28,
-  });
+  const out = execFileSync(
+    inv.command,
+    ['-c', script, path.join(dir, GPT2_VOCAB_FILE), path.join(dir, GPT2_MERGES_FILE), textFile],
+    {
+      env: inv.env,
+      maxBuffer: 1 << 28,
+    },
+  );
   const python = JSON.parse(out.toString()) as { ids: number[]; size: number; eos: number };
   assert.equal(python.size, gpt2().vocabSize);
   assert.equal(python.eos, gpt2().endOfText);

@@ -38,7 +38,11 @@ for argv in json.loads(sys.argv[2]):
 export function makeReferences(...argLists: string[][]): void {
   const inv = trainerInvocation([]);
   const args = ['-c', MAKE_REFERENCES, path.join(packageRoot, 'trainer', 'tests'), JSON.stringify(argLists)];
-  const made = spawnSync(inv.command, args, { env: { ...inv.env, OMP_NUM_THREADS: '1' }, encoding: 'utf8', timeout: 300_000 });
+  const made = spawnSync(inv.command, args, {
+    env: { ...inv.env, OMP_NUM_THREADS: '1' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   assert.equal(made.status, 0, `make_reference.py failed:\n${made.stderr}`);
 }
 
@@ -59,7 +63,10 @@ export function tempDir(prefix = 'wordplay-test-'): string {
 
 export function readTokens(file: string, dtype: 'uint16' | 'uint32' = 'uint16'): number[] {
   const bytes = fs.readFileSync(file);
-  const view = dtype === 'uint16' ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const view =
+    dtype === 'uint16'
+      ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2)
+      : new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   return Array.from(view);
 }
 
@@ -67,13 +74,18 @@ export function readTokens(file: string, dtype: 'uint16' | 'uint32' = 'uint16'):
  *  upper-case contractions and random code points, from a fixed seed. */
 export function mixedText(): string {
   const shakespeare = fs.readFileSync(SHAKESPEARE, 'utf8');
-  const code = ['src/core/prepare/prepare.ts', 'trainer/wordplay_trainer/train/model.py', 'src/core/complete/generate.ts'].map((f) => fs.readFileSync(f, 'utf8'));
-  const scripts = 'naïve café Ærøskøbing Straße ΚΑΛΗΜΕΡΑ привет мир 日本語のテキスト 한국어 문장 العربية עברית हिन्दी ไทย';
+  const code = [
+    'src/core/prepare/prepare.ts',
+    'trainer/wordplay_trainer/train/model.py',
+    'src/core/complete/generate.ts',
+  ].map((f) => fs.readFileSync(f, 'utf8'));
+  const scripts =
+    'naïve café Ærøskøbing Straße ΚΑΛΗΜΕΡΑ привет мир 日本語のテキスト 한국어 문장 العربية עברית हिन्दी ไทย';
   const emoji = '😀 👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 🇫🇷 ❤️ 1️⃣ 🧑🏿‍🚀';
   const spaces = ['\t\t', '    ', '\r\n', '\n\n\n', '\u00a0\u00a0', '\u2028', '\u0085', '\u3000', ' \t \n', '\u200b'];
   const words = ["DON'T", "we'll", "I'M", "it's", '12345678', '3.14159', '1,000,000', '0x1F', 'x²', '½'];
   let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   const parts: string[] = [];
   for (let i = 0; i < 400; i++) {
     const kind = rand(6);

@@ -71,24 +71,46 @@ const targetFolder = (i: Import) => (i.target === 'vscode' ? 'vscode' : folderOf
 test('the table names every folder once, and only folders that exist', () => {
   const rows = allowedImports();
   const folders = new Set(sources.map((f) => folderOf(rel(f))));
-  assert.deepEqual([...folders].filter((f) => !rows.has(f)).sort(), [], 'folders with source files but no row in ARCHITECTURE.md');
+  assert.deepEqual(
+    [...folders].filter((f) => !rows.has(f)).sort(),
+    [],
+    'folders with source files but no row in ARCHITECTURE.md',
+  );
   const named = [...rows.keys(), ...[...rows.values()].flatMap((s) => [...s])].filter((f) => f !== 'vscode');
-  assert.deepEqual([...new Set(named.filter((f) => !fs.statSync(path.join(packageRoot, f), { throwIfNoEntry: false })?.isDirectory()))], [], 'the table names folders that do not exist');
+  assert.deepEqual(
+    [
+      ...new Set(
+        named.filter((f) => !fs.statSync(path.join(packageRoot, f), { throwIfNoEntry: false })?.isDirectory()),
+      ),
+    ],
+    [],
+    'the table names folders that do not exist',
+  );
 });
 
 test('every import from another folder is allowed by the table', () => {
   const rows = allowedImports();
   const problems = imports
     .filter((i) => targetFolder(i) !== folderOf(i.file) && !rows.get(folderOf(i.file))?.has(targetFolder(i)))
-    .map((i) => `${i.file} imports ${i.target}: ${folderOf(i.file)} may not import ${targetFolder(i)} (ARCHITECTURE.md, "Allowed imports")`);
+    .map(
+      (i) =>
+        `${i.file} imports ${i.target}: ${folderOf(i.file)} may not import ${targetFolder(i)} (ARCHITECTURE.md, "Allowed imports")`,
+    );
   assert.deepEqual(problems, []);
 });
 
 test('nothing in src/core or webview/ imports vscode, nor may it', () => {
   const rows = allowedImports();
-  const editorFree = (folder: string) => folder.startsWith('src/core/') || folder === 'webview' || folder.startsWith('webview/');
-  assert.deepEqual([...rows].filter(([folder, allowed]) => editorFree(folder) && allowed.has('vscode')).map(([folder]) => folder), []);
-  assert.deepEqual(imports.filter((i) => i.target === 'vscode' && editorFree(folderOf(i.file))).map((i) => i.file), []);
+  const editorFree = (folder: string) =>
+    folder.startsWith('src/core/') || folder === 'webview' || folder.startsWith('webview/');
+  assert.deepEqual(
+    [...rows].filter(([folder, allowed]) => editorFree(folder) && allowed.has('vscode')).map(([folder]) => folder),
+    [],
+  );
+  assert.deepEqual(
+    imports.filter((i) => i.target === 'vscode' && editorFree(folderOf(i.file))).map((i) => i.file),
+    [],
+  );
 });
 
 /** Each cycle in a graph, as "a → b → a". */

@@ -23,7 +23,10 @@ for (const c of cases.run_folder) {
 
 for (const c of cases.next_free) {
   test(`next free name for ${c.stem}${c.ext} beside [${c.existing.join(', ')}]: ${c.name}`, () => {
-    assert.equal(nextFreeName(c.stem, c.ext, (name) => c.existing.includes(name)), c.name);
+    assert.equal(
+      nextFreeName(c.stem, c.ext, (name) => c.existing.includes(name)),
+      c.name,
+    );
   });
 }
 

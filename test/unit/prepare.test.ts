@@ -22,7 +22,8 @@ test("char on tiny Shakespeare gives nanoGPT's counts and ids that decode back",
   assert.equal(spec.type, 'char');
   assert.deepEqual(readDatasetMeta(out), meta);
   const tokenizer = tokenizerFromSpec(spec);
-  const text = tokenizer.decode(readTokens(path.join(out, 'train.bin'))) + tokenizer.decode(readTokens(path.join(out, 'val.bin')));
+  const text =
+    tokenizer.decode(readTokens(path.join(out, 'train.bin'))) + tokenizer.decode(readTokens(path.join(out, 'val.bin')));
   assert.equal(text, shakespeare);
   // nanoGPT's ids: the vocabulary starts "\n", " ", "!", and "F" of "First" is 18
   assert.deepEqual(readTokens(path.join(out, 'train.bin')).slice(0, 5), [18, 47, 56, 57, 58]);
@@ -71,7 +72,10 @@ test('a folder is read in sorted order; gpt2 separates documents with <|endoftex
   fs.writeFileSync(path.join(docs, 'sub', 'c.md'), 'Third. '.repeat(20));
   fs.writeFileSync(path.join(docs, '.hidden'), 'never read');
   const { meta } = await prepare({ input: docs, tokenizer: 'gpt2', out: path.join(dir, 'ds') });
-  assert.deepEqual(meta.source.map((f) => path.relative(docs, f)), ['a.txt', 'b.txt', path.join('sub', 'c.md')]);
+  assert.deepEqual(
+    meta.source.map((f) => path.relative(docs, f)),
+    ['a.txt', 'b.txt', path.join('sub', 'c.md')],
+  );
   const ids = readTokens(path.join(dir, 'ds', 'train.bin'));
   assert.equal(ids.filter((id) => id === 50256).length, 2);
   assert.ok(gpt2().decode(ids).startsWith('First document.'));
@@ -82,7 +86,11 @@ test('a folder is read in sorted order; gpt2 separates documents with <|endoftex
 
 test('a vocabulary over 65,535 characters is stored as uint32 and says so', async () => {
   const dir = tempDir();
-  const ranges: [number, number][] = [[0x4e00, 0x9fff], [0xac00, 0xd7a3], [0x20000, 0x2a6df]];
+  const ranges: [number, number][] = [
+    [0x4e00, 0x9fff],
+    [0xac00, 0xd7a3],
+    [0x20000, 0x2a6df],
+  ];
   let text = '';
   for (const [lo, hi] of ranges) for (let cp = lo; cp <= hi; cp++) text += String.fromCodePoint(cp);
   const input = path.join(dir, 'many.txt');
@@ -93,7 +101,9 @@ test('a vocabulary over 65,535 characters is stored as uint32 and says so', asyn
   assert.equal(meta.dtype, 'uint32');
   assert.match(meta.note ?? '', /uint32/);
   const tokenizer = tokenizerFromSpec(readDatasetTokenizer(out));
-  const decoded = tokenizer.decode(readTokens(path.join(out, 'train.bin'), 'uint32')) + tokenizer.decode(readTokens(path.join(out, 'val.bin'), 'uint32'));
+  const decoded =
+    tokenizer.decode(readTokens(path.join(out, 'train.bin'), 'uint32')) +
+    tokenizer.decode(readTokens(path.join(out, 'val.bin'), 'uint32'));
   assert.equal(decoded, text);
 });
 
@@ -101,7 +111,12 @@ test('a vocabulary over 65,535 characters is stored as uint32 and says so', asyn
 async function refuses(options: Parameters<typeof prepare>[0], message: RegExp): Promise<void> {
   await assert.rejects(prepare(options), (err: unknown) => err instanceof UserError && message.test(err.message));
   const parent = path.dirname(path.resolve(options.out));
-  if (fs.existsSync(parent) && fs.statSync(parent).isDirectory()) assert.deepEqual(fs.readdirSync(parent).filter((n) => n.includes('.tmp-')), [], 'no temporary folder left');
+  if (fs.existsSync(parent) && fs.statSync(parent).isDirectory())
+    assert.deepEqual(
+      fs.readdirSync(parent).filter((n) => n.includes('.tmp-')),
+      [],
+      'no temporary folder left',
+    );
 }
 
 test('bad input is refused with a clear message and nothing half-written', async () => {
@@ -113,8 +128,14 @@ test('bad input is refused with a clear message and nothing half-written', async
   };
   await refuses({ input: path.join(dir, 'missing.txt'), tokenizer: 'char', out }, /does not exist/);
   await refuses({ input: file('empty.txt', ''), tokenizer: 'char', out }, /empty/);
-  await refuses({ input: file('binary.bin', Buffer.from([0x41, 0x42, 0x00, 0x43])), tokenizer: 'char', out }, /binary \(a NUL byte at offset 2\)/);
-  await refuses({ input: file('latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x21])), tokenizer: 'gpt2', out }, /not valid UTF-8/);
+  await refuses(
+    { input: file('binary.bin', Buffer.from([0x41, 0x42, 0x00, 0x43])), tokenizer: 'char', out },
+    /binary \(a NUL byte at offset 2\)/,
+  );
+  await refuses(
+    { input: file('latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x21])), tokenizer: 'gpt2', out },
+    /not valid UTF-8/,
+  );
   await refuses({ input: file('cut.txt', Buffer.from([0x61, 0xe6, 0x97])), tokenizer: 'char', out }, /not valid UTF-8/);
   await refuses({ input: file('short.txt', 'To be'), tokenizer: 'char', out }, /too short for a validation split/);
   await refuses({ input: path.join(dir, '*.nothing'), tokenizer: 'char', out }, /no file matches/);

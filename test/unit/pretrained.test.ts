@@ -95,52 +95,67 @@ test('the hub checkpoints come from schemas/gpt2.json with their parameter count
   );
 });
 
-test('a Hugging Face GPT-2 folder becomes a finished pretrained run that completion uses', { skip: skipWithoutTorch }, async () => {
-  const source = randomGpt2();
-  const runs = path.join(tempDir(), 'runs');
-  const runDir = pretrainedRunDir(runs, source);
-  assert.equal(runDir, path.join(runs, 'gpt2-tiny-pretrained'));
+test(
+  'a Hugging Face GPT-2 folder becomes a finished pretrained run that completion uses',
+  { skip: skipWithoutTorch },
+  async () => {
+    const source = randomGpt2();
+    const runs = path.join(tempDir(), 'runs');
+    const runDir = pretrainedRunDir(runs, source);
+    assert.equal(runDir, path.join(runs, 'gpt2-tiny-pretrained'));
 
-  assert.equal(await exportPretrained({ source, runDir }), runDir);
-  assert.deepEqual(fs.readdirSync(runs), ['gpt2-tiny-pretrained']);
-  for (const file of ['model.onnx', 'model.json']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
-  const listed = listRuns(runs);
-  assert.equal(listed.length, 1);
-  const [run] = listed;
-  assert.deepEqual([run.state, run.pretrained, run.hasModel, run.bestValLoss, run.error], ['finished', source, true, null, null]);
-  assert.equal(stateText(run), 'gpt2-tiny (pretrained)');
-  assert.equal(defaultModel(listed).run?.dir, runDir);
-  // a second use never overwrites the first
-  assert.equal(pretrainedRunDir(runs, source), path.join(runs, 'gpt2-tiny-pretrained-2'));
+    assert.equal(await exportPretrained({ source, runDir }), runDir);
+    assert.deepEqual(fs.readdirSync(runs), ['gpt2-tiny-pretrained']);
+    for (const file of ['model.onnx', 'model.json']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
+    const listed = listRuns(runs);
+    assert.equal(listed.length, 1);
+    const [run] = listed;
+    assert.deepEqual(
+      [run.state, run.pretrained, run.hasModel, run.bestValLoss, run.error],
+      ['finished', source, true, null, null],
+    );
+    assert.equal(stateText(run), 'gpt2-tiny (pretrained)');
+    assert.equal(defaultModel(listed).run?.dir, runDir);
+    // a second use never overwrites the first
+    assert.equal(pretrainedRunDir(runs, source), path.join(runs, 'gpt2-tiny-pretrained-2'));
 
-  const summary = await complete(runDir, { prompt: 'To be, or not', maxTokens: 8, seed: 1 });
-  assert.equal(summary.tokens, 8);
-  assert.ok(summary.promptTokens > 0);
-});
+    const summary = await complete(runDir, { prompt: 'To be, or not', maxTokens: 8, seed: 1 });
+    assert.equal(summary.tokens, 8);
+    assert.ok(summary.promptTokens > 0);
+  },
+);
 
-test('a source that is neither a GPT-2 name nor a folder is refused, naming --from', { skip: skipWithoutTorch }, async () => {
-  const root = tempDir();
-  const runDir = path.join(root, 'runs', 'gpt3-pretrained');
-  await assert.rejects(exportPretrained({ source: path.join(root, 'gpt3'), runDir }), (err: Error) => {
-    assert.ok(err instanceof UserError);
-    assert.match(err.message, /--from .* is neither gpt2, gpt2-medium, gpt2-large, gpt2-xl nor a folder/);
-    return true;
-  });
-  assert.equal(fs.existsSync(runDir), false);
-});
+test(
+  'a source that is neither a GPT-2 name nor a folder is refused, naming --from',
+  { skip: skipWithoutTorch },
+  async () => {
+    const root = tempDir();
+    const runDir = path.join(root, 'runs', 'gpt3-pretrained');
+    await assert.rejects(exportPretrained({ source: path.join(root, 'gpt3'), runDir }), (err: Error) => {
+      assert.ok(err instanceof UserError);
+      assert.match(err.message, /--from .* is neither gpt2, gpt2-medium, gpt2-large, gpt2-xl nor a folder/);
+      return true;
+    });
+    assert.equal(fs.existsSync(runDir), false);
+  },
+);
 
-test('an export cancelled while it writes resolves with nothing written; not cancelled, it writes its run', { skip: skipWithoutTorch, timeout: 300_000 }, async (t) => {
-  const source = randomGpt2();
-  const runs = path.join(tempDir(), 'runs');
-  const { exporting, abort, pid, attempt } = await exportPausedWhileWriting(source, runs);
-  t.diagnostic(`paused the export while it wrote, attempt ${attempt}`);
-  abort.abort(); // its SIGINT waits until the trainer goes on
-  process.kill(pid, 'SIGCONT');
-  assert.equal(await exporting, undefined);
-  assert.deepEqual(fs.readdirSync(runs), [], 'neither the run nor its temporary folder is left');
+test(
+  'an export cancelled while it writes resolves with nothing written; not cancelled, it writes its run',
+  { skip: skipWithoutTorch, timeout: 300_000 },
+  async (t) => {
+    const source = randomGpt2();
+    const runs = path.join(tempDir(), 'runs');
+    const { exporting, abort, pid, attempt } = await exportPausedWhileWriting(source, runs);
+    t.diagnostic(`paused the export while it wrote, attempt ${attempt}`);
+    abort.abort(); // its SIGINT waits until the trainer goes on
+    process.kill(pid, 'SIGCONT');
+    assert.equal(await exporting, undefined);
+    assert.deepEqual(fs.readdirSync(runs), [], 'neither the run nor its temporary folder is left');
 
-  const runDir = path.join(runs, 'kept');
-  assert.equal(await exportPretrained({ source, runDir, signal: new AbortController().signal }), runDir);
-  assert.deepEqual(fs.readdirSync(runs), ['kept']);
-  for (const file of ['model.onnx', 'model.json']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
-});
+    const runDir = path.join(runs, 'kept');
+    assert.equal(await exportPretrained({ source, runDir, signal: new AbortController().signal }), runDir);
+    assert.deepEqual(fs.readdirSync(runs), ['kept']);
+    for (const file of ['model.onnx', 'model.json']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
+  },
+);

@@ -23,7 +23,16 @@ const start = (iter: number, maxIters: number, time: number): RunEvent => ({
   n_params: 1,
   tokens_per_iter: 1,
 });
-const train = (iter: number, time: number): RunEvent => ({ type: 'train', time, iter, loss: 2.34567, lr: 0.001, dt_ms: 100, tokens_per_s: 12345.6, mfu: null });
+const train = (iter: number, time: number): RunEvent => ({
+  type: 'train',
+  time,
+  iter,
+  loss: 2.34567,
+  lr: 0.001,
+  dt_ms: 100,
+  tokens_per_s: 12345.6,
+  mfu: null,
+});
 
 function fold(events: RunEvent[]): TrainProgress {
   const p = new TrainProgress();
@@ -55,7 +64,12 @@ test('no ETA before the first train event, nor once the run is done', () => {
 
 test('where the run is counts every event, and a resumed run counts from its latest start', () => {
   // a stop: the last train event says 20, the checkpoint and done events 28
-  const stopped = fold([start(0, 400, 0), train(20, 10), { type: 'checkpoint', time: 11, iter: 28 }, { type: 'done', time: 12, reason: 'stopped', iter: 28 }]);
+  const stopped = fold([
+    start(0, 400, 0),
+    train(20, 10),
+    { type: 'checkpoint', time: 11, iter: 28 },
+    { type: 'done', time: 12, reason: 'stopped', iter: 28 },
+  ]);
   assert.equal(stopped.iter, 28);
   // resumed from an earlier checkpoint than the last event: the new start is where it is
   const resumed = fold([start(0, 400, 0), train(30, 10), start(20, 800, 100), train(40, 104)]);
@@ -78,7 +92,12 @@ test('formatDuration', () => {
 
 test("the Runs tree's summary and the Metrics view's series show the position the notification shows", () => {
   const dir = tempDir('wordplay-progress-');
-  const events = [start(0, 400, 1000), train(5, 1002), train(10, 1004), { type: 'eval', time: 1005, iter: 10, train_loss: 2, val_loss: 2.1 } as RunEvent];
+  const events = [
+    start(0, 400, 1000),
+    train(5, 1002),
+    train(10, 1004),
+    { type: 'eval', time: 1005, iter: 10, train_loss: 2, val_loss: 2.1 } as RunEvent,
+  ];
   fs.writeFileSync(path.join(dir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
   const session = fold(events);
   const metrics = new RunMetrics(dir);
@@ -89,7 +108,10 @@ test("the Runs tree's summary and the Metrics view's series show the position th
   const summary = summarizeRun(dir)!;
   assert.deepEqual([summary.state, summary.iter, summary.maxIters, summary.etaSeconds], ['failed', 10, 400, undefined]);
   // after a stop both say where the stop left it
-  const stop = [{ type: 'checkpoint', time: 1006, iter: 12 }, { type: 'done', time: 1007, reason: 'stopped', iter: 12 }] as RunEvent[];
+  const stop = [
+    { type: 'checkpoint', time: 1006, iter: 12 },
+    { type: 'done', time: 1007, reason: 'stopped', iter: 12 },
+  ] as RunEvent[];
   fs.appendFileSync(path.join(dir, 'events.jsonl'), stop.map((e) => `${JSON.stringify(e)}\n`).join(''));
   metrics.add(stop);
   assert.equal(metrics.takeDelta()!.position, '12/400');

@@ -54,8 +54,24 @@ const start = (time: number, extra: object = {}) => ({
   world_size: 1,
   ...extra,
 });
-const train = (time: number, iter: number, tokensPerS: number) => ({ type: 'train', time, iter, loss: 3, lr: 1e-3, dt_ms: 5, tokens_per_s: tokensPerS, mfu: null });
-const evalEv = (time: number, iter: number, valLoss: number, extra: object = {}) => ({ type: 'eval', time, iter, train_loss: 2.5, val_loss: valLoss, ...extra });
+const train = (time: number, iter: number, tokensPerS: number) => ({
+  type: 'train',
+  time,
+  iter,
+  loss: 3,
+  lr: 1e-3,
+  dt_ms: 5,
+  tokens_per_s: tokensPerS,
+  mfu: null,
+});
+const evalEv = (time: number, iter: number, valLoss: number, extra: object = {}) => ({
+  type: 'eval',
+  time,
+  iter,
+  train_loss: 2.5,
+  val_loss: valLoss,
+  ...extra,
+});
 
 const row = (rows: RunCardRow[], label: string) => {
   const found = rows.find((r) => r.label === label);
@@ -66,7 +82,12 @@ const row = (rows: RunCardRow[], label: string) => {
 test('two runs of one dataset: the config diff marks the differing key, results and environment are read from the events', () => {
   const root = tempDir('wordplay-card-');
   const data = dataset(root, 'shakespeare-char', 'ab'.repeat(32));
-  const config = (lr: number) => ({ data: { dataset: data }, model: { n_layer: 2, n_embd: 64 }, optimizer: { learning_rate: lr }, train: { max_iters: 40 } });
+  const config = (lr: number) => ({
+    data: { dataset: data },
+    model: { n_layer: 2, n_embd: 64 },
+    optimizer: { learning_rate: lr },
+    train: { max_iters: 40 },
+  });
   const a = run(root, 'lr-high', config(0.01), [
     start(100, { torch: '2.5.1', threads: 4 }),
     train(101, 10, 1000),
@@ -77,7 +98,11 @@ test('two runs of one dataset: the config diff marks the differing key, results 
     { type: 'done', time: 165, reason: 'finished', iter: 40 },
   ]);
   // an older trainer: no torch version, threads or bits per byte
-  const b = run(root, 'lr-low', { ...config(0.001), model: { n_layer: 2, n_embd: 64, dropout: 0.1 } }, [start(200), train(201, 10, 500), evalEv(202, 10, 2.9)]);
+  const b = run(root, 'lr-low', { ...config(0.001), model: { n_layer: 2, n_embd: 64, dropout: 0.1 } }, [
+    start(200),
+    train(201, 10, 500),
+    evalEv(202, 10, 2.9),
+  ]);
 
   const card = runCard(a, b);
   assert.deepEqual(card.names, ['lr-high', 'lr-low']);
@@ -94,16 +119,27 @@ test('two runs of one dataset: the config diff marks the differing key, results 
 
   assert.equal(card.sameDataset, true);
   assert.equal(row(card.dataset, 'sha256').a, 'ab'.repeat(32));
-  assert.ok(card.dataset.every((r) => r.same), 'the same dataset: every row the same');
+  assert.ok(
+    card.dataset.every((r) => r.same),
+    'the same dataset: every row the same',
+  );
   assert.deepEqual(row(card.dataset, 'val tokens'), { label: 'val tokens', a: '111,540', b: '111,540', same: true });
 
   assert.deepEqual(row(card.environment, 'torch'), { label: 'torch', a: '2.5.1', b: '—', same: false });
   assert.deepEqual(row(card.environment, 'threads'), { label: 'threads', a: '4', b: '—', same: false });
   assert.equal(row(card.environment, 'parameters').a, '1,200');
 
-  assert.deepEqual(row(card.results, 'final val loss'), { label: 'final val loss', a: '2.6000', b: '2.9000', same: false });
+  assert.deepEqual(row(card.results, 'final val loss'), {
+    label: 'final val loss',
+    a: '2.6000',
+    b: '2.9000',
+    same: false,
+  });
   assert.equal(row(card.results, 'best val loss').a, '2.5000');
-  assert.deepEqual([row(card.results, 'best val bits per byte').a, row(card.results, 'best val bits per byte').b], ['3.6000', '—']);
+  assert.deepEqual(
+    [row(card.results, 'best val bits per byte').a, row(card.results, 'best val bits per byte').b],
+    ['3.6000', '—'],
+  );
   assert.deepEqual([row(card.results, 'wall time').a, row(card.results, 'wall time').b], ['1m 05s', '2s']);
   assert.deepEqual([row(card.results, 'median tokens/s').a, row(card.results, 'median tokens/s').b], ['2,000', '500']);
   assert.deepEqual([row(card.results, 'iterations').a, row(card.results, 'iterations').b], ['40', '10']);
@@ -126,7 +162,10 @@ test('different datasets are told apart by sha256; a missing meta.json or config
 
   const never = path.join(root, 'runs', 'never');
   fs.mkdirSync(never);
-  assert.throws(() => runCard(a, never), (err: Error) => err instanceof UserError && err.message.includes(path.join(never, 'config.json')));
+  assert.throws(
+    () => runCard(a, never),
+    (err: Error) => err instanceof UserError && err.message.includes(path.join(never, 'config.json')),
+  );
 });
 
 test('median and durations', () => {

@@ -8,7 +8,17 @@ import { stateText, summarizeRun } from '../../src/core/run/runs';
 import { tempDir } from './helpers';
 
 const line = (event: object) => `${JSON.stringify({ time: 1, ...event })}\n`;
-const start = (maxIters: number) => line({ type: 'start', iter: 0, max_iters: maxIters, pid: 999_999_999, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1 });
+const start = (maxIters: number) =>
+  line({
+    type: 'start',
+    iter: 0,
+    max_iters: maxIters,
+    pid: 999_999_999,
+    device: 'cpu',
+    dtype: 'float32',
+    n_params: 1,
+    tokens_per_iter: 1,
+  });
 
 test('the summary reads on as events are appended, and afresh when the file is replaced', () => {
   const dir = tempDir('wordplay-runs-');
@@ -61,7 +71,10 @@ test("a submitted run's state is its job's while the scheduler holds it, else it
   assert.deepEqual([run.state, run.job?.reason, run.iter], ['queued', 'Resources', 0]);
 
   // training on other machines: the start event's pid is not a process here, yet it runs
-  fs.writeFileSync(events, start(100) + line({ type: 'train', iter: 5, loss: 3, lr: 1e-3, dt_ms: 1, tokens_per_s: 1, mfu: null }));
+  fs.writeFileSync(
+    events,
+    start(100) + line({ type: 'train', iter: 5, loss: 3, lr: 1e-3, dt_ms: 1, tokens_per_s: 1, mfu: null }),
+  );
   run = summarizeRun(dir, { id: '42', state: 'running' })!;
   assert.deepEqual([run.state, run.iter, run.pid], ['running', 5, null]);
   // the scheduler's last answer predates the start: the events say it trains
@@ -82,8 +95,23 @@ test("a submitted run's state is its job's while the scheduler holds it, else it
 test('a run that stopped at its target val loss says so; a later start forgets it', () => {
   const dir = tempDir('wordplay-runs-');
   const events = path.join(dir, 'events.jsonl');
-  const target = line({ type: 'start', iter: 0, max_iters: 2000, pid: 999_999_999, device: 'cpu', dtype: 'float32', n_params: 1, tokens_per_iter: 1, target_val_loss: 1.8 });
-  fs.writeFileSync(events, target + line({ type: 'eval', iter: 400, train_loss: 1.7, val_loss: 1.79 }) + line({ type: 'done', reason: 'finished', iter: 400, target_val_loss: 1.8 }));
+  const target = line({
+    type: 'start',
+    iter: 0,
+    max_iters: 2000,
+    pid: 999_999_999,
+    device: 'cpu',
+    dtype: 'float32',
+    n_params: 1,
+    tokens_per_iter: 1,
+    target_val_loss: 1.8,
+  });
+  fs.writeFileSync(
+    events,
+    target +
+      line({ type: 'eval', iter: 400, train_loss: 1.7, val_loss: 1.79 }) +
+      line({ type: 'done', reason: 'finished', iter: 400, target_val_loss: 1.8 }),
+  );
   const run = summarizeRun(dir)!;
   assert.deepEqual([run.state, run.reachedTarget, run.iter], ['finished', 1.8, 400]);
   assert.equal(stateText(run), 'reached target val loss 1.8 at iteration 400');

@@ -10,9 +10,32 @@ test('nothing in the repository refers to a shared folder beside the clone', () 
   // the folder's name is spelled in pieces so that this file does not match its own patterns
   const name = ['sha', 'red'].join('');
   const patterns = [`../${name}`, `'${name}'`, `"${name}"`];
-  const grep = spawnSync('git', ['grep', '-n', '-F', ...patterns.flatMap((p) => ['-e', p]), '--', 'src', 'test', 'trainer', 'scripts', 'bench', 'webview', '.ci', 'esbuild.mjs', 'package.json'], {
-    cwd: packageRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(grep.status, 1, `git grep found references outside the repository (exit ${grep.status}):\n${grep.stdout}${grep.stderr}`);
+  const grep = spawnSync(
+    'git',
+    [
+      'grep',
+      '-n',
+      '-F',
+      ...patterns.flatMap((p) => ['-e', p]),
+      '--',
+      'src',
+      'test',
+      'trainer',
+      'scripts',
+      'bench',
+      'webview',
+      '.ci',
+      'esbuild.mjs',
+      'package.json',
+    ],
+    {
+      cwd: packageRoot,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(
+    grep.status,
+    1,
+    `git grep found references outside the repository (exit ${grep.status}):\n${grep.stdout}${grep.stderr}`,
+  );
 });

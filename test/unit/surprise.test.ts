@@ -22,7 +22,11 @@ const shakespeare = () => fs.readFileSync(SHAKESPEARE, 'utf8');
 
 function python(args: string[]): string {
   const inv = trainerInvocation([]);
-  const r = spawnSync(inv.command, args, { env: { ...inv.env, OMP_NUM_THREADS: '1' }, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(inv.command, args, {
+    env: { ...inv.env, OMP_NUM_THREADS: '1' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   assert.equal(r.status, 0, `python ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
 }
@@ -51,7 +55,10 @@ print(json.dumps(out))
 // the models, exported in one go: a char model with rotary positions, a GPT-2 BPE one, and one
 // whose model.json is rewritten as an old export's
 const models = tempDir('wordplay-surprise-');
-const variants = { recipe: { tokenizer: 'char', options: { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu' } }, gpt2: { tokenizer: 'gpt2', options: {} } };
+const variants = {
+  recipe: { tokenizer: 'char', options: { position: 'rope', norm: 'rmsnorm', qk_norm: true, mlp: 'swiglu' } },
+  gpt2: { tokenizer: 'gpt2', options: {} },
+};
 const oldModel = path.join(models, 'old');
 before(() => {
   if (skipWithoutTorch) return;
@@ -77,8 +84,13 @@ async function checkAgainstPyTorch(name: keyof typeof variants, text: string): P
   assert.equal(s.windows, plan.windows.length);
   assert.equal(progress[progress.length - 1], plan.windows.length);
   const job = path.join(dir, 'job.json');
-  fs.writeFileSync(job, JSON.stringify({ ids: spans.ids, ...plan, block: BLOCK, vocab_size: model.vocabSize, options }));
-  const ref: Record<string, { loss: number; top: number[] }> = JSON.parse(python(['-c', REFERENCE, path.join(packageRoot, 'trainer', 'tests'), job]));
+  fs.writeFileSync(
+    job,
+    JSON.stringify({ ids: spans.ids, ...plan, block: BLOCK, vocab_size: model.vocabSize, options }),
+  );
+  const ref: Record<string, { loss: number; top: number[] }> = JSON.parse(
+    python(['-c', REFERENCE, path.join(packageRoot, 'trainer', 'tests'), job]),
+  );
   assert.equal(s.tokens.length, spans.ids.length - 1, `${name}: every token but the first is scored`);
   let worst = 0;
   let nats = 0;
@@ -90,7 +102,11 @@ async function checkAgainstPyTorch(name: keyof typeof variants, text: string): P
     assert.ok(Math.abs(tok.loss - ref[t].loss) <= 1e-4, `${name}: token ${t} loss ${tok.loss}, PyTorch ${ref[t].loss}`);
     assert.ok(Math.abs(tok.probability - Math.exp(-ref[t].loss)) < 1e-4);
     // the top 5 as PyTorch ranks them (ties aside: random weights make none)
-    assert.deepEqual(tok.top.map((a) => a.id), ref[t].top, `${name}: top ${TOP_K} at token ${t}`);
+    assert.deepEqual(
+      tok.top.map((a) => a.id),
+      ref[t].top,
+      `${name}: top ${TOP_K} at token ${t}`,
+    );
     assert.ok(tok.top.every((a, k) => k === 0 || a.probability <= tok.top[k - 1].probability));
     assert.equal(tok.top[0].text, model.tokenizer.decode([tok.top[0].id]));
   });
@@ -102,19 +118,38 @@ async function checkAgainstPyTorch(name: keyof typeof variants, text: string): P
   return worst;
 }
 
-test('a char model with rotary positions scores each token as PyTorch does, within 1e-4', { skip: skipWithoutTorch }, async (t) => {
-  const text = shakespeare().slice(0, 400).replace(/[^\n !',\-.:;?a-zA-Z]/g, '');
-  const worst = await checkAgainstPyTorch('recipe', text);
-  t.diagnostic(`max loss difference from PyTorch: ${worst}`);
-});
+test(
+  'a char model with rotary positions scores each token as PyTorch does, within 1e-4',
+  { skip: skipWithoutTorch },
+  async (t) => {
+    const text = shakespeare()
+      .slice(0, 400)
+      .replace(/[^\n !',\-.:;?a-zA-Z]/g, '');
+    const worst = await checkAgainstPyTorch('recipe', text);
+    t.diagnostic(`max loss difference from PyTorch: ${worst}`);
+  },
+);
 
-test('a GPT-2 BPE model: token ranges cover multi-byte characters, losses within 1e-4 of PyTorch', { skip: skipWithoutTorch }, async (t) => {
-  const text = 'Le café — naïve 🙂 façade. '.repeat(6) + shakespeare().slice(0, 200);
-  t.diagnostic(`max loss difference from PyTorch: ${await checkAgainstPyTorch('gpt2', text)}`);
-});
+test(
+  'a GPT-2 BPE model: token ranges cover multi-byte characters, losses within 1e-4 of PyTorch',
+  { skip: skipWithoutTorch },
+  async (t) => {
+    const text = 'Le café — naïve 🙂 façade. '.repeat(6) + shakespeare().slice(0, 200);
+    t.diagnostic(`max loss difference from PyTorch: ${await checkAgainstPyTorch('gpt2', text)}`);
+  },
+);
 
 test('the sliding windows score every token but the first once, with half a block of context or more', () => {
-  for (const [n, block] of [[1, 8], [2, 8], [8, 8], [9, 8], [17, 8], [100, 8], [101, 7], [1000, 64]]) {
+  for (const [n, block] of [
+    [1, 8],
+    [2, 8],
+    [8, 8],
+    [9, 8],
+    [17, 8],
+    [100, 8],
+    [101, 7],
+    [1000, 64],
+  ]) {
     const { length, windows } = slidingWindows(n, block);
     assert.equal(length, Math.min(n, block));
     const scored: number[] = [];
@@ -124,10 +159,15 @@ test('the sliding windows score every token but the first once, with half a bloc
         scored.push(t);
         const context = t - w.start;
         assert.ok(context >= 1 && context <= block - 1);
-        if (t >= block) assert.ok(context >= Math.floor(block / 2), `n=${n} block=${block} token ${t}: ${context} tokens of context`);
+        if (t >= block)
+          assert.ok(context >= Math.floor(block / 2), `n=${n} block=${block} token ${t}: ${context} tokens of context`);
       }
     }
-    assert.deepEqual(scored, Array.from({ length: Math.max(0, n - 1) }, (_, i) => i + 1), `n=${n} block=${block}`);
+    assert.deepEqual(
+      scored,
+      Array.from({ length: Math.max(0, n - 1) }, (_, i) => i + 1),
+      `n=${n} block=${block}`,
+    );
   }
 });
 
@@ -139,14 +179,21 @@ test('char spans leave out characters outside the vocabulary and keep the others
   assert.deepEqual(spans.unknown, ['\u20ac', '\u{1f642}']);
 });
 
-test('a model exported before all_logits still loads, and Model Surprise asks for a new export', { skip: skipWithoutTorch }, async () => {
-  const metaFile = path.join(oldModel, 'model.json');
-  // model.json as export.py wrote it before Model Surprise: no all_logits, no optional inputs
-  const meta = readModelMeta(metaFile);
-  const old = { ...meta, outputs: meta.outputs.filter((n) => n !== 'all_logits'), flag_inputs: undefined };
-  fs.writeFileSync(path.join(oldModel, 'old.json'), JSON.stringify(old));
-  assert.deepEqual(readModelMeta(path.join(oldModel, 'old.json')).outputs, old.outputs);
-  const loaded = await loadGenerationModel(oldModel);
-  const model = new GenerationModel(loaded.files, old, loaded.tokenizer, loaded.session, loaded.ort, loaded.threads);
-  await assert.rejects(scoreText(model, 'hello there'), (err: Error) => err instanceof UserError && /exported before Model Surprise.*wordplay export/.test(err.message));
-});
+test(
+  'a model exported before all_logits still loads, and Model Surprise asks for a new export',
+  { skip: skipWithoutTorch },
+  async () => {
+    const metaFile = path.join(oldModel, 'model.json');
+    // model.json as export.py wrote it before Model Surprise: no all_logits, no optional inputs
+    const meta = readModelMeta(metaFile);
+    const old = { ...meta, outputs: meta.outputs.filter((n) => n !== 'all_logits'), flag_inputs: undefined };
+    fs.writeFileSync(path.join(oldModel, 'old.json'), JSON.stringify(old));
+    assert.deepEqual(readModelMeta(path.join(oldModel, 'old.json')).outputs, old.outputs);
+    const loaded = await loadGenerationModel(oldModel);
+    const model = new GenerationModel(loaded.files, old, loaded.tokenizer, loaded.session, loaded.ort, loaded.threads);
+    await assert.rejects(
+      scoreText(model, 'hello there'),
+      (err: Error) => err instanceof UserError && /exported before Model Surprise.*wordplay export/.test(err.message),
+    );
+  },
+);

@@ -1,6 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CharTokenizer, gpt2, parseTokenizerSpec, sortCodePoints, tokenizerFromSpec } from '../../src/core/prepare/tokenizer';
+import {
+  CharTokenizer,
+  gpt2,
+  parseTokenizerSpec,
+  sortCodePoints,
+  tokenizerFromSpec,
+} from '../../src/core/prepare/tokenizer';
 import { UserError } from '../../src/core/common/errors';
 
 test('gpt2 encodes known ids', () => {
@@ -19,9 +25,18 @@ test('gpt2 treats <|endoftext|> inside a text as plain text (encode_ordinary)', 
 // A deterministic generator of awkward Unicode: ASCII, accents, CJK, emoji (surrogate pairs),
 // combining marks, whitespace runs, and the private-use area above the surrogates.
 function randomText(seed: number, length: number): string {
-  const pools = ['abc XYZ 123', 'éàüñß', '日本語の文', '😀🎉👩‍💻', 'e\u0301a\u0308', '  \n\t\r\n  ', '\ue000\uffef', "'s 're ,.!?"];
+  const pools = [
+    'abc XYZ 123',
+    'éàüñß',
+    '日本語の文',
+    '😀🎉👩‍💻',
+    'e\u0301a\u0308',
+    '  \n\t\r\n  ',
+    '\ue000\uffef',
+    "'s 're ,.!?",
+  ];
   let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   let out = '';
   while ([...out].length < length) {
     const pool = [...pools[Math.floor(next() * pools.length)]];
@@ -40,9 +55,14 @@ test('gpt2 round-trips random Unicode text', () => {
 test('gpt2 stream decoding joins characters split across tokens', () => {
   const text = '😀 naïve 日本';
   const decoder = gpt2().streamDecoder();
-  const pieces = gpt2().encode(text).map((id) => decoder.push(id));
+  const pieces = gpt2()
+    .encode(text)
+    .map((id) => decoder.push(id));
   assert.equal(pieces.join('') + decoder.flush(), text);
-  assert.ok(pieces.every((p) => !p.includes('\ufffd')), 'no replacement characters mid-stream');
+  assert.ok(
+    pieces.every((p) => !p.includes('\ufffd')),
+    'no replacement characters mid-stream',
+  );
 });
 
 test('char vocabulary is sorted by code point, as Python sorts', () => {
@@ -81,14 +101,24 @@ test('char ASCII fast path gives the same ids at every alignment', () => {
 test('char names the characters outside its vocabulary', () => {
   const tokenizer = new CharTokenizer(['a', 'b']);
   assert.deepEqual(tokenizer.unknownCharacters('abcxc'), ['c', 'x']);
-  assert.throws(() => tokenizer.encode('abz'), (err: unknown) => err instanceof UserError && /"z"/.test(err.message));
+  assert.throws(
+    () => tokenizer.encode('abz'),
+    (err: unknown) => err instanceof UserError && /"z"/.test(err.message),
+  );
   assert.throws(() => tokenizer.encodeUtf8Into(Buffer.from('abzab'), new Uint16Array(8), 0), /"z"/);
 });
 
 test('tokenizer.json is validated', () => {
   assert.deepEqual(parseTokenizerSpec({ type: 'gpt2' }, 't.json'), { type: 'gpt2' });
   assert.equal(tokenizerFromSpec(parseTokenizerSpec({ type: 'char', vocab: ['a', '😀'] }, 't.json')).vocabSize, 2);
-  for (const bad of [null, {}, { type: 'char' }, { type: 'char', vocab: ['ab'] }, { type: 'char', vocab: ['a', 'a'] }, { type: 'bpe' }]) {
+  for (const bad of [
+    null,
+    {},
+    { type: 'char' },
+    { type: 'char', vocab: ['ab'] },
+    { type: 'char', vocab: ['a', 'a'] },
+    { type: 'bpe' },
+  ]) {
     assert.throws(() => parseTokenizerSpec(bad, 't.json'), /t\.json/);
   }
 });

@@ -10,7 +10,6 @@ import type { RunEvent } from '../../src/core/run/events';
 import { startTrainer, trainerCommand } from '../../src/core/train/trainerProcess';
 import { skipWithoutTorch as skip, tinyConfig, tinyDataset } from './trainerFixtures';
 
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -23,7 +22,13 @@ function alive(pid: number): boolean {
 async function stopMidway(dir: string, config: RunConfig) {
   const events: RunEvent[] = [];
   const env = { ...process.env, WORDPLAY_SKIP_EXPORT: '1', OMP_NUM_THREADS: '1' };
-  const trainer = startTrainer({ config, runDir: path.join(dir, 'run'), env, onEvent: (e) => events.push(e), pollMs: 50 });
+  const trainer = startTrainer({
+    config,
+    runDir: path.join(dir, 'run'),
+    env,
+    onEvent: (e) => events.push(e),
+    pollMs: 50,
+  });
   const pid = trainer.pid;
   assert.ok(pid);
   const deadline = Date.now() + 90_000;
@@ -38,20 +43,24 @@ async function stopMidway(dir: string, config: RunConfig) {
   return { result, pid, rank0: start.pid };
 }
 
-test('config.json is written, the trainer stops on SIGINT with a checkpoint, nothing is left', { skip, timeout: 120_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
-  await tinyDataset(path.join(dir, 'data'));
-  const config = tinyConfig(dir);
-  const { result, pid, rank0 } = await stopMidway(dir, config);
-  assert.equal(result.exitCode, 0);
-  assert.equal(result.done?.reason, 'stopped');
-  assert.equal(rank0, pid); // one process: the trainer itself
-  const state = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'checkpoint', 'state.json'), 'utf8'));
-  assert.equal(state.iteration, result.done?.iter);
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'run', 'config.json'), 'utf8')), config);
-  assert.equal(alive(pid), false);
-  assert.throws(() => process.kill(-pid, 0)); // the whole process group is gone
-});
+test(
+  'config.json is written, the trainer stops on SIGINT with a checkpoint, nothing is left',
+  { skip, timeout: 120_000 },
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
+    await tinyDataset(path.join(dir, 'data'));
+    const config = tinyConfig(dir);
+    const { result, pid, rank0 } = await stopMidway(dir, config);
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.done?.reason, 'stopped');
+    assert.equal(rank0, pid); // one process: the trainer itself
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'checkpoint', 'state.json'), 'utf8'));
+    assert.equal(state.iteration, result.done?.iter);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'run', 'config.json'), 'utf8')), config);
+    assert.equal(alive(pid), false);
+    assert.throws(() => process.kill(-pid, 0)); // the whole process group is gone
+  },
+);
 
 test('torchrun for 2 processes: stopped as a group, no worker left', { skip, timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-trainer-'));
@@ -60,7 +69,11 @@ test('torchrun for 2 processes: stopped as a group, no worker left', { skip, tim
   const cmd = trainerCommand(config, path.join(dir, 'run'));
   assert.match(path.basename(cmd.command), /^torchrun/);
   assert.ok(cmd.args.includes('--standalone'));
-  assert.equal(cmd.env.TORCH_DISABLE_SHARE_RDZV_TCP_STORE, '1', "each rendezvous round has its own store (a restart's workers must not read the old group's)");
+  assert.equal(
+    cmd.env.TORCH_DISABLE_SHARE_RDZV_TCP_STORE,
+    '1',
+    "each rendezvous round has its own store (a restart's workers must not read the old group's)",
+  );
   const { result, pid, rank0 } = await stopMidway(dir, config);
   assert.equal(result.exitCode, 0);
   assert.equal(result.done?.reason, 'stopped');

@@ -48,7 +48,9 @@ describe('webview Content-Security-Policy', { skip }, () => {
       assert.deepEqual(await inject(p.page), { inline: false, onclick: false });
       await p.page.waitForFunction(() => {
         const v: string[] = window.__violations;
-        return v.some((s) => s.startsWith('script-src-elem')) && v.filter((s) => s.startsWith('script-src-attr')).length >= 2;
+        return (
+          v.some((s) => s.startsWith('script-src-elem')) && v.filter((s) => s.startsWith('script-src-attr')).length >= 2
+        );
       });
       assert.equal(await p.page.evaluate(() => window.__onerrorRan === true), false);
       await p.page.close();

@@ -7,11 +7,18 @@ import type { RunSeries } from '../../src/core/webview/protocol';
 export function fakeRun(
   id: string,
   points: number,
-  options: { seed?: number; every?: number; maxIters?: number; mfu?: boolean; status?: RunSeries['status']; tokensPerByte?: number | null } = {},
+  options: {
+    seed?: number;
+    every?: number;
+    maxIters?: number;
+    mfu?: boolean;
+    status?: RunSeries['status'];
+    tokensPerByte?: number | null;
+  } = {},
 ): RunSeries {
   const tokensPerByte = options.tokensPerByte === undefined ? 1 : options.tokensPerByte;
   let seed = options.seed ?? 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const every = options.every ?? 10;
   const maxIters = options.maxIters ?? points * every;
   const run: RunSeries = {
@@ -31,7 +38,10 @@ export function fakeRun(
     const base = 1.0 + 3.2 * Math.exp(-progress * 12 * (1 + (options.seed ?? 1) * 0.15));
     run.train.iter.push(iter);
     run.train.loss.push(base + (random() - 0.5) * 0.25);
-    const lr = iter < warmup ? (6e-4 * iter) / warmup : 6e-5 + 0.5 * (6e-4 - 6e-5) * (1 + Math.cos(Math.PI * Math.min(1, (iter - warmup) / (maxIters - warmup))));
+    const lr =
+      iter < warmup
+        ? (6e-4 * iter) / warmup
+        : 6e-5 + 0.5 * (6e-4 - 6e-5) * (1 + Math.cos(Math.PI * Math.min(1, (iter - warmup) / (maxIters - warmup))));
     run.train.lr.push(lr);
     run.train.tokensPerS.push(40000 + (random() - 0.5) * 4000 - (i < 3 ? 30000 : 0));
     run.train.mfu.push(options.mfu ? 0.31 + (random() - 0.5) * 0.03 : null);

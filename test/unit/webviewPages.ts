@@ -50,7 +50,10 @@ export function ensureBundles(): void {
 export interface Harness {
   browser: Browser;
   origin: string;
-  open(app: App, options?: { theme?: ThemeName; state?: unknown; viewport?: { width: number; height: number } }): Promise<WebviewPage>;
+  open(
+    app: App,
+    options?: { theme?: ThemeName; state?: unknown; viewport?: { width: number; height: number } },
+  ): Promise<WebviewPage>;
   close(): Promise<void>;
 }
 
@@ -89,7 +92,11 @@ export async function startHarness(): Promise<Harness> {
     }
     const file = /^\/dist\/webview\/([\w.-]+)$/.exec(url.pathname);
     if (file && fs.existsSync(path.join(bundleDir, file[1]))) {
-      const type = file[1].endsWith('.js') ? 'text/javascript' : file[1].endsWith('.css') ? 'text/css' : 'application/json';
+      const type = file[1].endsWith('.js')
+        ? 'text/javascript'
+        : file[1].endsWith('.css')
+          ? 'text/css'
+          : 'application/json';
       res.writeHead(200, { 'content-type': type });
       res.end(fs.readFileSync(path.join(bundleDir, file[1])));
       return;
@@ -100,10 +107,20 @@ export async function startHarness(): Promise<Harness> {
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 
-  async function open(app: App, options: { theme?: ThemeName; state?: unknown; viewport?: { width: number; height: number } } = {}): Promise<WebviewPage> {
+  async function open(
+    app: App,
+    options: { theme?: ThemeName; state?: unknown; viewport?: { width: number; height: number } } = {},
+  ): Promise<WebviewPage> {
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1100, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(String(err)));

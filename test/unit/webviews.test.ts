@@ -24,7 +24,11 @@ const schema = JSON.parse(fs.readFileSync(schemaPath('run-config'), 'utf8')) as 
 const groups = Object.entries(schema.properties ?? {}).filter(([, s]) => s.type === 'object');
 const device = { kind: 'cpu', name: 'Intel Xeon (2 cores)', cores: 2, memoryBytes: 8 * 2 ** 30 };
 const configText = JSON.stringify(
-  { data: { dataset: 'data/shakespeare-char' }, model: { n_layer: 6, n_head: 6, n_embd: 384, dropout: 0.2 }, train: { batch_size: 64, max_iters: 5000 } },
+  {
+    data: { dataset: 'data/shakespeare-char' },
+    model: { n_layer: 6, n_head: 6, n_embd: 384, dropout: 0.2 },
+    train: { batch_size: 64, max_iters: 5000 },
+  },
   null,
   2,
 );
@@ -39,7 +43,11 @@ const initMessage = (text = configText, problems: { key: string; message: string
   vocab: { size: 65, source: 'from shakespeare-char/meta.json' },
 });
 
-async function waitForPosted(p: WebviewPage, predicate: (m: { type: string; [k: string]: unknown }) => boolean, what: string) {
+async function waitForPosted(
+  p: WebviewPage,
+  predicate: (m: { type: string; [k: string]: unknown }) => boolean,
+  what: string,
+) {
   const deadline = Date.now() + 30_000; // a hang guard: a posted message comes in milliseconds
   while (Date.now() < deadline) {
     const found = (await p.posted()).find(predicate);
@@ -98,26 +106,54 @@ describe('webviews in Chromium', { skip }, () => {
     assert.doesNotMatch(await p.page.locator('[data-figure="params"]').innerText(), /10\.65 M/);
 
     await p.page.locator('#f-model-bias').click();
-    await waitForPosted(p, (m) => m.type === 'config/edit' && JSON.stringify(m.path) === '["model","bias"]' && m.value === true, 'bias edit');
+    await waitForPosted(
+      p,
+      (m) => m.type === 'config/edit' && JSON.stringify(m.path) === '["model","bias"]' && m.value === true,
+      'bias edit',
+    );
 
     // out of range: shown, still written (the document then carries it, ajv reports it too)
     await p.page.locator('#f-train-batch_size input').fill('0');
-    await p.page.waitForFunction(() => document.querySelector('#f-train-batch_size-error')?.textContent.includes('at least 1'));
+    await p.page.waitForFunction(() =>
+      document.querySelector('#f-train-batch_size-error')?.textContent.includes('at least 1'),
+    );
     assert.equal(await p.page.locator('#f-train-batch_size').getAttribute('aria-invalid'), 'true');
     // not a number at all: shown, never sent
     const before = (await p.posted()).length;
     await p.page.locator('#f-optimizer-learning_rate input').fill('fast');
-    await p.page.waitForFunction(() => document.querySelector('#f-optimizer-learning_rate-error')?.textContent.includes('must be a number'));
+    await p.page.waitForFunction(() =>
+      document.querySelector('#f-optimizer-learning_rate-error')?.textContent.includes('must be a number'),
+    );
     await new Promise((r) => setTimeout(r, 500));
-    assert.ok((await p.posted()).slice(before).every((m) => JSON.stringify(m.path) !== '["optimizer","learning_rate"]'));
-    assert.equal(await p.page.locator('#train').evaluate((e: { disabled: boolean }) => e.disabled), true, 'Train is disabled while there are problems');
+    assert.ok(
+      (await p.posted()).slice(before).every((m) => JSON.stringify(m.path) !== '["optimizer","learning_rate"]'),
+    );
+    assert.equal(
+      await p.page.locator('#train').evaluate((e: { disabled: boolean }) => e.disabled),
+      true,
+      'Train is disabled while there are problems',
+    );
     await p.page.screenshot({ path: path.join(screenshotsDir, 'config-editor-errors-dark.png') });
 
     // a problem found by the host (semantic: n_embd % n_head) shows on its field
-    await p.send({ type: 'config/document', text: configText, version: 5, problems: [{ key: 'model.n_embd', message: '384 is not divisible by model.n_head 5' }], vocab: { size: 65, source: '' } });
-    await p.page.waitForFunction(() => document.querySelector('#f-model-n_embd-error')?.textContent.includes('divisible'));
+    await p.send({
+      type: 'config/document',
+      text: configText,
+      version: 5,
+      problems: [{ key: 'model.n_embd', message: '384 is not divisible by model.n_head 5' }],
+      vocab: { size: 65, source: '' },
+    });
+    await p.page.waitForFunction(() =>
+      document.querySelector('#f-model-n_embd-error')?.textContent.includes('divisible'),
+    );
     // invalid JSON in the text editor: a banner, the form disabled
-    await p.send({ type: 'config/document', text: '{ "model": ', version: 6, problems: [], vocab: { size: 65, source: '' } });
+    await p.send({
+      type: 'config/document',
+      text: '{ "model": ',
+      version: 6,
+      problems: [],
+      vocab: { size: 65, source: '' },
+    });
     await p.page.waitForFunction(() => document.querySelector('.banner')?.textContent.includes('not valid JSON'));
     await noProblems(p);
     await p.page.close();
@@ -127,13 +163,23 @@ describe('webviews in Chromium', { skip }, () => {
     const p = await h.open('configEditor');
     await p.send(initMessage());
     await p.page.waitForSelector('[data-field="model.n_layer"]');
-    await p.send({ type: 'config/document', text: configText.replace('"n_layer": 6', '"n_layer": 12'), version: 2, problems: [], vocab: { size: 65, source: '' } });
+    await p.send({
+      type: 'config/document',
+      text: configText.replace('"n_layer": 6', '"n_layer": 12'),
+      version: 2,
+      problems: [],
+      vocab: { size: 65, source: '' },
+    });
     await p.page.waitForFunction(() => document.querySelector('#f-model-n_layer').value === '12');
     await p.page.locator('#train').click();
     await waitForPosted(p, (m) => m.type === 'config/train', 'train');
     await p.page.locator('#open-text').click();
     await waitForPosted(p, (m) => m.type === 'config/openText', 'openText');
-    await p.page.locator('vscode-collapsible[data-group="logging"]').evaluate((e: { open: boolean; shadowRoot: { querySelector(s: string): { click(): void } } }) => e.shadowRoot.querySelector('.collapsible-header').click());
+    await p.page
+      .locator('vscode-collapsible[data-group="logging"]')
+      .evaluate((e: { open: boolean; shadowRoot: { querySelector(s: string): { click(): void } } }) =>
+        e.shadowRoot.querySelector('.collapsible-header').click(),
+      );
     await p.page.waitForFunction(() => (window.__state?.collapsed ?? []).includes('logging'));
     await noProblems(p);
     await p.page.close();
@@ -141,7 +187,10 @@ describe('webviews in Chromium', { skip }, () => {
 
   test('metrics: messages draw points for several runs; appends grow the charts; state persists', async () => {
     const p = await h.open('metrics');
-    const runs = [fakeRun('/w/runs/a', 400, { seed: 1, mfu: true }), fakeRun('/w/runs/b', 200, { seed: 2, mfu: true, maxIters: 4000 })];
+    const runs = [
+      fakeRun('/w/runs/a', 400, { seed: 1, mfu: true }),
+      fakeRun('/w/runs/b', 200, { seed: 2, mfu: true, maxIters: 4000 }),
+    ];
     await p.send({ type: 'metrics/reset', runs });
     await p.page.waitForFunction(() => window.wordplayCharts.loss.data.datasets.length === 6);
     const counts = await p.page.evaluate(() => {
@@ -157,12 +206,21 @@ describe('webviews in Chromium', { skip }, () => {
       ['a · train (raw)', 'a · train (smoothed)', 'a · val', 'b · train (raw)', 'b · train (smoothed)', 'b · val'],
     );
     assert.equal(counts[0].points, 400);
-    assert.ok(counts.every((c: { drawn: number }) => c.drawn > 0), JSON.stringify(counts));
+    assert.ok(
+      counts.every((c: { drawn: number }) => c.drawn > 0),
+      JSON.stringify(counts),
+    );
     assert.match(await p.page.locator('#loss-summary').innerText(), /a: iteration 3990, train loss \d\.\d{4}/);
     assert.match(await p.page.locator('#mfu-summary').innerText(), /MFU 3\d\.\d%/);
 
     const append = fakeRun('/w/runs/a', 0);
-    append.train = { iter: [4000, 4010], loss: [0.9, 0.8], lr: [6e-5, 6e-5], tokensPerS: [40000, 41000], mfu: [0.3, 0.3] };
+    append.train = {
+      iter: [4000, 4010],
+      loss: [0.9, 0.8],
+      lr: [6e-5, 6e-5],
+      tokensPerS: [40000, 41000],
+      mfu: [0.3, 0.3],
+    };
     append.status = 'finished';
     append.samples = [];
     await p.send({ type: 'metrics/append', runs: [append] });
@@ -194,13 +252,22 @@ describe('webviews in Chromium', { skip }, () => {
   test('metrics: val bits per byte are charted for runs whose datasets have byte counts, and the others say why not', async () => {
     const p = await h.open('metrics');
     // a GPT-2 run (about 0.3 tokens per byte) and a char run of a dataset without byte counts
-    const runs = [fakeRun('/w/runs/gpt2', 400, { seed: 1, tokensPerByte: 0.3 }), fakeRun('/w/runs/old-char', 400, { seed: 2, tokensPerByte: null })];
+    const runs = [
+      fakeRun('/w/runs/gpt2', 400, { seed: 1, tokensPerByte: 0.3 }),
+      fakeRun('/w/runs/old-char', 400, { seed: 2, tokensPerByte: null }),
+    ];
     await p.send({ type: 'metrics/reset', runs });
     await p.page.waitForFunction(() => window.wordplayCharts.bpb.data.datasets.length === 2);
     const drawn = await p.page.evaluate(() =>
-      window.wordplayCharts.bpb.data.datasets.map((d: { label: string; data: { x: number; y: number }[] }) => ({ label: d.label, points: d.data })),
+      window.wordplayCharts.bpb.data.datasets.map((d: { label: string; data: { x: number; y: number }[] }) => ({
+        label: d.label,
+        points: d.data,
+      })),
     );
-    assert.deepEqual(drawn.map((d: { label: string }) => d.label), ['gpt2 · val bits per byte', 'old-char · val bits per byte']);
+    assert.deepEqual(
+      drawn.map((d: { label: string }) => d.label),
+      ['gpt2 · val bits per byte', 'old-char · val bits per byte'],
+    );
     const expected = runs[0].eval.iter.map((x, i) => ({ x, y: (runs[0].eval.valLoss[i] * 0.3) / Math.LN2 }));
     assert.equal(drawn[0].points.length, expected.length);
     drawn[0].points.forEach((pt: { x: number; y: number }, i: number) => {
@@ -240,17 +307,34 @@ describe('webviews in Chromium', { skip }, () => {
     const p = await h.open('metrics');
     const runs = [fakeRun('/w/runs/a', 400, { seed: 1 }), fakeRun('/w/runs/b', 300, { seed: 2 })];
     await p.send({ type: 'metrics/reset', runs });
-    const entries = () => p.page.locator('.timeline .sample').evaluateAll((items: { dataset: { run: string; iter: string } }[]) => items.map((i) => `${i.dataset.run}@${i.dataset.iter}`));
-    const all = runs.flatMap((r) => r.samples.map((s) => ({ run: r.id, iter: s.iter }))).sort((x, y) => y.iter - x.iter);
-    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, all.length);
-    assert.deepEqual((await entries()).map((e) => Number(e.split('@')[1])), all.map((e) => e.iter), 'newest first');
+    const entries = () =>
+      p.page
+        .locator('.timeline .sample')
+        .evaluateAll((items: { dataset: { run: string; iter: string } }[]) =>
+          items.map((i) => `${i.dataset.run}@${i.dataset.iter}`),
+        );
+    const all = runs
+      .flatMap((r) => r.samples.map((s) => ({ run: r.id, iter: s.iter })))
+      .sort((x, y) => y.iter - x.iter);
+    await p.page.waitForFunction(
+      (n: number) => document.querySelectorAll('.timeline .sample').length === n,
+      all.length,
+    );
+    assert.deepEqual(
+      (await entries()).map((e) => Number(e.split('@')[1])),
+      all.map((e) => e.iter),
+      'newest first',
+    );
     assert.equal(await p.page.locator('.timeline .sample pre').first().innerText(), runs[0].samples.at(-1)!.text);
     assert.match(await p.page.locator('#samples-heading').innerText(), /Samples over time/);
 
     // the filter: one run, saved with setState
     assert.deepEqual(await p.page.locator('#sample-run option').allInnerTexts(), ['All runs', 'a', 'b']);
     await p.page.locator('#sample-run').selectOption('/w/runs/b');
-    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, runs[1].samples.length);
+    await p.page.waitForFunction(
+      (n: number) => document.querySelectorAll('.timeline .sample').length === n,
+      runs[1].samples.length,
+    );
     assert.ok((await entries()).every((e) => e.startsWith('/w/runs/b@')));
     assert.equal(((await p.state()) as { sampleRun: string }).sampleRun, '/w/runs/b');
 
@@ -258,15 +342,23 @@ describe('webviews in Chromium', { skip }, () => {
     const append = fakeRun('/w/runs/b', 0);
     append.samples = [{ iter: 9000, text: 'the newest words' }];
     await p.send({ type: 'metrics/append', runs: [append] });
-    await p.page.waitForFunction(() => document.querySelector('.timeline .sample')?.getAttribute('data-iter') === '9000');
+    await p.page.waitForFunction(
+      () => document.querySelector('.timeline .sample')?.getAttribute('data-iter') === '9000',
+    );
     assert.equal(await p.page.locator('.timeline .sample pre').first().innerText(), 'the newest words');
 
     // by keyboard back to every run; a run unticked in the list leaves the timeline too
     await p.page.locator('#sample-run').focus();
     await p.page.keyboard.press('Home');
-    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, all.length + 1);
+    await p.page.waitForFunction(
+      (n: number) => document.querySelectorAll('.timeline .sample').length === n,
+      all.length + 1,
+    );
     await p.page.locator('.runs vscode-checkbox[data-run="/w/runs/b"]').click();
-    await p.page.waitForFunction((n: number) => document.querySelectorAll('.timeline .sample').length === n, runs[0].samples.length);
+    await p.page.waitForFunction(
+      (n: number) => document.querySelectorAll('.timeline .sample').length === n,
+      runs[0].samples.length,
+    );
     assert.deepEqual(await p.page.locator('#sample-run option').allInnerTexts(), ['All runs', 'a']);
     await noProblems(p);
     await p.page.close();
@@ -277,8 +369,15 @@ describe('webviews in Chromium', { skip }, () => {
     const card = {
       names: ['lr-high', 'lr-low'],
       dirs: ['/w/runs/lr-high', '/w/runs/lr-low'],
-      config: [row('data.dataset', '"/w/data/shakespeare-char"', '"/w/data/shakespeare-char"'), row('model.n_layer', '1', '1'), row('optimizer.learning_rate', '0.01', '0.002')],
-      dataset: [row('path', '/w/data/shakespeare-char', '/w/data/shakespeare-char'), row('sha256', 'ab'.repeat(32), 'ab'.repeat(32))],
+      config: [
+        row('data.dataset', '"/w/data/shakespeare-char"', '"/w/data/shakespeare-char"'),
+        row('model.n_layer', '1', '1'),
+        row('optimizer.learning_rate', '0.01', '0.002'),
+      ],
+      dataset: [
+        row('path', '/w/data/shakespeare-char', '/w/data/shakespeare-char'),
+        row('sha256', 'ab'.repeat(32), 'ab'.repeat(32)),
+      ],
       sameDataset: true,
       environment: [row('torch', '2.5.1', '2.5.1'), row('threads', '4', '2')],
       results: [row('final val loss', '2.3012', '2.6871'), row('wall time', '1m 05s', '58s')],
@@ -287,8 +386,17 @@ describe('webviews in Chromium', { skip }, () => {
       const p = await h.open('runCard', { theme, viewport: { width: 1000, height: 800 } });
       await p.send({ type: 'runCard/show', card });
       await p.page.waitForSelector('#config tr.differs');
-      assert.deepEqual(await p.page.locator('#config tr.differs').evaluateAll((rows: { dataset: { key: string } }[]) => rows.map((r) => r.dataset.key)), ['optimizer.learning_rate']);
-      assert.match(await p.page.locator('#config tr.differs').innerText(), /differs/, 'marked in words, not colour alone');
+      assert.deepEqual(
+        await p.page
+          .locator('#config tr.differs')
+          .evaluateAll((rows: { dataset: { key: string } }[]) => rows.map((r) => r.dataset.key)),
+        ['optimizer.learning_rate'],
+      );
+      assert.match(
+        await p.page.locator('#config tr.differs').innerText(),
+        /differs/,
+        'marked in words, not colour alone',
+      );
       assert.match(await p.page.locator('#config-title').innerText(), /1 key differs/);
       const folded = p.page.locator('#config details.same-keys');
       assert.match(await folded.locator('summary').innerText(), /2 keys the same/);
@@ -297,7 +405,12 @@ describe('webviews in Chromium', { skip }, () => {
       await p.page.keyboard.press('Enter');
       assert.ok(await folded.locator('tr[data-key="model.n_layer"]').isVisible(), 'the keyboard unfolds the same keys');
       assert.match(await p.page.locator('#dataset .verdict').innerText(), /Same dataset/);
-      assert.deepEqual(await p.page.locator('#environment tr.differs').evaluateAll((rows: { dataset: { key: string } }[]) => rows.map((r) => r.dataset.key)), ['threads']);
+      assert.deepEqual(
+        await p.page
+          .locator('#environment tr.differs')
+          .evaluateAll((rows: { dataset: { key: string } }[]) => rows.map((r) => r.dataset.key)),
+        ['threads'],
+      );
       assert.equal(await p.page.locator('#results tr[data-key="final val loss"] td').first().innerText(), '2.3012');
       await p.page.screenshot({ path: path.join(screenshotsDir, `run-card-${theme}.png`), fullPage: true });
       await noProblems(p);
@@ -344,12 +457,23 @@ describe('webviews in Chromium', { skip }, () => {
     const reached = new Set<string>();
     for (let i = 0; i < 16; i++) {
       await p.page.keyboard.press('Tab');
-      reached.add(await p.page.evaluate(() => {
-        const a = document.activeElement;
-        return a ? a.id || a.getAttribute('data-run') || a.getAttribute('aria-label') || a.tagName : '';
-      }));
+      reached.add(
+        await p.page.evaluate(() => {
+          const a = document.activeElement;
+          return a ? a.id || a.getAttribute('data-run') || a.getAttribute('aria-label') || a.tagName : '';
+        }),
+      );
     }
-    for (const want of ['pick-runs', 'export-csv', '/w/runs/a', 'smoothing', 'show-raw', 'Export the loss chart as PNG', 'Export the val bits per byte chart as PNG', 'Export the mfu chart as PNG']) {
+    for (const want of [
+      'pick-runs',
+      'export-csv',
+      '/w/runs/a',
+      'smoothing',
+      'show-raw',
+      'Export the loss chart as PNG',
+      'Export the val bits per byte chart as PNG',
+      'Export the mfu chart as PNG',
+    ]) {
       assert.ok(reached.has(want), `Tab reaches ${want}; reached ${[...reached].join(', ')}`);
     }
     // every chart has a text alternative
@@ -364,7 +488,12 @@ describe('webviews in Chromium', { skip }, () => {
     await c.page.waitForSelector('[data-field="model.n_layer"]');
     // every field has a label pointing at it
     const unlabelled = await c.page.evaluate(() =>
-      [...document.querySelectorAll('[data-key]')].filter((f: { id: string; tagName: string }) => f.tagName !== 'VSCODE-CHECKBOX' && !document.querySelector(`vscode-label[for="${f.id}"]`)).map((f: { id: string }) => f.id),
+      [...document.querySelectorAll('[data-key]')]
+        .filter(
+          (f: { id: string; tagName: string }) =>
+            f.tagName !== 'VSCODE-CHECKBOX' && !document.querySelector(`vscode-label[for="${f.id}"]`),
+        )
+        .map((f: { id: string }) => f.id),
     );
     assert.deepEqual(unlabelled, []);
     const ids = new Set<string>();
@@ -383,7 +512,13 @@ describe('webviews in Chromium', { skip }, () => {
       await c.page.waitForSelector('[data-field="model.n_layer"]');
       await c.page.locator('#f-model-n_embd input').fill('390');
       await c.page.waitForTimeout(100);
-      await c.send({ type: 'config/document', text: configText.replace('384', '390'), version: 2, problems: [{ key: 'model.n_embd', message: '390 is not divisible by model.n_head 6; make it a multiple' }], vocab: { size: 65, source: 'from shakespeare-char/meta.json' } });
+      await c.send({
+        type: 'config/document',
+        text: configText.replace('384', '390'),
+        version: 2,
+        problems: [{ key: 'model.n_embd', message: '390 is not divisible by model.n_head 6; make it a multiple' }],
+        vocab: { size: 65, source: 'from shakespeare-char/meta.json' },
+      });
       await c.page.locator('#f-model-n_embd input').fill('384');
       await c.send(initMessage());
       await c.page.waitForTimeout(300);
@@ -393,14 +528,20 @@ describe('webviews in Chromium', { skip }, () => {
       const m = await h.open('metrics', { theme, viewport: { width: 1200, height: 900 } });
       await m.send({
         type: 'metrics/reset',
-        runs: [fakeRun('/w/runs/20250611-101500-shakespeare-char', 500, { seed: 1, mfu: true, status: 'finished' }), fakeRun('/w/runs/20250612-093000-shakespeare-wide', 260, { seed: 4, mfu: true, maxIters: 5000 })],
+        runs: [
+          fakeRun('/w/runs/20250611-101500-shakespeare-char', 500, { seed: 1, mfu: true, status: 'finished' }),
+          fakeRun('/w/runs/20250612-093000-shakespeare-wide', 260, { seed: 4, mfu: true, maxIters: 5000 }),
+        ],
       });
       await m.page.waitForTimeout(400);
       await m.page.screenshot({ path: path.join(screenshotsDir, `metrics-panel-${theme}.png`), fullPage: true });
       await m.page.close();
 
       const side = await h.open('metrics', { theme, viewport: { width: 330, height: 1000 } });
-      await side.send({ type: 'metrics/reset', runs: [fakeRun('/w/runs/20250612-093000-shakespeare-char', 300, { seed: 2 })] });
+      await side.send({
+        type: 'metrics/reset',
+        runs: [fakeRun('/w/runs/20250612-093000-shakespeare-char', 300, { seed: 2 })],
+      });
       await side.page.waitForTimeout(400);
       await side.page.screenshot({ path: path.join(screenshotsDir, `metrics-sidebar-${theme}.png`) });
       await side.page.close();

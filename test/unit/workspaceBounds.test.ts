@@ -12,11 +12,13 @@ function layout() {
   const ws = path.join(base, 'proj');
   const sibling = path.join(base, 'proj2');
   const elsewhere = path.join(base, 'elsewhere');
-  for (const d of [path.join(ws, 'data', 'ds'), path.join(ws, 'runs'), sibling, elsewhere]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [path.join(ws, 'data', 'ds'), path.join(ws, 'runs'), sibling, elsewhere])
+    fs.mkdirSync(d, { recursive: true });
   return { base, ws, sibling, elsewhere };
 }
 
-const configWith = (dataset: string, init_from = 'scratch') => ({ data: { dataset }, train: { init_from } }) as RunConfig;
+const configWith = (dataset: string, init_from = 'scratch') =>
+  ({ data: { dataset }, train: { init_from } }) as RunConfig;
 
 test('paths inside the workspace, existing or not yet, are inside', () => {
   const { ws } = layout();
@@ -70,11 +72,23 @@ test('a run config that reaches outside is refused with each key named', () => {
   const bounds = { roots: [ws] };
   const config = configWith(path.join(ws, '..', 'elsewhere', 'ds'), path.join(elsewhere, 'gpt2-folder'));
   const problems = boundsProblems(config, path.join(elsewhere, 'run'), bounds);
-  assert.deepEqual(problems.map((p) => p.key), ['run dir', 'data.dataset', 'train.init_from']);
+  assert.deepEqual(
+    problems.map((p) => p.key),
+    ['run dir', 'data.dataset', 'train.init_from'],
+  );
   assert.match(problems[1].message, /is outside the workspace .*proj/);
-  assert.throws(() => checkBounds(config, path.join(ws, 'runs', 'r'), bounds), (err: unknown) => err instanceof ConfigError && err.problems.length === 2);
+  assert.throws(
+    () => checkBounds(config, path.join(ws, 'runs', 'r'), bounds),
+    (err: unknown) => err instanceof ConfigError && err.problems.length === 2,
+  );
   // init_from keywords are no paths; with no workspace folder nothing is inside
-  assert.deepEqual(boundsProblems(configWith(path.join(ws, 'data', 'ds'), 'gpt2'), path.join(ws, 'runs', 'r'), bounds), []);
-  assert.equal(boundsProblems(configWith(path.join(ws, 'data', 'ds')), path.join(ws, 'runs', 'r'), { roots: [] }).length, 2);
+  assert.deepEqual(
+    boundsProblems(configWith(path.join(ws, 'data', 'ds'), 'gpt2'), path.join(ws, 'runs', 'r'), bounds),
+    [],
+  );
+  assert.equal(
+    boundsProblems(configWith(path.join(ws, 'data', 'ds')), path.join(ws, 'runs', 'r'), { roots: [] }).length,
+    2,
+  );
   checkBounds(config, path.join(elsewhere, 'run'), { roots: [ws], allowed: [elsewhere] });
 });

@@ -22,7 +22,11 @@ const STATE_WORDS: Record<CompareColumn['state'], string> = {
 
 function column(c: CompareColumn, index: number): HTMLElement {
   const headingId = `column-${index}`;
-  const insert = el('button', { type: 'button', class: 'insert', 'aria-describedby': headingId, disabled: c.state !== 'done' || !c.text }, 'Insert');
+  const insert = el(
+    'button',
+    { type: 'button', class: 'insert', 'aria-describedby': headingId, disabled: c.state !== 'done' || !c.text },
+    'Insert',
+  );
   insert.addEventListener('click', () => post({ type: 'compare/insert', column: index }));
   const status = STATE_WORDS[c.state];
   return el(
@@ -31,14 +35,23 @@ function column(c: CompareColumn, index: number): HTMLElement {
     el('h2', { id: headingId }, c.label),
     el('p', { class: 'muted dir' }, c.dir),
     el('pre', { class: 'text', tabindex: 0, 'aria-label': `Text of ${c.label}` }, c.text),
-    status ? el('p', { class: c.state === 'failed' ? 'warning' : 'muted', role: 'status' }, c.error ? `${status}: ${c.error}` : status) : '',
+    status
+      ? el(
+          'p',
+          { class: c.state === 'failed' ? 'warning' : 'muted', role: 'status' },
+          c.error ? `${status}: ${c.error}` : status,
+        )
+      : '',
     el('div', { class: 'actions' }, insert),
   );
 }
 
 function render(m: CompareStateMessage): void {
   // keep the focus on the same Insert button across re-renders
-  const focused = document.activeElement instanceof HTMLElement ? [...app.querySelectorAll('button.insert')].indexOf(document.activeElement) : -1;
+  const focused =
+    document.activeElement instanceof HTMLElement
+      ? [...app.querySelectorAll('button.insert')].indexOf(document.activeElement)
+      : -1;
   app.replaceChildren(
     el(
       'header',

@@ -28,14 +28,18 @@ export function displayValue(value: unknown, _spec?: SchemaNode): string {
 }
 
 /** Typed text to a value: a parse error when it cannot be one, else the value and any problem. */
-export function checkField(spec: SchemaNode, raw: string): { value?: FieldValue; parseError?: string; problem?: string } {
+export function checkField(
+  spec: SchemaNode,
+  raw: string,
+): { value?: FieldValue; parseError?: string; problem?: string } {
   const kind = fieldKind(spec);
   const text = raw.trim();
   const nullable = types(spec).includes('null');
   if (nullable && text === 'null') return { value: null };
   let value: FieldValue;
   if (kind === 'integer') {
-    if (!/^[+-]?\d+$/.test(text)) return { parseError: `must be a whole number${nullable ? ' (or empty for null)' : ''}` };
+    if (!/^[+-]?\d+$/.test(text))
+      return { parseError: `must be a whole number${nullable ? ' (or empty for null)' : ''}` };
     value = Number(text);
   } else if (kind === 'number') {
     const n = Number(text);
@@ -58,16 +62,20 @@ export function valueProblem(spec: SchemaNode, value: unknown): string | undefin
   const kind = fieldKind(spec);
   if (kind === 'boolean') return typeof value === 'boolean' ? undefined : 'must be true or false';
   if (kind === 'integer' || kind === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a ${kind === 'integer' ? 'whole number' : 'number'}`;
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      return `must be a ${kind === 'integer' ? 'whole number' : 'number'}`;
     if (kind === 'integer' && !Number.isInteger(value)) return 'must be a whole number';
     if (spec.minimum !== undefined && value < spec.minimum) return `must be at least ${spec.minimum}`;
-    if (spec.exclusiveMinimum !== undefined && value <= spec.exclusiveMinimum) return `must be greater than ${spec.exclusiveMinimum}`;
+    if (spec.exclusiveMinimum !== undefined && value <= spec.exclusiveMinimum)
+      return `must be greater than ${spec.exclusiveMinimum}`;
     if (spec.maximum !== undefined && value > spec.maximum) return `must be at most ${spec.maximum}`;
-    if (spec.exclusiveMaximum !== undefined && value >= spec.exclusiveMaximum) return `must be less than ${spec.exclusiveMaximum}`;
+    if (spec.exclusiveMaximum !== undefined && value >= spec.exclusiveMaximum)
+      return `must be less than ${spec.exclusiveMaximum}`;
     return undefined;
   }
   if (typeof value !== 'string') return 'must be text';
-  if (spec.minLength !== undefined && value.length < spec.minLength) return spec.minLength === 1 ? 'must not be empty' : `must have at least ${spec.minLength} characters`;
+  if (spec.minLength !== undefined && value.length < spec.minLength)
+    return spec.minLength === 1 ? 'must not be empty' : `must have at least ${spec.minLength} characters`;
   if (spec.pattern !== undefined && !new RegExp(spec.pattern).test(value)) return `must match ${spec.pattern}`;
   return undefined;
 }

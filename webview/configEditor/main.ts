@@ -14,9 +14,26 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '../common.css';
 import './style.css';
-import { CPU_BYTES_PER_CORE, CPU_FLOPS_PER_CORE, estimate, formatBytes, formatCount, formatDuration, formatFlops, type EstimateInput } from '../../src/core/train/estimate';
+import {
+  CPU_BYTES_PER_CORE,
+  CPU_FLOPS_PER_CORE,
+  estimate,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatFlops,
+  type EstimateInput,
+} from '../../src/core/train/estimate';
 import { el, onHostMessage, vscodeApi } from '../common';
-import type { ConfigEditorState, ConfigEditorToHost, ConfigInitMessage, DeviceInfo, FieldValue, Problem, SchemaNode } from '../../src/core/webview/protocol';
+import type {
+  ConfigEditorState,
+  ConfigEditorToHost,
+  ConfigInitMessage,
+  DeviceInfo,
+  FieldValue,
+  Problem,
+  SchemaNode,
+} from '../../src/core/webview/protocol';
 import { checkField, displayValue, fieldKind, groupsOf, valueProblem, type FieldKind } from './fields';
 
 const vscode = vscodeApi<ConfigEditorState>();
@@ -78,12 +95,28 @@ let summary: HTMLElement;
 
 function build(): void {
   fields.clear();
-  trainButton = el('vscode-button', { id: 'train', title: 'Save the file and train a model with this configuration' }, 'Train');
+  trainButton = el(
+    'vscode-button',
+    { id: 'train', title: 'Save the file and train a model with this configuration' },
+    'Train',
+  );
   trainButton.addEventListener('click', () => post({ type: 'config/train' }));
-  const openText = el('vscode-button', { id: 'open-text', secondary: true, title: 'Open this file in the text editor' }, 'Open as Text');
+  const openText = el(
+    'vscode-button',
+    { id: 'open-text', secondary: true, title: 'Open this file in the text editor' },
+    'Open as Text',
+  );
   openText.addEventListener('click', () => post({ type: 'config/openText' }));
   summary = el('span', { class: 'summary', role: 'status' });
-  const header = el('header', { class: 'toolbar' }, el('h1', {}, fileName), summary, el('span', { class: 'spacer' }), openText, trainButton);
+  const header = el(
+    'header',
+    { class: 'toolbar' },
+    el('h1', {}, fileName),
+    summary,
+    el('span', { class: 'spacer' }),
+    openText,
+    trainButton,
+  );
 
   banner = el('div', { class: 'banner', role: 'alert', hidden: true });
   problemList = el('ul', { class: 'problems', 'aria-label': 'Problems in the whole file' });
@@ -99,7 +132,12 @@ function build(): void {
   const form = el('form', { class: 'groups', 'aria-label': 'Run configuration', novalidate: true });
   form.addEventListener('submit', (e) => e.preventDefault());
   for (const [group, groupSpec] of groupsOf(schema)) {
-    const collapsible = el('vscode-collapsible', { heading: groupSpec.title ?? group, description: group, open: !state.collapsed.includes(group), 'data-group': group });
+    const collapsible = el('vscode-collapsible', {
+      heading: groupSpec.title ?? group,
+      description: group,
+      open: !state.collapsed.includes(group),
+      'data-group': group,
+    });
     collapsible.addEventListener('vsc-collapsible-toggle', () => {
       const open = (collapsible as HTMLElement & { open: boolean }).open;
       state.collapsed = open ? state.collapsed.filter((g) => g !== group) : [...new Set([...state.collapsed, group])];
@@ -114,10 +152,14 @@ function build(): void {
 
   app.replaceChildren(header, banner, problemList, el('div', { class: 'layout' }, form, figures));
   app.removeAttribute('aria-busy');
-  window.addEventListener('scroll', () => {
-    state.scrollY = window.scrollY;
-    vscode.setState(state);
-  }, { passive: true });
+  window.addEventListener(
+    'scroll',
+    () => {
+      state.scrollY = window.scrollY;
+      vscode.setState(state);
+    },
+    { passive: true },
+  );
 }
 
 function buildField(group: string, key: string, spec: SchemaNode): HTMLElement {
@@ -128,14 +170,24 @@ function buildField(group: string, key: string, spec: SchemaNode): HTMLElement {
     control = el('vscode-checkbox', { id, label: key });
   } else if (kind === 'enum') {
     control = el('vscode-single-select', { id });
-    for (const option of spec.enum ?? []) control.append(el('vscode-option', { value: String(option) }, String(option)));
+    for (const option of spec.enum ?? [])
+      control.append(el('vscode-option', { value: String(option) }, String(option)));
   } else {
-    control = el('vscode-textfield', { id, placeholder: displayValue(spec.default, spec), inputmode: kind === 'string' ? undefined : 'decimal', spellcheck: 'false' });
+    control = el('vscode-textfield', {
+      id,
+      placeholder: displayValue(spec.default, spec),
+      inputmode: kind === 'string' ? undefined : 'decimal',
+      spellcheck: 'false',
+    });
   }
   control.setAttribute('data-key', `${group}.${key}`);
   const error = el('div', { class: 'field-error', id: `${id}-error`, role: 'alert' });
   const badge = el('span', { class: 'badge' });
-  const reset = el('button', { type: 'button', class: 'reset link', hidden: true, 'aria-label': `Reset ${group}.${key} to its default` }, 'Reset');
+  const reset = el(
+    'button',
+    { type: 'button', class: 'reset link', hidden: true, 'aria-label': `Reset ${group}.${key} to its default` },
+    'Reset',
+  );
   const field: Field = { group, key, spec, kind, control, error, badge, reset };
   fields.set(`${group}.${key}`, field);
 
@@ -159,15 +211,32 @@ function buildField(group: string, key: string, spec: SchemaNode): HTMLElement {
     'vscode-form-helper',
     {},
     el('p', {}, spec.description ?? ''),
-    el('p', { class: 'default' }, `Default: ${displayValue(spec.default, spec) || '""'}${constraints ? ` · ${constraints}` : ''}`),
+    el(
+      'p',
+      { class: 'default' },
+      `Default: ${displayValue(spec.default, spec) || '""'}${constraints ? ` · ${constraints}` : ''}`,
+    ),
   );
   const label = el('vscode-label', { for: id }, key);
   const labelRow = el('div', { class: 'label-row' }, label, badge, reset);
   if (kind === 'boolean') {
     // the checkbox carries its own label; the row still names the key for sighted users
-    return el('vscode-form-group', { variant: 'vertical', 'data-field': `${group}.${key}` }, el('div', { class: 'label-row' }, control, badge, reset), helper, error);
+    return el(
+      'vscode-form-group',
+      { variant: 'vertical', 'data-field': `${group}.${key}` },
+      el('div', { class: 'label-row' }, control, badge, reset),
+      helper,
+      error,
+    );
   }
-  return el('vscode-form-group', { variant: 'vertical', 'data-field': `${group}.${key}` }, labelRow, control, helper, error);
+  return el(
+    'vscode-form-group',
+    { variant: 'vertical', 'data-field': `${group}.${key}` },
+    labelRow,
+    control,
+    helper,
+    error,
+  );
 }
 
 function constraintText(spec: SchemaNode): string {
@@ -228,7 +297,8 @@ function update(text: string, version: number, problems: Problem[], newVocab: { 
   vocab = newVocab;
   try {
     const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the file must hold a JSON object');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('the file must hold a JSON object');
     doc = parsed as Record<string, Record<string, unknown>>;
     parseError = undefined;
   } catch (err) {
@@ -298,10 +368,14 @@ function renderField(field: Field): void {
 function renderBanner(): void {
   const elsewhere = hostProblems.filter((p) => !fields.has(p.key));
   banner.hidden = parseError === undefined;
-  banner.textContent = parseError === undefined ? '' : `The file is not valid JSON (${parseError}). Fix it in the text editor; the form follows.`;
+  banner.textContent =
+    parseError === undefined
+      ? ''
+      : `The file is not valid JSON (${parseError}). Fix it in the text editor; the form follows.`;
   problemList.replaceChildren(...elsewhere.map((p) => el('li', {}, el('code', {}, p.key), `: ${p.message}`)));
   problemList.hidden = elsewhere.length === 0;
-  const count = elsewhere.length + (parseError ? 1 : 0) + [...fields.values()].filter((f) => f.error.textContent).length;
+  const count =
+    elsewhere.length + (parseError ? 1 : 0) + [...fields.values()].filter((f) => f.error.textContent).length;
   summary.textContent = count ? `${count} problem${count === 1 ? '' : 's'}` : 'valid';
   summary.className = count ? 'summary bad' : 'summary ok';
   trainButton.disabled = count > 0;
@@ -316,7 +390,11 @@ function effectiveConfig(): Record<string, Record<string, unknown>> {
     out[group] = {};
     for (const [key, spec] of Object.entries(groupSpec.properties ?? {})) {
       const path = `${group}.${key}`;
-      const value = pending.has(path) ? (pending.get(path) ?? spec.default) : hasDocValue(group, key) ? docValue(group, key) : spec.default;
+      const value = pending.has(path)
+        ? (pending.get(path) ?? spec.default)
+        : hasDocValue(group, key)
+          ? docValue(group, key)
+          : spec.default;
       out[group][key] = value;
     }
   }
@@ -337,13 +415,25 @@ function refreshFigures(): void {
     return;
   }
   const f = estimate(config as unknown as EstimateInput, vocab.size, device);
-  const row = (name: string, value: string, detail?: string, id?: string) =>
-    [el('dt', {}, name), el('dd', { 'data-figure': id }, el('strong', {}, value), detail ? el('span', { class: 'detail' }, ` ${detail}`) : '')];
+  const row = (name: string, value: string, detail?: string, id?: string) => [
+    el('dt', {}, name),
+    el(
+      'dd',
+      { 'data-figure': id },
+      el('strong', {}, value),
+      detail ? el('span', { class: 'detail' }, ` ${detail}`) : '',
+    ),
+  ];
   const memory = f.memory;
   const list = el(
     'dl',
     {},
-    ...row('Parameters', formatCount(f.params), `(${formatCount(f.paramsTotal)} with position embeddings; vocabulary ${f.shape.vocab_size.toLocaleString('en-US')}${vocab.source ? `, ${vocab.source}` : ''})`, 'params'),
+    ...row(
+      'Parameters',
+      formatCount(f.params),
+      `(${formatCount(f.paramsTotal)} with position embeddings; vocabulary ${f.shape.vocab_size.toLocaleString('en-US')}${vocab.source ? `, ${vocab.source}` : ''})`,
+      'params',
+    ),
     ...row(
       'Tokens per iteration',
       f.tokensPerIter.toLocaleString('en-US'),
@@ -357,15 +447,28 @@ function refreshFigures(): void {
       'memory',
     ),
     ...row('FLOPs per iteration', formatFlops(f.flopsPerIter), `(${formatFlops(f.flopsPerToken)} per token)`, 'flops'),
-    ...row('Time per iteration', `≈ ${formatDuration(f.secondsPerIter)}`, `on ${f.device.name}${f.world > 1 ? ` × ${f.world} processes` : ''}`, 'iter-time'),
-    ...row('Whole run', `≈ ${formatDuration(f.secondsPerRun)}`, `(${(config.train.max_iters as number).toLocaleString('en-US')} iterations and the evaluations)`, 'run-time'),
+    ...row(
+      'Time per iteration',
+      `≈ ${formatDuration(f.secondsPerIter)}`,
+      `on ${f.device.name}${f.world > 1 ? ` × ${f.world} processes` : ''}`,
+      'iter-time',
+    ),
+    ...row(
+      'Whole run',
+      `≈ ${formatDuration(f.secondsPerRun)}`,
+      `(${(config.train.max_iters as number).toLocaleString('en-US')} iterations and the evaluations)`,
+      'run-time',
+    ),
   );
-  const counted = config.optimizer.name === 'muon' ? "the FLOPs (the model's and Muon's orthogonalisation)" : 'the FLOPs';
+  const counted =
+    config.optimizer.name === 'muon' ? "the FLOPs (the model's and Muon's orthogonalisation)" : 'the FLOPs';
   const how =
     f.device.kind === 'cpu'
       ? `${counted} at about ${CPU_FLOPS_PER_CORE / 1e9} GFLOP/s per core, plus the memory traffic (the activations, above all the logits over the whole vocabulary, and the weights, gradients and optimizer state) at about ${CPU_BYTES_PER_CORE / 1e9} GB/s per core`
       : `${counted} at ${f.device.kind === 'cuda' ? `${(100 * f.assumedMfu).toFixed(0)}% model FLOPs utilisation` : 'about 1.5 TFLOP/s'}, memory traffic included in that rate`;
-  const notes = f.notes.map((n) => el('p', { class: f.exceedsMemory && n.includes('exceeds') ? 'warning' : 'muted' }, n));
+  const notes = f.notes.map((n) =>
+    el('p', { class: f.exceedsMemory && n.includes('exceeds') ? 'warning' : 'muted' }, n),
+  );
   figuresBody.replaceChildren(
     list,
     ...notes,

@@ -24,7 +24,12 @@ const points = (xs: number[], ys: (number | null)[], scale = 1): Point[] => {
 };
 
 /** One chart's datasets: for each shown run, its lines in its colour. */
-export function datasetsFor(id: ValueKind, runs: Runs, state: MetricsState, theme: Theme): ChartDataset<'line', Point[]>[] {
+export function datasetsFor(
+  id: ValueKind,
+  runs: Runs,
+  state: MetricsState,
+  theme: Theme,
+): ChartDataset<'line', Point[]>[] {
   const out: ChartDataset<'line', Point[]>[] = [];
   const many = runs.size > 1;
   for (const run of runs.values()) {
@@ -33,13 +38,45 @@ export function datasetsFor(id: ValueKind, runs: Runs, state: MetricsState, them
     const name = (what: string) => (many ? `${run.name} · ${what}` : what);
     const base = { borderColor: color, backgroundColor: color, indexAxis: 'x' as const };
     if (id === 'loss') {
-      if (state.showRaw) out.push({ ...base, label: name('train (raw)'), data: points(run.train.iter, run.train.loss), borderColor: withAlpha(color, 0.3), borderWidth: 1 });
-      out.push({ ...base, label: name('train (smoothed)'), data: points(run.train.iter, emaSmooth(run.train.loss, state.smoothing)), borderWidth: 2 });
-      out.push({ ...base, label: name('val'), data: points(run.eval.iter, run.eval.valLoss), borderDash: [6, 4], pointRadius: 3, borderWidth: 1.5 });
-      if (run.target) out.push({ ...base, label: name('target val'), data: targetLine(run, run.target.valLoss), borderDash: [2, 3], borderWidth: 1.5 });
+      if (state.showRaw)
+        out.push({
+          ...base,
+          label: name('train (raw)'),
+          data: points(run.train.iter, run.train.loss),
+          borderColor: withAlpha(color, 0.3),
+          borderWidth: 1,
+        });
+      out.push({
+        ...base,
+        label: name('train (smoothed)'),
+        data: points(run.train.iter, emaSmooth(run.train.loss, state.smoothing)),
+        borderWidth: 2,
+      });
+      out.push({
+        ...base,
+        label: name('val'),
+        data: points(run.eval.iter, run.eval.valLoss),
+        borderDash: [6, 4],
+        pointRadius: 3,
+        borderWidth: 1.5,
+      });
+      if (run.target)
+        out.push({
+          ...base,
+          label: name('target val'),
+          data: targetLine(run, run.target.valLoss),
+          borderDash: [2, 3],
+          borderWidth: 1.5,
+        });
     } else if (id === 'bpb') {
       // a run whose dataset has no byte counts has no points here (its column holds nulls)
-      out.push({ ...base, label: name('val bits per byte'), data: points(run.eval.iter, run.eval.valBpb), pointRadius: 3, borderWidth: 1.5 });
+      out.push({
+        ...base,
+        label: name('val bits per byte'),
+        data: points(run.eval.iter, run.eval.valBpb),
+        pointRadius: 3,
+        borderWidth: 1.5,
+      });
     } else if (id === 'lr') {
       out.push({ ...base, label: name('lr'), data: points(run.train.iter, run.train.lr) });
     } else if (id === 'tokens') {
@@ -64,7 +101,8 @@ function targetLine(run: RunSeries, y: number): Point[] {
 /** What an empty chart says: why there is nothing to draw. */
 export function emptyText(id: ValueKind, runs: Runs): string {
   const all = [...runs.values()];
-  if (id === 'mfu' && all.some((r) => r.train.iter.length > 0)) return 'MFU is unknown on this device (the CPU, or a GPU whose peak is not known).';
+  if (id === 'mfu' && all.some((r) => r.train.iter.length > 0))
+    return 'MFU is unknown on this device (the CPU, or a GPU whose peak is not known).';
   if (id === 'bpb' && all.some((r) => r.eval.iter.length > 0)) {
     return 'No bits per byte: the dataset was prepared before meta.json recorded byte counts. Prepare it again to compare runs across tokenizers.';
   }
@@ -82,7 +120,11 @@ export function summaryText(id: ValueKind, runs: Runs, state: MetricsState): str
     if (id === 'bpb') {
       if (run.eval.iter.length === 0) continue;
       const b = latest(run.eval.iter, run.eval.valBpb);
-      parts.push(b ? `${prefix}val ${formatValue('bpb', b.y)} bits per byte at iteration ${b.x}` : `${prefix}no bits per byte (its dataset has no byte counts)`);
+      parts.push(
+        b
+          ? `${prefix}val ${formatValue('bpb', b.y)} bits per byte at iteration ${b.x}`
+          : `${prefix}no bits per byte (its dataset has no byte counts)`,
+      );
       continue;
     }
     if (last < 0 && (id !== 'loss' || run.eval.iter.length === 0)) continue;
@@ -90,13 +132,17 @@ export function summaryText(id: ValueKind, runs: Runs, state: MetricsState): str
       const bits: string[] = [];
       if (last >= 0) {
         const smooth = emaSmooth(t.loss, state.smoothing);
-        bits.push(`iteration ${t.iter[last]}, train loss ${formatValue('loss', t.loss[last])} (smoothed ${formatValue('loss', smooth[last])})`);
+        bits.push(
+          `iteration ${t.iter[last]}, train loss ${formatValue('loss', t.loss[last])} (smoothed ${formatValue('loss', smooth[last])})`,
+        );
       }
       const ev = latest(run.eval.iter, run.eval.valLoss);
       if (ev) bits.push(`val loss ${formatValue('loss', ev.y)} at iteration ${ev.x}`);
       parts.push(prefix + bits.join(', '));
-    } else if (id === 'lr') parts.push(`${prefix}learning rate ${formatValue('lr', t.lr[last])} at iteration ${t.iter[last]}`);
-    else if (id === 'tokens') parts.push(`${prefix}${formatValue('tokens', t.tokensPerS[last])} tokens/s at iteration ${t.iter[last]}`);
+    } else if (id === 'lr')
+      parts.push(`${prefix}learning rate ${formatValue('lr', t.lr[last])} at iteration ${t.iter[last]}`);
+    else if (id === 'tokens')
+      parts.push(`${prefix}${formatValue('tokens', t.tokensPerS[last])} tokens/s at iteration ${t.iter[last]}`);
     else {
       const m = latest(t.iter, t.mfu);
       parts.push(m ? `${prefix}MFU ${formatValue('mfu', m.y * 100)}% at iteration ${m.x}` : `${prefix}MFU unknown`);

@@ -7,7 +7,17 @@
 // forecast of when val loss gets there.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import { Chart, Decimation, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type Point } from 'chart.js';
+import {
+  Chart,
+  Decimation,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Tooltip,
+  type Point,
+} from 'chart.js';
 import '../common.css';
 import './style.css';
 import { el, onHostMessage, onThemeChange, vscodeApi } from '../common';
@@ -21,7 +31,14 @@ Chart.register(LineController, LineElement, PointElement, LinearScale, Logarithm
 
 const vscode = vscodeApi<MetricsState>();
 const post = (message: MetricsToHost) => vscode.postMessage(message);
-const state: MetricsState = { smoothing: 0.6, showRaw: true, hiddenRuns: [], sampleRun: '', runs: [], ...vscode.getState() };
+const state: MetricsState = {
+  smoothing: 0.6,
+  showRaw: true,
+  hiddenRuns: [],
+  sampleRun: '',
+  runs: [],
+  ...vscode.getState(),
+};
 const saveState = () => vscode.setState(state);
 
 const runs: Runs = new Map();
@@ -38,7 +55,13 @@ interface ChartView {
   empty: HTMLElement;
 }
 const chartDefs: { id: ValueKind; title: string; yLabel: string; description: string }[] = [
-  { id: 'loss', title: 'Loss', yLabel: 'loss', description: 'Train loss (faint: raw, solid: smoothed) and val loss at evaluations (dashed, dots) against iteration; a run with a target val loss shows it as a dotted line.' },
+  {
+    id: 'loss',
+    title: 'Loss',
+    yLabel: 'loss',
+    description:
+      'Train loss (faint: raw, solid: smoothed) and val loss at evaluations (dashed, dots) against iteration; a run with a target val loss shows it as a dotted line.',
+  },
   {
     id: 'bpb',
     title: 'Val bits per byte',
@@ -47,8 +70,18 @@ const chartDefs: { id: ValueKind; title: string; yLabel: string; description: st
       'Val loss in bits per byte of text at evaluations against iteration. Unlike loss per token it does not depend on the tokenizer, so char, GPT-2 and BPE runs compare on it.',
   },
   { id: 'lr', title: 'Learning rate', yLabel: 'learning rate', description: 'Learning rate against iteration.' },
-  { id: 'tokens', title: 'Throughput', yLabel: 'tokens/s', description: 'Training tokens per second against iteration.' },
-  { id: 'mfu', title: 'MFU', yLabel: 'MFU %', description: "Model FLOPs utilisation (percent of the GPU's peak) against iteration." },
+  {
+    id: 'tokens',
+    title: 'Throughput',
+    yLabel: 'tokens/s',
+    description: 'Training tokens per second against iteration.',
+  },
+  {
+    id: 'mfu',
+    title: 'MFU',
+    yLabel: 'MFU %',
+    description: "Model FLOPs utilisation (percent of the GPU's peak) against iteration.",
+  },
 ];
 const views = new Map<ValueKind, ChartView>();
 
@@ -56,17 +89,35 @@ const views = new Map<ValueKind, ChartView>();
 
 const app = document.getElementById('app')!;
 const runList = el('ul', { class: 'runs', 'aria-label': 'Runs shown' });
-const emptyNote = el('p', { class: 'empty muted' }, 'No runs shown yet. Start a training run, or choose runs that wrote events.jsonl.');
+const emptyNote = el(
+  'p',
+  { class: 'empty muted' },
+  'No runs shown yet. Start a training run, or choose runs that wrote events.jsonl.',
+);
 const forecast = el('p', { class: 'forecast', id: 'loss-forecast', hidden: true });
 const samples = new SamplesTimeline(state, saveState, colorOf);
-const smoothing = el('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: state.smoothing, 'aria-describedby': 'smoothing-value' });
+const smoothing = el('input', {
+  type: 'range',
+  id: 'smoothing',
+  min: 0,
+  max: 0.99,
+  step: 0.01,
+  value: state.smoothing,
+  'aria-describedby': 'smoothing-value',
+});
 const smoothingValue = el('output', { id: 'smoothing-value', for: 'smoothing' }, state.smoothing.toFixed(2));
-const showRaw = el('vscode-checkbox', { id: 'show-raw', checked: state.showRaw }, 'Raw train loss') as HTMLElement & { checked: boolean };
+const showRaw = el('vscode-checkbox', { id: 'show-raw', checked: state.showRaw }, 'Raw train loss') as HTMLElement & {
+  checked: boolean;
+};
 
 function buildPage(): void {
   const pick = el('vscode-button', { secondary: true, id: 'pick-runs' }, 'Choose Runs…');
   pick.addEventListener('click', () => post({ type: 'metrics/pickRuns' }));
-  const csv = el('vscode-button', { secondary: true, id: 'export-csv', title: 'Save every metric of the shown runs as CSV' }, 'Export CSV');
+  const csv = el(
+    'vscode-button',
+    { secondary: true, id: 'export-csv', title: 'Save every metric of the shown runs as CSV' },
+    'Export CSV',
+  );
   csv.addEventListener('click', () => post({ type: 'metrics/exportCsv' }));
   smoothing.addEventListener('input', () => {
     state.smoothing = Number(smoothing.value);
@@ -87,13 +138,33 @@ function buildPage(): void {
     smoothingValue,
     showRaw,
   );
-  const header = el('header', { class: 'toolbar' }, el('h1', {}, 'Training metrics'), el('span', { class: 'spacer' }), pick, csv);
+  const header = el(
+    'header',
+    { class: 'toolbar' },
+    el('h1', {}, 'Training metrics'),
+    el('span', { class: 'spacer' }),
+    pick,
+    csv,
+  );
   const grid = el('div', { class: 'charts' });
   for (const def of chartDefs) {
-    const canvas = el('canvas', { role: 'img', 'aria-label': `${def.title} chart`, 'aria-describedby': `${def.id}-description ${def.id}-summary${def.id === 'loss' ? ' loss-forecast' : ''}` });
+    const canvas = el('canvas', {
+      role: 'img',
+      'aria-label': `${def.title} chart`,
+      'aria-describedby': `${def.id}-description ${def.id}-summary${def.id === 'loss' ? ' loss-forecast' : ''}`,
+    });
     const summary = el('p', { class: 'chart-summary', id: `${def.id}-summary`, 'aria-live': 'off' });
     const empty = el('p', { class: 'chart-empty muted', hidden: true });
-    const png = el('vscode-button', { secondary: true, class: 'png', 'aria-label': `Export the ${def.title.toLowerCase()} chart as PNG`, title: 'Export as PNG' }, 'PNG');
+    const png = el(
+      'vscode-button',
+      {
+        secondary: true,
+        class: 'png',
+        'aria-label': `Export the ${def.title.toLowerCase()} chart as PNG`,
+        title: 'Export as PNG',
+      },
+      'PNG',
+    );
     png.addEventListener('click', () => exportPng(def.id));
     const figure = el(
       'figure',
@@ -109,7 +180,12 @@ function buildPage(): void {
   }
   app.replaceChildren(header, runList, emptyNote, controls, grid, samples.section);
   app.removeAttribute('aria-busy');
-  for (const view of views.values()) view.chart = new Chart(view.canvas, { type: 'line', data: { datasets: [] }, options: chartOptions(theme, view.id, view.yLabel) });
+  for (const view of views.values())
+    view.chart = new Chart(view.canvas, {
+      type: 'line',
+      data: { datasets: [] },
+      options: chartOptions(theme, view.id, view.yLabel),
+    });
 }
 
 // ---------------------------------------------------------------- drawing
@@ -151,7 +227,11 @@ function renderRuns(): void {
   emptyNote.hidden = runs.size > 0;
   runList.replaceChildren(
     ...[...runs.values()].map((run) => {
-      const box = el('vscode-checkbox', { checked: !state.hiddenRuns.includes(run.id), 'data-run': run.id }, run.name) as HTMLElement & { checked: boolean };
+      const box = el(
+        'vscode-checkbox',
+        { checked: !state.hiddenRuns.includes(run.id), 'data-run': run.id },
+        run.name,
+      ) as HTMLElement & { checked: boolean };
       box.addEventListener('change', () => {
         state.hiddenRuns = box.checked ? state.hiddenRuns.filter((r) => r !== run.id) : [...state.hiddenRuns, run.id];
         saveState();
@@ -161,7 +241,11 @@ function renderRuns(): void {
       });
       const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' });
       swatch.style.backgroundColor = colorOf(run.id);
-      const status = el('span', { class: `status ${run.status}` }, [run.status, run.position, run.device].filter(Boolean).join(' · '));
+      const status = el(
+        'span',
+        { class: `status ${run.status}` },
+        [run.status, run.position, run.device].filter(Boolean).join(' · '),
+      );
       const item = el('li', { title: run.id }, swatch, el('div', { class: 'run-text' }, box, status));
       if (run.error) item.lastElementChild!.append(el('span', { class: 'run-error', role: 'alert' }, run.error));
       return item;
@@ -218,7 +302,6 @@ onThemeChange(() => {
 buildPage();
 redrawAll();
 // tests read the charts' data through this (Chart.getChart needs the bundle's Chart class)
-(window as unknown as { wordplayCharts: Record<string, Chart<'line', Point[]> | undefined> }).wordplayCharts = Object.fromEntries(
-  [...views.values()].map((v) => [v.id, v.chart]),
-);
+(window as unknown as { wordplayCharts: Record<string, Chart<'line', Point[]> | undefined> }).wordplayCharts =
+  Object.fromEntries([...views.values()].map((v) => [v.id, v.chart]));
 post({ type: 'ready' });

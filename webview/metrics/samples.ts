@@ -20,7 +20,13 @@ export class SamplesTimeline {
     this.section = el(
       'section',
       { class: 'samples', 'aria-labelledby': 'samples-heading' },
-      el('div', { class: 'samples-head' }, el('h2', { id: 'samples-heading' }, 'Samples over time'), el('label', { for: 'sample-run' }, 'Run'), this.runFilter),
+      el(
+        'div',
+        { class: 'samples-head' },
+        el('h2', { id: 'samples-heading' }, 'Samples over time'),
+        el('label', { for: 'sample-run' }, 'Run'),
+        this.runFilter,
+      ),
       el('p', { class: 'muted samples-note' }, 'The text each run wrote at its evaluations, newest first.'),
       this.list,
     );
@@ -38,7 +44,10 @@ export class SamplesTimeline {
     const visible = runs.filter((r) => r.samples.length);
     if (state.sampleRun && !visible.some((r) => r.id === state.sampleRun)) state.sampleRun = '';
     const chosen = visible.filter((r) => !state.sampleRun || r.id === state.sampleRun);
-    const drawn = JSON.stringify([visible.map((r) => [r.id, r.samples.length, r.samples.at(-1)?.iter]), state.sampleRun]);
+    const drawn = JSON.stringify([
+      visible.map((r) => [r.id, r.samples.length, r.samples.at(-1)?.iter]),
+      state.sampleRun,
+    ]);
     if (drawn === this.drawn) return;
     this.drawn = drawn;
     this.section.hidden = visible.length === 0;

@@ -17,7 +17,17 @@ function table(caption: string, names: [string, string], rows: RunCardRow[], mar
     'table',
     {},
     el('caption', { class: 'visually-hidden' }, caption),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, ''), el('th', { scope: 'col' }, names[0]), el('th', { scope: 'col' }, names[1]))),
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'col' }, ''),
+        el('th', { scope: 'col' }, names[0]),
+        el('th', { scope: 'col' }, names[1]),
+      ),
+    ),
     el(
       'tbody',
       {},
@@ -25,7 +35,13 @@ function table(caption: string, names: [string, string], rows: RunCardRow[], mar
         const differs = markDiffs && !r.same;
         const label = el('th', { scope: 'row' }, r.label);
         if (differs) label.append(el('span', { class: 'badge' }, 'differs'));
-        return el('tr', { class: differs ? 'differs' : undefined, 'data-key': r.label }, label, el('td', {}, r.a), el('td', {}, r.b));
+        return el(
+          'tr',
+          { class: differs ? 'differs' : undefined, 'data-key': r.label },
+          label,
+          el('td', {}, r.a),
+          el('td', {}, r.b),
+        );
       }),
     ),
   );
@@ -56,12 +72,20 @@ function render(card: RunCard): void {
   const datasetVerdict =
     card.sameDataset === null
       ? el('p', { class: 'verdict warning' }, 'Unknown: a dataset has no meta.json (moved or deleted).')
-      : el('p', { class: `verdict ${card.sameDataset ? 'same' : 'different'}` }, card.sameDataset ? 'Same dataset (sha256, tokenizer and vocabulary).' : 'Different datasets.');
+      : el(
+          'p',
+          { class: `verdict ${card.sameDataset ? 'same' : 'different'}` },
+          card.sameDataset ? 'Same dataset (sha256, tokenizer and vocabulary).' : 'Different datasets.',
+        );
   app.replaceChildren(
     el('header', { class: 'toolbar' }, el('h1', {}, `${card.names[0]} vs ${card.names[1]}`)),
     el('p', { class: 'muted dirs' }, `${card.dirs[0]} · ${card.dirs[1]}`),
     section('results', 'Results', table('Results', card.names, card.results, false)),
-    section('config', `Config: ${differing.length} ${differing.length === 1 ? 'key differs' : 'keys differ'}`, ...configBody),
+    section(
+      'config',
+      `Config: ${differing.length} ${differing.length === 1 ? 'key differs' : 'keys differ'}`,
+      ...configBody,
+    ),
     section('dataset', 'Dataset', datasetVerdict, table('Dataset', card.names, card.dataset, true)),
     section('environment', 'Environment', table('Environment', card.names, card.environment, true)),
   );

@@ -228,6 +228,11 @@ exit "$status"
 }
 
 /** The batch script's text for this config and run folder. */
-export function batchScript(scheduler: SchedulerName, config: RunConfig, runDir: string, env: NodeJS.ProcessEnv = process.env): string {
+export function batchScript(
+  scheduler: SchedulerName,
+  config: RunConfig,
+  runDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return scheduler === 'slurm' ? slurmScript(config, runDir, env) : pbsScript(config, runDir, env);
 }

@@ -54,9 +54,17 @@ export interface Output {
 }
 
 /** Runs one of the scheduler's commands; a UserError when it is not installed here. */
-export function schedulerCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Output> {
+export function schedulerCommand(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<Output> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -79,7 +87,18 @@ export function schedulerCommand(command: string, args: string[], options: { env
 // (shown for MinJobAge seconds after it ends); any other (RUNNING, COMPLETING, SUSPENDED ...)
 // holds nodes
 const SLURM_QUEUED = new Set(['PENDING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD', 'SPECIAL_EXIT']);
-const SLURM_ENDED = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY', 'REVOKED']);
+const SLURM_ENDED = new Set([
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'OUT_OF_MEMORY',
+  'REVOKED',
+]);
 
 /** `squeue -h -o %i|%T|%r` lines → status by job id. */
 export function parseSqueue(stdout: string): Map<string, JobStatus> {
@@ -87,7 +106,8 @@ export function parseSqueue(stdout: string): Map<string, JobStatus> {
   for (const line of stdout.split('\n')) {
     const [id, state, reason] = line.trim().split('|');
     if (!id || !state) continue;
-    if (SLURM_QUEUED.has(state)) statuses.set(id, reason && reason !== 'None' ? { state: 'queued', reason } : { state: 'queued' });
+    if (SLURM_QUEUED.has(state))
+      statuses.set(id, reason && reason !== 'None' ? { state: 'queued', reason } : { state: 'queued' });
     else statuses.set(id, { state: SLURM_ENDED.has(state) ? 'ended' : 'running' });
   }
   return statuses;
@@ -106,7 +126,9 @@ export function parseQstat(stdout: string): Map<string, JobStatus> {
   const jobs = (JSON.parse(stdout) as { Jobs?: Record<string, { job_state?: string; comment?: string }> }).Jobs ?? {};
   for (const [id, job] of Object.entries(jobs)) {
     const state = job.job_state ?? '';
-    const status: JobStatus = PBS_QUEUED.has(state) ? { state: 'queued' } : { state: PBS_RUNNING.has(state) ? 'running' : 'ended' };
+    const status: JobStatus = PBS_QUEUED.has(state)
+      ? { state: 'queued' }
+      : { state: PBS_RUNNING.has(state) ? 'running' : 'ended' };
     if (status.state === 'queued' && job.comment) status.reason = job.comment;
     statuses.set(jobNumber(id), status);
   }
@@ -117,13 +139,17 @@ const jobNumber = (id: string) => id.split('.')[0];
 
 /** Where each job is, by its jobId, through one squeue (and one qstat) call for all of them. A
  *  job the scheduler no longer knows has ended. */
-export async function jobStatuses(jobs: JobRecord[], env: NodeJS.ProcessEnv = process.env): Promise<Map<string, JobStatus>> {
+export async function jobStatuses(
+  jobs: JobRecord[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Map<string, JobStatus>> {
   const result = new Map<string, JobStatus>();
   const slurm = jobs.filter((j) => j.scheduler === 'slurm').map((j) => j.jobId);
   if (slurm.length) {
     const out = await schedulerCommand('squeue', ['-h', '-j', slurm.join(','), '-o', '%i|%T|%r'], { env });
     // every id unknown (ended longer than MinJobAge ago) is an error to squeue
-    if (out.code !== 0 && !/Invalid job id/i.test(out.stderr)) throw new UserError(`squeue failed: ${out.stderr.trim() || `exit ${out.code}`}`);
+    if (out.code !== 0 && !/Invalid job id/i.test(out.stderr))
+      throw new UserError(`squeue failed: ${out.stderr.trim() || `exit ${out.code}`}`);
     const known = out.code === 0 ? parseSqueue(out.stdout) : new Map<string, JobStatus>();
     for (const id of slurm) result.set(id, known.get(id) ?? { state: 'ended' });
   }
@@ -156,5 +182,6 @@ export async function cancelJob(job: JobRecord, env: NodeJS.ProcessEnv = process
         ? ['qdel', [job.jobId]]
         : ['qsig', ['-s', 'INT', job.jobId]];
   const out = await schedulerCommand(command, args, { env });
-  if (out.code !== 0) throw new UserError(`${command} ${args.join(' ')} failed: ${out.stderr.trim() || `exit ${out.code}`}`);
+  if (out.code !== 0)
+    throw new UserError(`${command} ${args.join(' ')} failed: ${out.stderr.trim() || `exit ${out.code}`}`);
 }

@@ -21,21 +21,37 @@ export function submitProblems(scheduler: SchedulerName, config: RunConfig, runD
   const problems: ConfigProblem[] = [];
   const c = config.cluster;
   // the script's directives take a path in double quotes, and one command per line
-  if (/["\n\r]/.test(runDir)) problems.push({ key: '--run-dir', message: 'holds a double quote or a line break, which a batch script cannot carry; choose another folder' });
+  if (/["\n\r]/.test(runDir))
+    problems.push({
+      key: '--run-dir',
+      message: 'holds a double quote or a line break, which a batch script cannot carry; choose another folder',
+    });
   if (scheduler === 'slurm' && c.queue !== null) {
     problems.push({ key: 'cluster.queue', message: 'is a PBS queue; SLURM takes cluster.partition: set that instead' });
   }
   if (scheduler === 'pbs' && c.partition !== null) {
-    problems.push({ key: 'cluster.partition', message: 'is a SLURM partition; PBS takes cluster.queue: set that instead' });
+    problems.push({
+      key: 'cluster.partition',
+      message: 'is a SLURM partition; PBS takes cluster.queue: set that instead',
+    });
   }
   if (c.time !== null && c.stop_before_s >= seconds(c.time)) {
-    problems.push({ key: 'cluster.stop_before_s', message: `${c.stop_before_s} s is not within cluster.time ${c.time}; lower it, or give the job more time` });
+    problems.push({
+      key: 'cluster.stop_before_s',
+      message: `${c.stop_before_s} s is not within cluster.time ${c.time}; lower it, or give the job more time`,
+    });
   }
   if (!fs.existsSync(config.data.dataset)) {
-    problems.push({ key: 'data.dataset', message: `${config.data.dataset} does not exist here; prepare it (wordplay prepare) in a folder every node shares` });
+    problems.push({
+      key: 'data.dataset',
+      message: `${config.data.dataset} does not exist here; prepare it (wordplay prepare) in a folder every node shares`,
+    });
   }
   if (config.train.init_from === 'resume' && !fs.existsSync(runPaths(runDir).checkpointState)) {
-    problems.push({ key: 'train.init_from', message: `resume needs a checkpoint in ${runDir}; give --run-dir the run to continue` });
+    problems.push({
+      key: 'train.init_from',
+      message: `resume needs a checkpoint in ${runDir}; give --run-dir the run to continue`,
+    });
   }
   return problems;
 }
@@ -60,7 +76,9 @@ export async function submitRun(options: SubmitOptions): Promise<JobRecord> {
   const out = await schedulerCommand(command, args, { env, cwd: paths.root });
   const jobId = out.stdout.trim().split(';')[0];
   if (out.code !== 0 || !jobId) {
-    throw new UserError(`${command} refused the job (${script}): ${out.stderr.trim() || `exit ${out.code}, no job id`}`);
+    throw new UserError(
+      `${command} refused the job (${script}): ${out.stderr.trim() || `exit ${out.code}, no job id`}`,
+    );
   }
   const record: JobRecord = { scheduler, jobId, script, submittedAt: new Date().toISOString() };
   writeJobRecord(paths.root, record);

@@ -33,5 +33,8 @@ export function nextFreeName(stem: string, ext: string, taken: (name: string) =>
 
 /** The path of the next free name in a folder: never an existing file or folder. */
 export function nextFreePath(folder: string, stem: string, ext = ''): string {
-  return path.join(folder, nextFreeName(stem, ext, (name) => fs.existsSync(path.join(folder, name))));
+  return path.join(
+    folder,
+    nextFreeName(stem, ext, (name) => fs.existsSync(path.join(folder, name))),
+  );
 }

@@ -32,7 +32,8 @@ export interface ManagedEnv {
 
 export function managedEnv(env: NodeJS.ProcessEnv = process.env): ManagedEnv {
   const dir = path.join(cacheDir(env), `python-${requirementsHash()}`);
-  const python = process.platform === 'win32' ? path.join(dir, 'Scripts', 'python.exe') : path.join(dir, 'bin', 'python');
+  const python =
+    process.platform === 'win32' ? path.join(dir, 'Scripts', 'python.exe') : path.join(dir, 'bin', 'python');
   return { dir, python };
 }
 
@@ -41,7 +42,8 @@ export function isManagedEnvReady(env: NodeJS.ProcessEnv = process.env): boolean
   return fs.existsSync(path.join(managedEnv(env).dir, READY_MARKER));
 }
 
-export type PythonSource = 'wordplay.pythonPath' | 'WORDPLAY_PYTHON' | 'Python extension' | 'managed environment' | 'PATH';
+export type PythonSource =
+  'wordplay.pythonPath' | 'WORDPLAY_PYTHON' | 'Python extension' | 'managed environment' | 'PATH';
 
 export interface ResolvedPython {
   path: string;
@@ -70,7 +72,10 @@ export interface EditorPythonSources {
  *  WORDPLAY_PYTHON, else the Python extension's active environment when it can train, else as
  *  the CLI (the managed environment, then PATH). The active environment must be able to train
  *  to be chosen: a torch-less one would otherwise hide the environment `wordplay setup` made. */
-export async function resolveEditorPython(sources: EditorPythonSources, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedPython> {
+export async function resolveEditorPython(
+  sources: EditorPythonSources,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedPython> {
   const setting = sources.setting.trim();
   if (setting) return { path: setting, source: 'wordplay.pythonPath' };
   if (!env.WORDPLAY_PYTHON) {
@@ -123,7 +128,12 @@ export async function setupManagedEnv(
   return target;
 }
 
-async function createManagedEnv(target: ManagedEnv, progress: SetupProgress, base: string | undefined, signal?: AbortSignal): Promise<void> {
+async function createManagedEnv(
+  target: ManagedEnv,
+  progress: SetupProgress,
+  base: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
   const basePython = base ?? systemPython();
   const version = pythonVersion(basePython);
   // An environment without its marker was interrupted: start it again from nothing.
@@ -143,7 +153,8 @@ async function createManagedEnv(target: ManagedEnv, progress: SetupProgress, bas
         step: progress.step,
         line(line: string) {
           const collecting = /^Collecting (\S+)/.exec(line);
-          if (collecting) progress.step(`Collecting ${collecting[1]} (${++collected} packages so far, for the ${total} asked for)`);
+          if (collecting)
+            progress.step(`Collecting ${collecting[1]} (${++collected} packages so far, for the ${total} asked for)`);
           else if (line.startsWith('Installing collected packages')) progress.step('Installing the collected packages');
         },
       },
@@ -163,7 +174,9 @@ async function createManagedEnv(target: ManagedEnv, progress: SetupProgress, bas
 /** Whether the managed environment holds DeepSpeed as trainer/requirements-deepspeed.txt pins it now. */
 export function hasDeepSpeed(target: ManagedEnv = managedEnv()): boolean {
   try {
-    const marker = JSON.parse(fs.readFileSync(path.join(target.dir, DEEPSPEED_MARKER), 'utf8')) as { requirements?: string };
+    const marker = JSON.parse(fs.readFileSync(path.join(target.dir, DEEPSPEED_MARKER), 'utf8')) as {
+      requirements?: string;
+    };
     return marker.requirements === fileHash(deepspeedRequirementsFile);
   } catch {
     return false;
@@ -178,7 +191,16 @@ async function installDeepSpeed(target: ManagedEnv, progress: SetupProgress, sig
     return;
   }
   progress.step('Installing DeepSpeed (distributed.backend deepspeed)');
-  const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', deepspeedRequirementsFile];
+  const args = [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '--progress-bar',
+    'off',
+    '-r',
+    deepspeedRequirementsFile,
+  ];
   await run(target.python, args, progress, signal);
   fs.writeFileSync(
     path.join(target.dir, DEEPSPEED_MARKER),
@@ -222,7 +244,9 @@ function run(
     child.on('close', (code) => {
       if (code === 0) resolve();
       else if (!signal?.aborted) {
-        reject(new UserError(`"${command} ${args.join(' ')}" failed (exit ${code}). Its last lines:\n${tail.join('\n')}`));
+        reject(
+          new UserError(`"${command} ${args.join(' ')}" failed (exit ${code}). Its last lines:\n${tail.join('\n')}`),
+        );
       }
     });
   });
@@ -248,6 +272,9 @@ export function trainerInvocation(args: string[], env: NodeJS.ProcessEnv = proce
 /** The variables the trainer runs with, beside those it inherits: the package on PYTHONPATH,
  *  and its output unbuffered (a log file shows each line as it is written). A batch script
  *  (src/core/cluster/) writes these same values. */
-export function trainerVariables(env: NodeJS.ProcessEnv = process.env): { PYTHONPATH: string; PYTHONUNBUFFERED: string } {
+export function trainerVariables(env: NodeJS.ProcessEnv = process.env): {
+  PYTHONPATH: string;
+  PYTHONUNBUFFERED: string;
+} {
   return { PYTHONPATH: [trainerDir, env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' };
 }

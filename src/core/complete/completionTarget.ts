@@ -10,8 +10,13 @@ export interface CompletionTarget {
 
 /** `maxPromptChars` bounds the text taken before a cursor (the engine keeps the last
  *  block_size tokens of whatever it gets, so a little more than that is plenty). */
-export function completionTarget(text: string, selection: { start: number; end: number }, maxPromptChars: number): CompletionTarget {
-  if (selection.end > selection.start) return { prompt: text.slice(selection.start, selection.end), insertAt: selection.end };
+export function completionTarget(
+  text: string,
+  selection: { start: number; end: number },
+  maxPromptChars: number,
+): CompletionTarget {
+  if (selection.end > selection.start)
+    return { prompt: text.slice(selection.start, selection.end), insertAt: selection.end };
   let from = Math.max(0, selection.end - maxPromptChars);
   // never start in the middle of a surrogate pair
   const unit = text.charCodeAt(from);
@@ -35,7 +40,11 @@ export function undoStops(index: number): { undoStopBefore: boolean; undoStopAft
 export async function streamInsert(
   pieces: AsyncIterable<string>,
   at: number,
-  insert: (offset: number, text: string, stops: { undoStopBefore: boolean; undoStopAfter: boolean }) => Promise<boolean>,
+  insert: (
+    offset: number,
+    text: string,
+    stops: { undoStopBefore: boolean; undoStopAfter: boolean },
+  ) => Promise<boolean>,
 ): Promise<string> {
   const source = pieces[Symbol.asyncIterator]();
   let pending = '';

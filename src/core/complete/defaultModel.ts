@@ -17,10 +17,14 @@ export type DefaultModel = { run: RunSummary } | ({ run?: undefined } & NoModel)
 export function defaultModel(runs: RunSummary[]): DefaultModel {
   const withModel = runs.find((r) => r.hasModel);
   if (withModel) return { run: withModel };
-  if (runs.length === 0) return { why: 'there is no trained model in this workspace yet: Train GPT trains one.', fix: 'Train GPT' };
+  if (runs.length === 0)
+    return { why: 'there is no trained model in this workspace yet: Train GPT trains one.', fix: 'Train GPT' };
   const training = runs.filter((r) => r.state === 'running');
   if (training.length === runs.length) {
-    const who = runs.length === 1 ? `the only run, ${runs[0].name}, is still training and has` : `all ${runs.length} runs are still training and have`;
+    const who =
+      runs.length === 1
+        ? `the only run, ${runs[0].name}, is still training and has`
+        : `all ${runs.length} runs are still training and have`;
     return { why: `${who} no exported model yet; Stop Training exports one.`, fix: 'Stop Training' };
   }
   if (training.length > 0) {
@@ -30,5 +34,8 @@ export function defaultModel(runs: RunSummary[]): DefaultModel {
       fix: 'Stop Training',
     };
   }
-  return { why: `no run has an exported model (model.onnx) yet: Export Model writes one from a run's checkpoint, or Train GPT trains a new run.`, fix: 'Export Model' };
+  return {
+    why: `no run has an exported model (model.onnx) yet: Export Model writes one from a run's checkpoint, or Train GPT trains a new run.`,
+    fix: 'Export Model',
+  };
 }

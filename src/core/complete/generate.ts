@@ -65,13 +65,19 @@ export interface ResolvedOptions {
 /** Checks the options; bad ones are UserErrors naming the option as the CLI spells it. */
 export function resolveOptions(o: Omit<GenerateOptions, 'prompt'>): ResolvedOptions {
   const maxTokens = o.maxTokens ?? 200;
-  if (!Number.isInteger(maxTokens) || maxTokens <= 0) throw new UserError(`--max-tokens must be a whole number of at least 1, got ${maxTokens}: nothing would be generated.`);
+  if (!Number.isInteger(maxTokens) || maxTokens <= 0)
+    throw new UserError(
+      `--max-tokens must be a whole number of at least 1, got ${maxTokens}: nothing would be generated.`,
+    );
   const temperature = o.temperature ?? 0.8;
-  if (!Number.isFinite(temperature) || temperature < 0) throw new UserError(`--temperature must be 0 (greedy) or more, got ${temperature}.`);
+  if (!Number.isFinite(temperature) || temperature < 0)
+    throw new UserError(`--temperature must be 0 (greedy) or more, got ${temperature}.`);
   const topK = o.topK ?? 0;
-  if (!Number.isInteger(topK) || topK < 0) throw new UserError(`--top-k must be a whole number, 0 for none, got ${topK}.`);
+  if (!Number.isInteger(topK) || topK < 0)
+    throw new UserError(`--top-k must be a whole number, 0 for none, got ${topK}.`);
   const topP = o.topP ?? 1;
-  if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw new UserError(`--top-p must be above 0 and at most 1, got ${topP}.`);
+  if (!Number.isFinite(topP) || topP <= 0 || topP > 1)
+    throw new UserError(`--top-p must be above 0 and at most 1, got ${topP}.`);
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
   if (!Number.isSafeInteger(seed)) throw new UserError(`--seed must be a whole number, got ${seed}.`);
   const stop = o.stop ?? [];
@@ -88,8 +94,13 @@ export function promptTokens(model: GenerationModel, prompt: string, warn: (m: s
     if (unknown.length > 0) {
       const dropped = new Set(unknown);
       text = [...prompt].filter((ch) => !dropped.has(ch)).join('');
-      const shown = unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(', ');
-      warn(`the model's character vocabulary lacks ${shown}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}: dropped from the prompt.`);
+      const shown = unknown
+        .slice(0, 10)
+        .map((c) => JSON.stringify(c))
+        .join(', ');
+      warn(
+        `the model's character vocabulary lacks ${shown}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}: dropped from the prompt.`,
+      );
     }
   }
   let ids = tok.encode(text);
@@ -103,10 +114,14 @@ export function promptTokens(model: GenerationModel, prompt: string, warn: (m: s
   }
   const tooBig = ids.find((id) => id >= model.vocabSize);
   if (tooBig !== undefined) {
-    throw new UserError(`the prompt has token ${tooBig}, beyond the model's vocabulary of ${model.vocabSize} (${model.files.meta}): use a prompt the model's tokenizer covers.`);
+    throw new UserError(
+      `the prompt has token ${tooBig}, beyond the model's vocabulary of ${model.vocabSize} (${model.files.meta}): use a prompt the model's tokenizer covers.`,
+    );
   }
   if (ids.length > model.blockSize) {
-    warn(`the prompt is ${ids.length} tokens, more than the model's block size ${model.blockSize}: only its last ${model.blockSize} are used.`);
+    warn(
+      `the prompt is ${ids.length} tokens, more than the model's block size ${model.blockSize}: only its last ${model.blockSize} are used.`,
+    );
     ids = ids.slice(-model.blockSize);
   }
   return ids;
@@ -130,7 +145,10 @@ function heldBack(text: string, stops: string[]): number {
  * Continues `options.prompt` with the model at `model` (a run dir, a model.onnx, or a loaded
  * model), yielding text pieces as they come; the return value sums the generation up.
  */
-export async function* generate(model: string | GenerationModel, options: GenerateOptions): AsyncGenerator<string, GenerationSummary, void> {
+export async function* generate(
+  model: string | GenerationModel,
+  options: GenerateOptions,
+): AsyncGenerator<string, GenerationSummary, void> {
   const opts = resolveOptions(options);
   const loaded = typeof model === 'string' ? await loadGenerationModel(model) : model;
   const warnings: string[] = [];

@@ -29,7 +29,10 @@ export class KvCache {
     this.past = meta.inputs.slice(2);
     this.flags = meta.flag_inputs ?? [];
     // per layer new_key_<i>, new_value_<i>: the same order as the past inputs
-    this.fetch = [OUTPUTS.logits, ...meta.outputs.filter((n) => n.startsWith(OUTPUTS.new_key) || n.startsWith(OUTPUTS.new_value))];
+    this.fetch = [
+      OUTPUTS.logits,
+      ...meta.outputs.filter((n) => n.startsWith(OUTPUTS.new_key) || n.startsWith(OUTPUTS.new_value)),
+    ];
     this.buffers = this.past.map(() => new Float32Array(0));
   }
 
@@ -56,7 +59,11 @@ export class KvCache {
       [INPUTS.positions]: new ort.Tensor('int64', pos, [1, n]),
     };
     for (let j = 0; j < this.past.length; j++) {
-      feeds[this.past[j]] = new ort.Tensor('float32', this.buffers[j].subarray(0, past * this.width), [1, past, this.width]);
+      feeds[this.past[j]] = new ort.Tensor('float32', this.buffers[j].subarray(0, past * this.width), [
+        1,
+        past,
+        this.width,
+      ]);
     }
     for (const flag of this.flags) feeds[flag] = new ort.Tensor('bool', new Uint8Array(1), []);
     let out: OrtModule.InferenceSession.ReturnType;
@@ -64,7 +71,9 @@ export class KvCache {
       out = await this.session.run(feeds, this.fetch);
     } catch (err) {
       const first = String((err as Error).message ?? err).split('\n')[0];
-      throw new UserError(`${this.files.onnx} failed to run (${first}). It may not match ${this.files.meta}. ${exportHint}`);
+      throw new UserError(
+        `${this.files.onnx} failed to run (${first}). It may not match ${this.files.meta}. ${exportHint}`,
+      );
     }
     this.grow(total);
     for (let j = 0; j < this.past.length; j++) {
@@ -73,7 +82,9 @@ export class KvCache {
     this.length = total;
     const logits = out[OUTPUTS.logits].data as Float32Array;
     if (logits.length !== this.meta.vocab_size) {
-      throw new UserError(`${this.files.onnx} gives ${logits.length} logits but ${this.files.meta} says vocab_size ${this.meta.vocab_size}. ${exportHint}`);
+      throw new UserError(
+        `${this.files.onnx} gives ${logits.length} logits but ${this.files.meta} says vocab_size ${this.meta.vocab_size}. ${exportHint}`,
+      );
     }
     return logits;
   }

@@ -27,7 +27,14 @@ export interface ModelMeta {
   /** schemas/model.json's format and version. */
   format: string;
   format_version: number;
-  architecture: { n_layer: number; n_head: number; n_embd: number; block_size: number; vocab_size: number; bias?: boolean };
+  architecture: {
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    block_size: number;
+    vocab_size: number;
+    bias?: boolean;
+  };
   block_size: number;
   vocab_size: number;
   tokenizer: TokenizerSpec;
@@ -90,40 +97,61 @@ export function readModelMeta(file: string): ModelMeta {
     throw new UserError(`${file} is not valid JSON (${(err as Error).message}). ${exportHint}`);
   }
   const bad = (what: string) => new UserError(`${file}: ${what}. ${exportHint}`);
-  if (!value || typeof value !== 'object' || value.format !== contract.format) throw bad(`not a wordplay model description (no "format": "${contract.format}")`);
+  if (!value || typeof value !== 'object' || value.format !== contract.format)
+    throw bad(`not a wordplay model description (no "format": "${contract.format}")`);
   if (value.format_version !== contract.version) {
-    throw bad(`format_version ${String(value.format_version)} is not one this version of wordplay reads (${contract.version})`);
+    throw bad(
+      `format_version ${String(value.format_version)} is not one this version of wordplay reads (${contract.version})`,
+    );
   }
   const a = value.architecture as ModelMeta['architecture'] | undefined;
   if (!a || !isInt(a.n_layer) || !isInt(a.n_head) || !isInt(a.n_embd) || !isInt(a.block_size) || !isInt(a.vocab_size)) {
     throw bad('"architecture" needs whole numbers n_layer, n_head, n_embd, block_size and vocab_size');
   }
-  if (value.block_size !== a.block_size || value.vocab_size !== a.vocab_size) throw bad('block_size or vocab_size disagrees with "architecture"');
+  if (value.block_size !== a.block_size || value.vocab_size !== a.vocab_size)
+    throw bad('block_size or vocab_size disagrees with "architecture"');
   if (a.n_embd % a.n_head !== 0) throw bad(`n_embd ${a.n_embd} is not a multiple of n_head ${a.n_head}`);
   const kv = value.kv_cache as ModelMeta['kv_cache'] | undefined;
-  if (!kv || kv.layout !== 'batch,seq,n_embd') throw bad('"kv_cache" has a layout this version of wordplay does not read (batch,seq,n_embd)');
-  if (kv.n_layer !== a.n_layer || kv.n_head !== a.n_head || kv.head_dim !== a.n_embd / a.n_head || kv.width !== a.n_embd) {
+  if (!kv || kv.layout !== 'batch,seq,n_embd')
+    throw bad('"kv_cache" has a layout this version of wordplay does not read (batch,seq,n_embd)');
+  if (
+    kv.n_layer !== a.n_layer ||
+    kv.n_head !== a.n_head ||
+    kv.head_dim !== a.n_embd / a.n_head ||
+    kv.width !== a.n_embd
+  ) {
     throw bad('"kv_cache" disagrees with "architecture"');
   }
   const names = (key: 'inputs' | 'outputs', first: string[], ...groups: string[][]) => {
     const expected = [...first];
-    for (const per of groups) for (let i = 0; i < a.n_layer; i++) for (const prefix of per) expected.push(`${prefix}${i}`);
+    for (const per of groups)
+      for (let i = 0; i < a.n_layer; i++) for (const prefix of per) expected.push(`${prefix}${i}`);
     const got = value[key];
     // all_logits came later: a model exported before it generates all the same
-    if (key === 'outputs' && Array.isArray(got) && got.length === expected.length + 1) expected.push(OUTPUTS.all_logits);
+    if (key === 'outputs' && Array.isArray(got) && got.length === expected.length + 1)
+      expected.push(OUTPUTS.all_logits);
     if (!Array.isArray(got) || got.length !== expected.length || got.some((n, i) => n !== expected[i])) {
-      throw bad(`"${key}" should be ${expected.slice(0, 4).join(', ')}, ... (${expected.length} names for ${a.n_layer} layers)`);
+      throw bad(
+        `"${key}" should be ${expected.slice(0, 4).join(', ')}, ... (${expected.length} names for ${a.n_layer} layers)`,
+      );
     }
   };
   names('inputs', [INPUTS.ids, INPUTS.positions], [INPUTS.past_key, INPUTS.past_value]);
-  names('outputs', [OUTPUTS.logits], [OUTPUTS.present_key, OUTPUTS.present_value], [OUTPUTS.new_key, OUTPUTS.new_value]);
+  names(
+    'outputs',
+    [OUTPUTS.logits],
+    [OUTPUTS.present_key, OUTPUTS.present_value],
+    [OUTPUTS.new_key, OUTPUTS.new_value],
+  );
   const flags = value.flag_inputs;
   if (flags !== undefined && !(Array.isArray(flags) && flags.length === 1 && flags[0] === INPUTS.all_positions)) {
     throw bad(`"flag_inputs" should be ["${INPUTS.all_positions}"]`);
   }
   const tokenizer = parseTokenizerSpec(value.tokenizer, `${file} (its "tokenizer")`);
   if (tokenizer.type !== 'gpt2' && tokenizerFromSpec(tokenizer).vocabSize !== a.vocab_size) {
-    throw bad(`the ${tokenizer.type} tokenizer has ${tokenizerFromSpec(tokenizer).vocabSize} tokens but the model's vocab_size is ${a.vocab_size}`);
+    throw bad(
+      `the ${tokenizer.type} tokenizer has ${tokenizerFromSpec(tokenizer).vocabSize} tokens but the model's vocab_size is ${a.vocab_size}`,
+    );
   }
   return { ...(value as unknown as ModelMeta), tokenizer };
 }

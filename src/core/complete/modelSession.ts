@@ -10,7 +10,15 @@ import * as os from 'node:os';
 import type * as OrtModule from 'onnxruntime-node';
 import { UserError } from '../common/errors';
 import { KvCache } from './kvCache';
-import { exportHint, INPUTS, OUTPUTS, readModelMeta, resolveModelFiles, type ModelFiles, type ModelMeta } from './modelFiles';
+import {
+  exportHint,
+  INPUTS,
+  OUTPUTS,
+  readModelMeta,
+  resolveModelFiles,
+  type ModelFiles,
+  type ModelMeta,
+} from './modelFiles';
 import { tokenizerFromSpec, type Tokenizer } from '../prepare/tokenizer';
 
 type Ort = typeof OrtModule;
@@ -25,7 +33,9 @@ function loadOrt(): Ort {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       ortModule = require('onnxruntime-node') as Ort;
     } catch (err) {
-      throw new UserError(`onnxruntime-node could not be loaded (${String((err as Error).message ?? err).split('\n')[0]}): reinstall wordplay's dependencies with "npm install".`);
+      throw new UserError(
+        `onnxruntime-node could not be loaded (${String((err as Error).message ?? err).split('\n')[0]}): reinstall wordplay's dependencies with "npm install".`,
+      );
     }
   }
   return ortModule;
@@ -125,7 +135,11 @@ export async function loadGenerationModel(target: string, options: EngineOptions
   const key = fileKey(files);
   const hit = sessions.get(slot);
   if (hit?.key === key) return hit.model;
-  if (hit) hit.model.then((m) => m.retire(), () => undefined);
+  if (hit)
+    hit.model.then(
+      (m) => m.retire(),
+      () => undefined,
+    );
   const model = openModel(files, threads, spin);
   sessions.set(slot, { key, model });
   model.catch(() => {
@@ -136,7 +150,11 @@ export async function loadGenerationModel(target: string, options: EngineOptions
 
 /** Forgets every cached session (tests; the extension on deactivate). */
 export function clearModelCache(): void {
-  for (const entry of sessions.values()) entry.model.then((m) => m.retire(), () => undefined);
+  for (const entry of sessions.values())
+    entry.model.then(
+      (m) => m.retire(),
+      () => undefined,
+    );
   sessions.clear();
 }
 
@@ -155,7 +173,9 @@ async function openModel(files: ModelFiles, threads: number, spin: boolean): Pro
     });
   } catch (err) {
     const first = String((err as Error).message ?? err).split('\n')[0];
-    throw new UserError(`${files.onnx} could not be loaded (${first}): the file is missing, truncated or not a wordplay model. ${exportHint}`);
+    throw new UserError(
+      `${files.onnx} could not be loaded (${first}): the file is missing, truncated or not a wordplay model. ${exportHint}`,
+    );
   }
   const disagree = (what: string) => {
     void session.release().catch(() => undefined);
@@ -163,10 +183,14 @@ async function openModel(files: ModelFiles, threads: number, spin: boolean): Pro
   };
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((n, i) => n === b[i]);
   if (!same([...session.inputNames].sort(), [...meta.inputs, ...(meta.flag_inputs ?? [])].sort())) {
-    throw disagree(`the model's inputs are ${session.inputNames.slice(0, 4).join(', ')}${session.inputNames.length > 4 ? ', ...' : ''} (${session.inputNames.length} in all), model.json lists ${meta.inputs.length}`);
+    throw disagree(
+      `the model's inputs are ${session.inputNames.slice(0, 4).join(', ')}${session.inputNames.length > 4 ? ', ...' : ''} (${session.inputNames.length} in all), model.json lists ${meta.inputs.length}`,
+    );
   }
   if (!same([...session.outputNames].sort(), [...meta.outputs].sort())) {
-    throw disagree(`the model's outputs (${session.outputNames.length}) are not the ${meta.outputs.length} model.json lists`);
+    throw disagree(
+      `the model's outputs (${session.outputNames.length}) are not the ${meta.outputs.length} model.json lists`,
+    );
   }
   const shapeOf = (list: readonly OrtModule.InferenceSession.ValueMetadata[], name: string) => {
     const m = list.find((v) => v.name === name);

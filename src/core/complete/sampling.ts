@@ -59,7 +59,8 @@ function argmax(logits: Float32Array): number {
 /** Indices of the k largest logits, in no particular order (a min-heap of size k). */
 function topKIndices(logits: Float32Array, k: number): number[] {
   const heap: number[] = [];
-  const less = (i: number, j: number) => logits[heap[i]] < logits[heap[j]] || (logits[heap[i]] === logits[heap[j]] && heap[i] > heap[j]);
+  const less = (i: number, j: number) =>
+    logits[heap[i]] < logits[heap[j]] || (logits[heap[i]] === logits[heap[j]] && heap[i] > heap[j]);
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j], heap[i]]);
   const down = (i: number) => {
     for (;;) {
@@ -76,7 +77,7 @@ function topKIndices(logits: Float32Array, k: number): number[] {
   for (let id = 0; id < logits.length; id++) {
     if (heap.length < k) {
       heap.push(id);
-      for (let i = heap.length - 1; i > 0; ) {
+      for (let i = heap.length - 1; i > 0;) {
         const p = (i - 1) >> 1;
         if (!less(i, p)) break;
         swap(i, p);
@@ -94,7 +95,8 @@ function topKIndices(logits: Float32Array, k: number): number[] {
 export function sampleToken(logits: Float32Array, options: SamplingOptions, rng: Rng): number {
   if (options.temperature <= 0) return argmax(logits);
   const v = logits.length;
-  let ids: number[] = options.topK > 0 && options.topK < v ? topKIndices(logits, options.topK) : Array.from({ length: v }, (_, i) => i);
+  let ids: number[] =
+    options.topK > 0 && options.topK < v ? topKIndices(logits, options.topK) : Array.from({ length: v }, (_, i) => i);
   let max = -Infinity;
   for (const id of ids) if (logits[id] > max) max = logits[id];
   let probs = ids.map((id) => Math.exp((logits[id] - max) / options.temperature));

@@ -110,7 +110,8 @@ export function tokenSpans(tokenizer: Tokenizer, text: string): TokenSpans {
     spans.ends.push(at);
   }
   at += decoder.flush().length;
-  if (at !== text.length) throw new Error(`internal: the tokens of a ${text.length}-character text decode to ${at} characters`);
+  if (at !== text.length)
+    throw new Error(`internal: the tokens of a ${text.length}-character text decode to ${at} characters`);
   return spans;
 }
 
@@ -139,14 +140,23 @@ export function slidingWindows(n: number, block: number): { length: number; wind
 const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** Scores `text` with `model` (see the top of this file). */
-export async function scoreText(model: GenerationModel, text: string, options: SurpriseOptions = {}): Promise<Surprise> {
+export async function scoreText(
+  model: GenerationModel,
+  text: string,
+  options: SurpriseOptions = {},
+): Promise<Surprise> {
   if (!scoresAllPositions(model.meta)) {
-    throw new UserError(`${model.files.onnx} was exported before Model Surprise and gives the last position's logits only. ${exportHint}`);
+    throw new UserError(
+      `${model.files.onnx} was exported before Model Surprise and gives the last position's logits only. ${exportHint}`,
+    );
   }
   const spans = tokenSpans(model.tokenizer, text);
   const { ids } = spans;
   const tooBig = ids.find((id) => id >= model.vocabSize);
-  if (tooBig !== undefined) throw new UserError(`the text has token ${tooBig}, beyond the model's vocabulary of ${model.vocabSize} (${model.files.meta}).`);
+  if (tooBig !== undefined)
+    throw new UserError(
+      `the text has token ${tooBig}, beyond the model's vocabulary of ${model.vocabSize} (${model.files.meta}).`,
+    );
   const { length, windows } = slidingWindows(ids.length, model.blockSize);
   const vocab = model.vocabSize;
   const perBatch = Math.max(1, Math.floor(MAX_BATCH_FLOATS / (length * vocab)));
@@ -163,7 +173,11 @@ export async function scoreText(model: GenerationModel, text: string, options: S
   for (let b = 0; b < windows.length; b += perBatch) {
     if (options.signal?.aborted) throw new UserError('Model Surprise was cancelled.');
     const batch = windows.slice(b, b + perBatch);
-    const logits = await runWindows(model, batch.map((w) => ids.slice(w.start, w.start + length)), length);
+    const logits = await runWindows(
+      model,
+      batch.map((w) => ids.slice(w.start, w.start + length)),
+      length,
+    );
     batch.forEach((w, row) => {
       for (let t = w.from; t < w.start + length; t++) {
         // the logits at position t - 1 of the window predict token t
@@ -173,7 +187,14 @@ export async function scoreText(model: GenerationModel, text: string, options: S
         nats += loss;
         bytes += utf8Length(text.slice(spans.starts[t], spans.ends[t]));
         const top = topK(logProbs, TOP_K).map((id) => ({ id, text: decode(id), probability: Math.exp(logProbs[id]) }));
-        tokens.push({ start: spans.starts[t], end: spans.ends[t], id: ids[t], loss, probability: Math.exp(-loss), top });
+        tokens.push({
+          start: spans.starts[t],
+          end: spans.ends[t],
+          id: ids[t],
+          loss,
+          probability: Math.exp(-loss),
+          top,
+        });
       }
     });
     options.onProgress?.(Math.min(b + perBatch, windows.length), windows.length);
@@ -206,7 +227,8 @@ async function runWindows(model: GenerationModel, rows: number[][], length: numb
     [INPUTS.positions]: new ort.Tensor('int64', pos, [batch, length]),
     [INPUTS.all_positions]: new ort.Tensor('bool', new Uint8Array([1]), []),
   };
-  for (const name of model.meta.inputs.slice(2)) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [batch, 0, width]);
+  for (const name of model.meta.inputs.slice(2))
+    feeds[name] = new ort.Tensor('float32', new Float32Array(0), [batch, 0, width]);
   let logits: Float32Array;
   try {
     const out = await model.session.run(feeds, [OUTPUTS.all_logits]);
@@ -216,7 +238,9 @@ async function runWindows(model: GenerationModel, rows: number[][], length: numb
     throw new UserError(`${model.files.onnx} failed to score the text (${first}). ${exportHint}`);
   }
   if (logits.length !== batch * length * model.vocabSize) {
-    throw new UserError(`${model.files.onnx} gave ${logits.length} logits for ${batch} windows of ${length} tokens and ${model.vocabSize} in the vocabulary. ${exportHint}`);
+    throw new UserError(
+      `${model.files.onnx} gave ${logits.length} logits for ${batch} windows of ${length} tokens and ${model.vocabSize} in the vocabulary. ${exportHint}`,
+    );
   }
   return logits;
 }

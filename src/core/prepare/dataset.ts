@@ -61,7 +61,9 @@ export function readDatasetTokenizer(dir: string): TokenizerSpec {
 function readRequired(dir: string, name: string): string {
   const file = path.join(dir, name);
   if (!fs.existsSync(file)) {
-    throw new UserError(`${file} is missing: ${dir} is not a prepared dataset. Run "wordplay prepare --input <text> --out ${dir}".`);
+    throw new UserError(
+      `${file} is missing: ${dir} is not a prepared dataset. Run "wordplay prepare --input <text> --out ${dir}".`,
+    );
   }
   return fs.readFileSync(file, 'utf8');
 }

@@ -8,17 +8,22 @@ export function resolveInputs(input: string, cwd = process.cwd()): string[] {
   const full = path.resolve(cwd, input);
   if (!/[*?[]/.test(input)) {
     if (!fs.existsSync(full)) {
-      throw new UserError(`the input "${input}" does not exist. Give a text file, a folder of text files, a glob such as "notes/**/*.md", or "shakespeare".`);
+      throw new UserError(
+        `the input "${input}" does not exist. Give a text file, a folder of text files, a glob such as "notes/**/*.md", or "shakespeare".`,
+      );
     }
     if (fs.statSync(full).isDirectory()) {
       const files = walk(full);
-      if (files.length === 0) throw new UserError(`the folder "${input}" holds no files. Put text files in it or point --input at one.`);
+      if (files.length === 0)
+        throw new UserError(`the folder "${input}" holds no files. Put text files in it or point --input at one.`);
       return files;
     }
     return [full];
   }
   const { base, pattern } = splitGlob(full);
-  const files = fs.existsSync(base) ? walk(base).filter((f) => pattern.test(path.relative(base, f).split(path.sep).join('/'))) : [];
+  const files = fs.existsSync(base)
+    ? walk(base).filter((f) => pattern.test(path.relative(base, f).split(path.sep).join('/')))
+    : [];
   if (files.length === 0) throw new UserError(`no file matches "${input}". Check the pattern (relative to ${cwd}).`);
   return files;
 }

@@ -11,11 +11,16 @@ import { datasetFiles } from './dataset';
 /** Refuses an existing --out unless force is given and it is a dataset (or empty). */
 export function checkOutput(out: string, force: boolean): void {
   if (!fs.existsSync(out)) return;
-  if (!force) throw new UserError(`the output folder ${out} already exists. Pass --force to replace it, or choose another --out.`);
+  if (!force)
+    throw new UserError(
+      `the output folder ${out} already exists. Pass --force to replace it, or choose another --out.`,
+    );
   const entries = fs.statSync(out).isDirectory() ? fs.readdirSync(out) : null;
   // --force replaces a dataset, never an unrelated folder that happens to be named
   if (entries === null || (entries.length > 0 && !entries.includes(datasetFiles.meta))) {
-    throw new UserError(`${out} exists and is not a wordplay dataset, so --force will not replace it. Choose another --out.`);
+    throw new UserError(
+      `${out} exists and is not a wordplay dataset, so --force will not replace it. Choose another --out.`,
+    );
   }
 }
 
@@ -31,7 +36,9 @@ export function restoreInterruptedSwap(out: string): void {
   } catch {
     return;
   }
-  const aside = names.find((n) => n.startsWith(prefix) && n.endsWith('-old') && !processAlive(Number(n.slice(prefix.length).split('-')[0])));
+  const aside = names.find(
+    (n) => n.startsWith(prefix) && n.endsWith('-old') && !processAlive(Number(n.slice(prefix.length).split('-')[0])),
+  );
   if (aside) fs.renameSync(path.join(path.dirname(out), aside), out);
 }
 
@@ -52,7 +59,14 @@ export function makeTempDir(out: string): string {
     return tmp;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOSPC') {
+    if (
+      code === 'EACCES' ||
+      code === 'EPERM' ||
+      code === 'EROFS' ||
+      code === 'ENOTDIR' ||
+      code === 'EEXIST' ||
+      code === 'ENOSPC'
+    ) {
       throw new UserError(`cannot write to ${parent} (${code}). Choose an --out folder you can write to.`);
     }
     throw err;

@@ -47,14 +47,16 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const out = path.resolve(cwd, options.out);
   restoreInterruptedSwap(out);
   checkOutput(out, options.force ?? false);
-  const files = options.input === 'shakespeare' ? [shakespearePath(process.env, options.log)] : resolveInputs(options.input, cwd);
+  const files =
+    options.input === 'shakespeare' ? [shakespearePath(process.env, options.log)] : resolveInputs(options.input, cwd);
 
   const sizes = files.map((f) => fs.statSync(f).size);
   const inputBytes = sizes.reduce((sum, n) => sum + n, 0);
   const bpe = options.tokenizer === 'bpe';
   // the training text is about TRAIN_FRACTION of the bytes (exactly: of the characters)
   const bpeVocab = bpe ? (options.vocabSize ?? defaultBpeVocab(TRAIN_FRACTION * inputBytes)) : undefined;
-  const vocabProblem = bpeVocab === undefined ? undefined : bpeVocabProblem(bpeVocab, Math.floor(TRAIN_FRACTION * inputBytes));
+  const vocabProblem =
+    bpeVocab === undefined ? undefined : bpeVocabProblem(bpeVocab, Math.floor(TRAIN_FRACTION * inputBytes));
   if (vocabProblem) throw new UserError(vocabProblem);
   // each input byte is read twice (check, then encode), and the training text once more for bpe
   const passes = bpe ? 2 + TRAIN_FRACTION : 2;
@@ -66,7 +68,10 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     const splitAt = Math.floor(scan.characters * TRAIN_FRACTION);
     const split = await locateSplit(files, scan.marks, splitAt);
     const trainBytes = sizes.slice(0, split.file).reduce((sum, n) => sum + n, 0) + split.byte;
-    const tokenizer = bpeVocab === undefined ? simpleTokenizer(options.tokenizer, scan) : await trainedBpe(files, split, bpeVocab, tmp, progress, options);
+    const tokenizer =
+      bpeVocab === undefined
+        ? simpleTokenizer(options.tokenizer, scan)
+        : await trainedBpe(files, split, bpeVocab, tmp, progress, options);
     const vocabSize = tokenizer.vocabSize;
     const dtype = dtypeFor(vocabSize);
     const counts = await encodeInputs(files, tokenizer, dtype, split, tmp, progress, options.signal);
@@ -89,7 +94,9 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
       train_bytes: trainBytes,
       val_bytes: inputBytes - trainBytes,
       created: new Date().toISOString(),
-      ...(dtype === 'uint32' ? { note: `the vocabulary has ${vocabSize} entries, more than uint16 holds, so the ids are uint32` } : {}),
+      ...(dtype === 'uint32'
+        ? { note: `the vocabulary has ${vocabSize} entries, more than uint16 holds, so the ids are uint32` }
+        : {}),
     };
     // bpe's tokenizer.json is already there, as the tokenizer's own library wrote it
     if (tokenizer.spec.type !== 'bpe') writeJsonDurably(path.join(tmp, datasetFiles.tokenizer), tokenizer.spec);
@@ -134,7 +141,8 @@ async function trainedBpe(
   const tokenizer = new BpeTokenizer((spec as Extract<TokenizerSpec, { type: 'bpe' }>).json);
   if (tokenizer.vocabSize < vocabSize) {
     const message = `the training text supports ${tokenizer.vocabSize.toLocaleString('en-US')} tokens, fewer than the ${vocabSize.toLocaleString('en-US')} asked for (its pieces are all merged whole by then)`;
-    if (options.vocabSize !== undefined) throw new UserError(`${message}. Choose --vocab-size ${tokenizer.vocabSize} or less, or give more text.`);
+    if (options.vocabSize !== undefined)
+      throw new UserError(`${message}. Choose --vocab-size ${tokenizer.vocabSize} or less, or give more text.`);
     options.log?.(`${message}; the dataset has ${tokenizer.vocabSize}.`);
   }
   return tokenizer;

@@ -27,7 +27,12 @@ export interface Scan {
   marks: ChunkMark[];
 }
 
-export async function scanInputs(files: string[], kind: TokenizerSpec['type'], progress: ProgressMeter, signal?: AbortSignal): Promise<Scan> {
+export async function scanInputs(
+  files: string[],
+  kind: TokenizerSpec['type'],
+  progress: ProgressMeter,
+  signal?: AbortSignal,
+): Promise<Scan> {
   const hash = crypto.createHash('sha256');
   const seen = new Uint8Array(0x110000);
   const seenPairs = new Uint8Array(0x10000);

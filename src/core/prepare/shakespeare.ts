@@ -12,7 +12,9 @@ import { UserError } from '../common/errors';
 import { cacheDir, packageRoot } from '../common/paths';
 
 const corpusDir = path.join(packageRoot, 'corpus');
-const corpus: { file: string; sha256: string } = JSON.parse(fs.readFileSync(path.join(corpusDir, 'tinyshakespeare.json'), 'utf8'));
+const corpus: { file: string; sha256: string } = JSON.parse(
+  fs.readFileSync(path.join(corpusDir, 'tinyshakespeare.json'), 'utf8'),
+);
 
 const shipped = path.join(corpusDir, corpus.file);
 
@@ -26,11 +28,15 @@ export function shakespeareText(): Buffer {
   try {
     text = zlib.gunzipSync(fs.readFileSync(shipped));
   } catch (err) {
-    throw new UserError(`the shipped tiny Shakespeare (${shipped}) cannot be read: ${(err as Error).message}. Reinstall wordplay, or restore the file with git.`);
+    throw new UserError(
+      `the shipped tiny Shakespeare (${shipped}) cannot be read: ${(err as Error).message}. Reinstall wordplay, or restore the file with git.`,
+    );
   }
   const digest = sha256(text);
   if (digest !== SHAKESPEARE_SHA256) {
-    throw new UserError(`the shipped tiny Shakespeare (${shipped}) is damaged: its text has sha256 ${digest}, not ${SHAKESPEARE_SHA256}. Reinstall wordplay, or restore the file with git.`);
+    throw new UserError(
+      `the shipped tiny Shakespeare (${shipped}) is damaged: its text has sha256 ${digest}, not ${SHAKESPEARE_SHA256}. Reinstall wordplay, or restore the file with git.`,
+    );
   }
   return text;
 }

@@ -7,7 +7,12 @@
 // - bpe: a byte-level BPE trained on the corpus by prepare (trainer/wordplay_trainer/prepare/bpe.py),
 //   a Hugging Face tokenizer.json read with tokenizers.js (@huggingface/tokenizers).
 import { isAscii } from 'node:buffer';
-import { ByteLevelDecoder, ByteLevelPreTokenizer, SplitPreTokenizer, Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import {
+  ByteLevelDecoder,
+  ByteLevelPreTokenizer,
+  SplitPreTokenizer,
+  Tokenizer as HfTokenizer,
+} from '@huggingface/tokenizers';
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
 import bpeFacts from '../../../schemas/bpe.json';
@@ -21,7 +26,8 @@ export interface HfTokenizerJson {
   added_tokens: { id: number; content: string }[];
 }
 
-export type TokenizerSpec = { type: 'char'; vocab: string[] } | { type: 'gpt2' } | { type: 'bpe'; json: HfTokenizerJson };
+export type TokenizerSpec =
+  { type: 'char'; vocab: string[] } | { type: 'gpt2' } | { type: 'bpe'; json: HfTokenizerJson };
 
 export interface Tokenizer {
   readonly spec: TokenizerSpec;
@@ -52,8 +58,14 @@ export function parseTokenizerSpec(value: unknown, source: string): TokenizerSpe
   const v = value as { type?: unknown; vocab?: unknown; model?: { type?: unknown } } | null;
   if (v && v.type === 'gpt2') return { type: 'gpt2' };
   if (v && typeof v.model === 'object' && v.model !== null) return { type: 'bpe', json: checkBpeJson(v, source) };
-  if (v && v.type === 'char' && Array.isArray(v.vocab) && v.vocab.every((c) => typeof c === 'string' && [...c].length === 1)) {
-    if (new Set(v.vocab).size !== v.vocab.length) throw new UserError(`${source}: the char vocabulary repeats a character. Prepare the dataset again.`);
+  if (
+    v &&
+    v.type === 'char' &&
+    Array.isArray(v.vocab) &&
+    v.vocab.every((c) => typeof c === 'string' && [...c].length === 1)
+  ) {
+    if (new Set(v.vocab).size !== v.vocab.length)
+      throw new UserError(`${source}: the char vocabulary repeats a character. Prepare the dataset again.`);
     return { type: 'char', vocab: v.vocab as string[] };
   }
   throw new UserError(
@@ -103,10 +115,11 @@ export class CharTokenizer implements Tokenizer {
   /** The same from valid UTF-8 bytes, decoding as it goes (prepare reads bytes, and skipping
    *  the intermediate string is several times faster). */
   encodeUtf8Into(bytes: Uint8Array, out: Uint16Array | Uint32Array, offset: number): number {
-    if (out instanceof Uint16Array && bytes.length > 1 && isAscii(bytes)) return this.encodeAsciiPairs(bytes, out, offset);
+    if (out instanceof Uint16Array && bytes.length > 1 && isAscii(bytes))
+      return this.encodeAsciiPairs(bytes, out, offset);
     const ids = this.ids;
     let o = offset;
-    for (let i = 0; i < bytes.length; ) {
+    for (let i = 0; i < bytes.length;) {
       const b = bytes[i];
       let cp: number;
       if (b < 0x80) {
@@ -164,7 +177,8 @@ export class CharTokenizer implements Tokenizer {
       this.pairs = new Uint32Array(0x10000).fill(UNKNOWN_PAIR);
       for (let a = 0; a < 0x80; a++) {
         for (let b = 0; b < 0x80; b++) {
-          if (this.ids[a] >= 0 && this.ids[b] >= 0) this.pairs[a | (b << 8)] = (this.ids[a] | (this.ids[b] << 16)) >>> 0;
+          if (this.ids[a] >= 0 && this.ids[b] >= 0)
+            this.pairs[a | (b << 8)] = (this.ids[a] | (this.ids[b] << 16)) >>> 0;
         }
       }
     }
@@ -359,7 +373,8 @@ export class BpeTokenizer extends PieceTokenizer {
 
   /** Each token's vocabulary entry is spelled in the byte-level alphabet: mapped back. */
   protected bytesOfTokens(): Uint8Array[] {
-    const alphabet = new ByteLevelDecoder({ type: 'ByteLevel' } as ConstructorParameters<typeof ByteLevelDecoder>[0]).byte_decoder;
+    const alphabet = new ByteLevelDecoder({ type: 'ByteLevel' } as ConstructorParameters<typeof ByteLevelDecoder>[0])
+      .byte_decoder;
     return this.hf.model!.vocab.map((token) => Uint8Array.from([...(token ?? '')], (ch) => alphabet[ch]));
   }
 }

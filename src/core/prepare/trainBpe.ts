@@ -54,10 +54,17 @@ export interface TrainBpeOptions {
 export async function trainBpe(options: TrainBpeOptions): Promise<void> {
   const inputs = `${options.out}.inputs.json`;
   fs.writeFileSync(inputs, JSON.stringify({ files: options.files, end: options.end }));
-  const inv = trainerInvocation(['tokenizer', '--inputs', inputs, '--vocab-size', String(options.vocabSize), '--out', options.out], options.env);
+  const inv = trainerInvocation(
+    ['tokenizer', '--inputs', inputs, '--vocab-size', String(options.vocabSize), '--out', options.out],
+    options.env,
+  );
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
+      const child = spawn(inv.command, inv.args, {
+        env: inv.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal: options.signal,
+      });
       let stderr = '';
       let pending = '';
       child.stdout.setEncoding('utf8').on('data', (data: string) => {
@@ -71,7 +78,12 @@ export async function trainBpe(options: TrainBpeOptions): Promise<void> {
       child.stderr.setEncoding('utf8').on('data', (data: string) => (stderr = (stderr + data).slice(-4000)));
       child.on('error', (err) => {
         if (err.name === 'AbortError') reject(new UserError('prepare was cancelled; no dataset was written.'));
-        else reject(new UserError(`could not run the trainer's Python (${inv.command}) to train the BPE tokenizer: ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`));
+        else
+          reject(
+            new UserError(
+              `could not run the trainer's Python (${inv.command}) to train the BPE tokenizer: ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`,
+            ),
+          );
       });
       child.on('close', (code) => {
         if (code === 0) resolve();

@@ -12,7 +12,12 @@ export const READ_CHUNK = 1 << 22;
 /** Yields a file's bytes in chunks that each end on a character boundary, refusing NUL bytes
  *  and invalid UTF-8 with the offset. Works on bytes: decoding to strings and walking them
  *  costs several times more, and the char tokenizer never needs the strings. */
-export async function* readChunks(file: string, progress: ProgressMeter, phase: PrepareProgress['phase'], signal?: AbortSignal) {
+export async function* readChunks(
+  file: string,
+  progress: ProgressMeter,
+  phase: PrepareProgress['phase'],
+  signal?: AbortSignal,
+) {
   // one buffer, reused: the consumer is done with a chunk before the next read
   const buffer = Buffer.allocUnsafeSlow(READ_CHUNK + 4);
   const handle = await fs.promises.open(file, 'r');
@@ -26,13 +31,17 @@ export async function* readChunks(file: string, progress: ProgressMeter, phase: 
       const raw = buffer.subarray(carry, carry + bytesRead);
       const nul = raw.indexOf(0);
       if (nul >= 0) {
-        throw new UserError(`${file} looks binary (a NUL byte at offset ${offset + nul}). prepare takes UTF-8 text; remove binary files from the input.`);
+        throw new UserError(
+          `${file} looks binary (a NUL byte at offset ${offset + nul}). prepare takes UTF-8 text; remove binary files from the input.`,
+        );
       }
       const filled = carry + bytesRead;
       const end = lastBoundary(buffer.subarray(0, filled));
       const chunk = buffer.subarray(0, end);
       if (!isUtf8(chunk)) {
-        throw new UserError(`${file} is not valid UTF-8 (in bytes ${offset}–${offset + bytesRead}). Convert it, e.g. "iconv -f latin1 -t utf-8".`);
+        throw new UserError(
+          `${file} is not valid UTF-8 (in bytes ${offset}–${offset + bytesRead}). Convert it, e.g. "iconv -f latin1 -t utf-8".`,
+        );
       }
       progress.advance(bytesRead, phase);
       yield { chunk, raw, start: offset - carry };
@@ -40,7 +49,10 @@ export async function* readChunks(file: string, progress: ProgressMeter, phase: 
       buffer.copy(buffer, 0, end, filled);
       carry = filled - end;
     }
-    if (carry) throw new UserError(`${file} is not valid UTF-8 (it ends inside a character). Convert it, e.g. "iconv -f latin1 -t utf-8".`);
+    if (carry)
+      throw new UserError(
+        `${file} is not valid UTF-8 (it ends inside a character). Convert it, e.g. "iconv -f latin1 -t utf-8".`,
+      );
   } finally {
     await handle.close();
   }

@@ -97,7 +97,10 @@ function parseLine(line: string): RunEvent | undefined {
 /** Every complete event of an events.jsonl text; a torn last line, garbage and lines that are
  *  not events of the schema are ignored. */
 export function parseEvents(text: string): RunEvent[] {
-  return text.split('\n').map(parseLine).filter((e): e is RunEvent => e !== undefined);
+  return text
+    .split('\n')
+    .map(parseLine)
+    .filter((e): e is RunEvent => e !== undefined);
 }
 
 export function readEvents(file: string): RunEvent[] {
@@ -121,7 +124,9 @@ export class EventFollower {
   }
 
   /** Yields events as they are appended until `signal` aborts or a `done` event arrives. */
-  async *follow(options: { signal?: AbortSignal; pollMs?: number; untilDone?: boolean } = {}): AsyncGenerator<RunEvent> {
+  async *follow(
+    options: { signal?: AbortSignal; pollMs?: number; untilDone?: boolean } = {},
+  ): AsyncGenerator<RunEvent> {
     const pollMs = options.pollMs ?? 200;
     const untilDone = options.untilDone ?? true;
     while (!options.signal?.aborted) {

@@ -72,7 +72,11 @@ function fitLast(iters: number[], losses: number[], fraction: number): PowerLaw 
 }
 
 /** The forecast for target from the evals so far (iterations ascending). */
-export function forecastTarget(evals: { iter: number[]; valLoss: number[] }, target: number, maxIters: number): Forecast {
+export function forecastTarget(
+  evals: { iter: number[]; valLoss: number[] },
+  target: number,
+  maxIters: number,
+): Forecast {
   const hit = evals.valLoss.findIndex((v) => v <= target);
   if (hit >= 0) return { kind: 'reached', iter: evals.iter[hit], valLoss: evals.valLoss[hit] };
   // log t and log L need both positive
@@ -86,7 +90,8 @@ export function forecastTarget(evals: { iter: number[]; valLoss: number[] }, tar
   const last = iters[iters.length - 1];
   const band = Math.pow(iter / last, BAND);
   const low = Math.max(last, Math.min(iter / band, ...refits));
-  if (!Number.isFinite(iter) || low > maxIters) return { kind: 'not-reached', maxIters, lossAtEnd: powerLawAt(fit, maxIters) };
+  if (!Number.isFinite(iter) || low > maxIters)
+    return { kind: 'not-reached', maxIters, lossAtEnd: powerLawAt(fit, maxIters) };
   return { kind: 'forecast', iter, low, high: Math.max(iter * band, ...refits), maxIters };
 }
 

@@ -130,8 +130,10 @@ export function metricsCsv(runs: { name: string; events: RunEvent[] }[]): string
   const rows = ['run,type,iter,loss,lr,tokens_per_s,mfu,train_loss,val_loss,val_bpb'];
   for (const { name, events } of runs) {
     for (const e of events) {
-      if (e.type === 'train') rows.push([name, 'train', e.iter, e.loss, e.lr, e.tokens_per_s, e.mfu, '', '', ''].map(csvCell).join(','));
-      if (e.type === 'eval') rows.push([name, 'eval', e.iter, '', '', '', '', e.train_loss, e.val_loss, e.val_bpb].map(csvCell).join(','));
+      if (e.type === 'train')
+        rows.push([name, 'train', e.iter, e.loss, e.lr, e.tokens_per_s, e.mfu, '', '', ''].map(csvCell).join(','));
+      if (e.type === 'eval')
+        rows.push([name, 'eval', e.iter, '', '', '', '', e.train_loss, e.val_loss, e.val_bpb].map(csvCell).join(','));
     }
   }
   return rows.join('\n') + '\n';

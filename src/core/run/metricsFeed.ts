@@ -46,7 +46,10 @@ export class MetricsFeed {
     const wanted = [...new Set(runDirs.map((d) => path.resolve(d)))];
     const next = new Map<string, Followed>();
     for (const dir of wanted) {
-      next.set(dir, this.runs.get(dir) ?? { follower: new EventFollower(runPaths(dir).events), metrics: new RunMetrics(dir) });
+      next.set(
+        dir,
+        this.runs.get(dir) ?? { follower: new EventFollower(runPaths(dir).events), metrics: new RunMetrics(dir) },
+      );
     }
     this.runs.clear();
     for (const [dir, f] of next) this.runs.set(dir, f);
@@ -112,12 +115,16 @@ export class MetricsFeed {
 
   /** The run's tokenizer: its dataset's tokenizer.json (config.json names the dataset), else model.json's. */
   private async loadTokenizer(dir: string): Promise<Tokenizer | undefined> {
-    const [{ parseTokenizerSpec, tokenizerFromSpec }, { datasetFiles }] = await Promise.all([import('../prepare/tokenizer'), import('../prepare/dataset')]);
+    const [{ parseTokenizerSpec, tokenizerFromSpec }, { datasetFiles }] = await Promise.all([
+      import('../prepare/tokenizer'),
+      import('../prepare/dataset'),
+    ]);
     const paths = runPaths(dir);
     const candidates: [string, (v: unknown) => unknown][] = [];
     try {
       const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as { data?: { dataset?: string } };
-      if (config.data?.dataset) candidates.push([path.join(path.resolve(dir, config.data.dataset), datasetFiles.tokenizer), (v) => v]);
+      if (config.data?.dataset)
+        candidates.push([path.join(path.resolve(dir, config.data.dataset), datasetFiles.tokenizer), (v) => v]);
     } catch {
       // no config.json yet
     }

@@ -86,7 +86,9 @@ export class TrainProgress {
 
   /** "120/150 · ETA 12s · loss 2.4100": the notification's and the status bar's words. */
   summary(): string {
-    return this.loss === undefined ? positionText(this.position) : `${positionText(this.position)} · loss ${this.loss.toFixed(4)}`;
+    return this.loss === undefined
+      ? positionText(this.position)
+      : `${positionText(this.position)} · loss ${this.loss.toFixed(4)}`;
   }
 
   /** The CLI's live line: "[####....] 120/150 · ETA 12s · loss 2.4100 · 12,346 tok/s · val 2.4100". */

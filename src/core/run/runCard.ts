@@ -147,7 +147,12 @@ function rows(a: Map<string, string>, b: Map<string, string>): RunCardRow[] {
 /** The card of two run folders. Throws a UserError when a folder holds no config.json. */
 export function runCard(dirA: string, dirB: string): RunCard {
   const [a, b] = [readSide(dirA), readSide(dirB)];
-  const sameDataset = a.meta && b.meta ? a.meta.sha256 === b.meta.sha256 && a.meta.tokenizer === b.meta.tokenizer && a.meta.vocab_size === b.meta.vocab_size : null;
+  const sameDataset =
+    a.meta && b.meta
+      ? a.meta.sha256 === b.meta.sha256 &&
+        a.meta.tokenizer === b.meta.tokenizer &&
+        a.meta.vocab_size === b.meta.vocab_size
+      : null;
   return {
     names: [a.name, b.name],
     dirs: [a.dir, b.dir],

@@ -80,7 +80,8 @@ function apply(f: Folded, event: RunEvent): void {
       break;
     case 'eval':
       f.bestValLoss = f.bestValLoss === null ? event.val_loss : Math.min(f.bestValLoss, event.val_loss);
-      if (event.val_bpb !== undefined) f.bestValBpb = f.bestValBpb === null ? event.val_bpb : Math.min(f.bestValBpb, event.val_bpb);
+      if (event.val_bpb !== undefined)
+        f.bestValBpb = f.bestValBpb === null ? event.val_bpb : Math.min(f.bestValBpb, event.val_bpb);
       break;
     case 'error':
       f.error = event.message;
@@ -121,7 +122,8 @@ function jobRunState(f: Folded, job: RunJob): RunState {
 /** config.json's train.init_from, or null when it has none (or no config.json). */
 function initFrom(configFile: string): string | null {
   try {
-    const init = (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { train?: { init_from?: unknown } }).train?.init_from;
+    const init = (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { train?: { init_from?: unknown } }).train
+      ?.init_from;
     return typeof init === 'string' ? init : null;
   } catch {
     return null;
@@ -158,7 +160,8 @@ export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined 
     hasModel: fs.existsSync(paths.onnx),
     updated: stat?.mtimeMs ?? fs.statSync(paths.root).mtimeMs,
     pid: live?.pid ?? null,
-    error: f.error ?? (state === 'failed' && job ? `job ${job.id} ended before the run did: its train.log says why` : null),
+    error:
+      f.error ?? (state === 'failed' && job ? `job ${job.id} ended before the run did: its train.log says why` : null),
     job: job ?? null,
     reachedTarget: f.reachedTarget,
     // finished without a start: exported untrained (a trained run's first event is its start)
@@ -170,7 +173,8 @@ export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined 
  *  "reached target val loss 1.80 at iteration 400", for a pretrained one "gpt2 (pretrained)". */
 export function stateText(run: Pick<RunSummary, 'state' | 'reachedTarget' | 'iter' | 'pretrained'>): string {
   if (run.pretrained !== null) return `${path.basename(run.pretrained)} (pretrained)`;
-  if (run.state === 'finished' && run.reachedTarget !== null) return `reached target val loss ${run.reachedTarget} at iteration ${run.iter}`;
+  if (run.state === 'finished' && run.reachedTarget !== null)
+    return `reached target val loss ${run.reachedTarget} at iteration ${run.iter}`;
   return run.state;
 }
 

@@ -22,7 +22,10 @@ export interface ProcessRecord {
 }
 
 export function writeProcessRecord(runDir: string, pid: number, watcher: number | null = null): void {
-  writeFileAtomic(runPaths(runDir).process, `${JSON.stringify({ pid, started: Date.now(), watcher } satisfies ProcessRecord)}\n`);
+  writeFileAtomic(
+    runPaths(runDir).process,
+    `${JSON.stringify({ pid, started: Date.now(), watcher } satisfies ProcessRecord)}\n`,
+  );
 }
 
 export function readProcessRecord(runDir: string): ProcessRecord | undefined {

@@ -24,7 +24,9 @@ export interface ConfigProblem {
 export class ConfigError extends UserError {
   constructor(readonly problems: ConfigProblem[]) {
     const noun = problems.length === 1 ? 'problem' : 'problems';
-    super(`the run configuration has ${problems.length} ${noun}:\n${problems.map((p) => `  ${p.key}: ${p.message}`).join('\n')}`);
+    super(
+      `the run configuration has ${problems.length} ${noun}:\n${problems.map((p) => `  ${p.key}: ${p.message}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -60,7 +62,10 @@ function schema() {
 
 /** A config file path or a preset name: its contents, the folder its relative paths are
  *  relative to (the file's folder; the cwd for a preset), and its name for run folders. */
-export function readConfigSource(source: string, cwd = process.cwd()): { config: Record<string, unknown>; baseDir: string; name: string } {
+export function readConfigSource(
+  source: string,
+  cwd = process.cwd(),
+): { config: Record<string, unknown>; baseDir: string; name: string } {
   const file = path.resolve(cwd, source);
   if (fs.existsSync(file) && fs.statSync(file).isFile()) {
     let config: unknown;
@@ -72,7 +77,10 @@ export function readConfigSource(source: string, cwd = process.cwd()): { config:
     if (!config || typeof config !== 'object' || Array.isArray(config)) {
       throw new ConfigError([{ key: file, message: 'must hold a JSON object with the groups data, model, train ...' }]);
     }
-    const name = path.basename(file).replace(/\.json$/, '').replace(/\.wordplay$/, '');
+    const name = path
+      .basename(file)
+      .replace(/\.json$/, '')
+      .replace(/\.wordplay$/, '');
     return { config: config as Record<string, unknown>, baseDir: path.dirname(file), name };
   }
   const preset = path.join(presetsDir, `${source}.json`);
@@ -80,7 +88,10 @@ export function readConfigSource(source: string, cwd = process.cwd()): { config:
     return { config: JSON.parse(fs.readFileSync(preset, 'utf8')), baseDir: cwd, name: source };
   }
   throw new ConfigError([
-    { key: '--config', message: `"${source}" is neither a config file nor a preset; presets: ${presetNames().join(', ')}` },
+    {
+      key: '--config',
+      message: `"${source}" is neither a config file nor a preset; presets: ${presetNames().join(', ')}`,
+    },
   ]);
 }
 
@@ -114,19 +125,25 @@ export function applyOverrides(config: Record<string, unknown>, overrides: strin
     // own properties only: "__proto__" or "constructor" are no groups or keys
     const gspec = Object.hasOwn(groups, group) ? groups[group] : undefined;
     if (!gspec || gspec.type !== 'object') {
-      const names = Object.entries(groups).filter(([, s]) => s.type === 'object').map(([g]) => g);
+      const names = Object.entries(groups)
+        .filter(([, s]) => s.type === 'object')
+        .map(([g]) => g);
       problems.push({ key, message: `unknown group "${group}"; groups: ${names.join(', ')}` });
       continue;
     }
     const spec = gspec.properties && Object.hasOwn(gspec.properties, name) ? gspec.properties[name] : undefined;
     if (!spec) {
-      problems.push({ key, message: `unknown key "${name}" in ${group}; keys: ${Object.keys(gspec.properties ?? {}).join(', ')}` });
+      problems.push({
+        key,
+        message: `unknown key "${name}" in ${group}; keys: ${Object.keys(gspec.properties ?? {}).join(', ')}`,
+      });
       continue;
     }
     try {
       const value = coerce(item.slice(eq + 1), spec, key);
       const target = config[group];
-      if (target && typeof target === 'object' && !Array.isArray(target)) (target as Record<string, unknown>)[name] = value;
+      if (target && typeof target === 'object' && !Array.isArray(target))
+        (target as Record<string, unknown>)[name] = value;
       else config[group] = { [name]: value };
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
@@ -162,10 +179,16 @@ export function semanticProblems(c: RunConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const { model: m, optimizer: o, train: t, distributed: d } = c;
   if (m.n_embd % m.n_head) {
-    problems.push({ key: 'model.n_embd', message: `${m.n_embd} is not divisible by model.n_head ${m.n_head}; make it a multiple` });
+    problems.push({
+      key: 'model.n_embd',
+      message: `${m.n_embd} is not divisible by model.n_head ${m.n_head}; make it a multiple`,
+    });
   }
   if (o.min_lr > o.learning_rate) {
-    problems.push({ key: 'optimizer.min_lr', message: `${o.min_lr} exceeds optimizer.learning_rate ${o.learning_rate}; lower it` });
+    problems.push({
+      key: 'optimizer.min_lr',
+      message: `${o.min_lr} exceeds optimizer.learning_rate ${o.learning_rate}; lower it`,
+    });
   }
   if (o.lr_decay_iters !== null && o.lr_decay_iters < o.warmup_iters) {
     problems.push({ key: 'optimizer.lr_decay_iters', message: 'must be at least optimizer.warmup_iters' });
@@ -194,7 +217,8 @@ export function semanticProblems(c: RunConfig): ConfigProblem[] {
   if (o.name === 'muon' && d.backend === 'deepspeed') {
     problems.push({
       key: 'optimizer.name',
-      message: 'muon cannot run under distributed.backend deepspeed (ZeRO flattens the matrices Muon orthogonalises); use adamw, or backend ddp',
+      message:
+        'muon cannot run under distributed.backend deepspeed (ZeRO flattens the matrices Muon orthogonalises); use adamw, or backend ddp',
     });
   }
   return problems;

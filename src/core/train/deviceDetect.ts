@@ -9,7 +9,9 @@ import { gpuPeakFlops } from './estimate';
 function run(command: string, args: string[], timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     try {
-      execFile(command, args, { timeout: timeoutMs, encoding: 'utf8', windowsHide: true }, (err, stdout) => resolve(err ? undefined : stdout));
+      execFile(command, args, { timeout: timeoutMs, encoding: 'utf8', windowsHide: true }, (err, stdout) =>
+        resolve(err ? undefined : stdout),
+      );
     } catch {
       resolve(undefined);
     }
@@ -50,11 +52,20 @@ let cached: Promise<DeviceInfo> | undefined;
 export function detectDevice(): Promise<DeviceInfo> {
   cached ??= (async () => {
     const cpu = cpuDevice();
-    const smi = await run('nvidia-smi', ['--query-gpu=name,memory.total,compute_cap', '--format=csv,noheader,nounits'], 3000);
+    const smi = await run(
+      'nvidia-smi',
+      ['--query-gpu=name,memory.total,compute_cap', '--format=csv,noheader,nounits'],
+      3000,
+    );
     const gpu = smi ? parseNvidiaSmi(smi, cpu.cores ?? 1) : undefined;
     if (gpu) return gpu;
     if (process.platform === 'darwin' && process.arch === 'arm64') {
-      return { kind: 'mps', name: `Apple silicon GPU (${(cpu.name.split(' (')[0] || 'Apple').trim()})`, memoryBytes: os.totalmem(), cores: cpu.cores };
+      return {
+        kind: 'mps',
+        name: `Apple silicon GPU (${(cpu.name.split(' (')[0] || 'Apple').trim()})`,
+        memoryBytes: os.totalmem(),
+        cores: cpu.cores,
+      };
     }
     return cpu;
   })();

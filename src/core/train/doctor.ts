@@ -1,7 +1,14 @@
 // What this machine can train with: Node, the Python in use, PyTorch and its devices, and each
 // problem with its fix. The trainer package's `probe` answers the Python half.
 import { execFile } from 'node:child_process';
-import { isManagedEnvReady, managedEnv, resolvePython, trainerInvocation, type PythonSource, type ResolvedPython } from '../common/pythonEnv';
+import {
+  isManagedEnvReady,
+  managedEnv,
+  resolvePython,
+  trainerInvocation,
+  type PythonSource,
+  type ResolvedPython,
+} from '../common/pythonEnv';
 
 export interface Problem {
   problem: string;
@@ -20,7 +27,10 @@ export interface DoctorReport {
 
 /** Runs the trainer package's probe without blocking (importing torch takes seconds), with the
  *  interpreter wordplay would use, or the one given (the extension resolves its own). */
-export async function doctor(env: NodeJS.ProcessEnv = process.env, resolved: ResolvedPython = resolvePython(env)): Promise<DoctorReport> {
+export async function doctor(
+  env: NodeJS.ProcessEnv = process.env,
+  resolved: ResolvedPython = resolvePython(env),
+): Promise<DoctorReport> {
   const report: DoctorReport = {
     node: { version: process.versions.node },
     python: null,
@@ -31,7 +41,10 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, resolved: Res
     problems: [],
   };
   if (Number(process.versions.node.split('.')[0]) < 20) {
-    report.problems.push({ problem: `Node.js ${process.versions.node} is older than 20.`, fix: 'Install Node.js 20 or later.' });
+    report.problems.push({
+      problem: `Node.js ${process.versions.node} is older than 20.`,
+      fix: 'Install Node.js 20 or later.',
+    });
   }
   const probe = trainerInvocation(['probe'], { ...env, WORDPLAY_PYTHON: resolved.path });
   const result = await new Promise<{ ok: boolean; stdout: string; why: string }>((resolve) =>
@@ -56,7 +69,10 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, resolved: Res
   report.problems.push(...probed.problems);
   const [major, minor] = probed.python.version.split('.').map(Number);
   if (major < 3 || (major === 3 && minor < 10)) {
-    report.problems.push({ problem: `Python ${probed.python.version} is older than 3.10.`, fix: 'Install Python 3.10 or later, then run `wordplay setup`.' });
+    report.problems.push({
+      problem: `Python ${probed.python.version} is older than 3.10.`,
+      fix: 'Install Python 3.10 or later, then run `wordplay setup`.',
+    });
   }
   return report;
 }

@@ -21,7 +21,18 @@ import type { RunConfig } from './runConfig';
 /** The parts of a run configuration the figures depend on. */
 export interface EstimateInput {
   model: RunConfig['model'];
-  train: Pick<RunConfig['train'], 'init_from' | 'batch_size' | 'gradient_accumulation_steps' | 'max_iters' | 'eval_interval' | 'eval_iters' | 'device' | 'dtype' | 'compile'>;
+  train: Pick<
+    RunConfig['train'],
+    | 'init_from'
+    | 'batch_size'
+    | 'gradient_accumulation_steps'
+    | 'max_iters'
+    | 'eval_interval'
+    | 'eval_iters'
+    | 'device'
+    | 'dtype'
+    | 'compile'
+  >;
   distributed: Pick<RunConfig['distributed'], 'nproc_per_node' | 'nnodes'>;
   /** Left out: AdamW (the schema's default). */
   optimizer?: Pick<RunConfig['optimizer'], 'name'>;
@@ -127,10 +138,14 @@ export function effectiveDevice(requested: string, detected: DeviceInfo, notes: 
   const cpu: DeviceInfo = detected.kind === 'cpu' ? detected : { kind: 'cpu', name: 'CPU', cores: detected.cores ?? 1 };
   if (requested === 'cpu') return cpu;
   if (requested.startsWith('cuda') && detected.kind !== 'cuda') {
-    notes.push(`train.device is ${requested} but no CUDA GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`);
+    notes.push(
+      `train.device is ${requested} but no CUDA GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`,
+    );
   }
   if (requested === 'mps' && detected.kind !== 'mps') {
-    notes.push(`train.device is mps but no Apple-silicon GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`);
+    notes.push(
+      `train.device is mps but no Apple-silicon GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`,
+    );
   }
   return detected;
 }
@@ -138,12 +153,20 @@ export function effectiveDevice(requested: string, detected: DeviceInfo, notes: 
 /** The dtype train.dtype gives on a device: auto is bfloat16 on a CUDA GPU that has it, float16 on
  *  one that does not, float32 elsewhere. A dtype the device lacks (float16 off CUDA, bfloat16 on a
  *  GPU without it) is kept, with a note. */
-export function resolveDtype(requested: string, device: DeviceInfo, notes: string[]): 'float32' | 'bfloat16' | 'float16' {
+export function resolveDtype(
+  requested: string,
+  device: DeviceInfo,
+  notes: string[],
+): 'float32' | 'bfloat16' | 'float16' {
   if (requested === 'float16' && device.kind !== 'cuda') {
-    notes.push(`train.dtype float16 needs a CUDA GPU (the estimate is for the ${device.kind.toUpperCase()}): the trainer refuses it; set train.dtype to auto, bfloat16 or float32.`);
+    notes.push(
+      `train.dtype float16 needs a CUDA GPU (the estimate is for the ${device.kind.toUpperCase()}): the trainer refuses it; set train.dtype to auto, bfloat16 or float32.`,
+    );
   }
   if (requested === 'bfloat16' && device.kind === 'cuda' && device.bf16 === false) {
-    notes.push(`train.dtype is bfloat16 but ${device.name} has none: the trainer refuses it; set train.dtype to auto or float16.`);
+    notes.push(
+      `train.dtype is bfloat16 but ${device.name} has none: the trainer refuses it; set train.dtype to auto or float16.`,
+    );
   }
   if (requested === 'float32' || requested === 'bfloat16' || requested === 'float16') return requested;
   if (device.kind !== 'cuda') return 'float32';
@@ -173,7 +196,12 @@ export const MPS_FLOPS = 5e12;
  *  reach a few percent of a GPU's peak; large ones approach the 40-50% well-tuned training
  *  reaches (nanoGPT's GPT-2 on A100). On GPUs and MPS that MFU stands for everything, memory-bound
  *  kernels included (bytesPerSecond Infinity); on a CPU memory traffic is counted separately. */
-export function achievedFlops(device: DeviceInfo, dtype: string, compile: boolean, flopsPerMicroBatch: number): { flops: number; mfu: number; bytesPerSecond: number } {
+export function achievedFlops(
+  device: DeviceInfo,
+  dtype: string,
+  compile: boolean,
+  flopsPerMicroBatch: number,
+): { flops: number; mfu: number; bytesPerSecond: number } {
   if (device.kind === 'cpu') {
     const cores = device.cores ?? 1;
     const flops = cores * CPU_FLOPS_PER_CORE * (dtype === 'float32' ? 1 : 0.5); // CPUs lack fast 16-bit matmuls
@@ -213,7 +241,10 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   const shape: ModelShape = pretrained
     ? { ...pretrained, block_size: Math.min(m.block_size, GPT2_BLOCK), vocab_size: GPT2_VOCAB, bias: true }
     : { ...m, vocab_size: vocabSize };
-  if (pretrained) notes.push(`init_from ${t.init_from}: the model group's shape is replaced by GPT-2's (${pretrained.n_layer} layers, ${pretrained.n_head} heads, ${pretrained.n_embd} wide).`);
+  if (pretrained)
+    notes.push(
+      `init_from ${t.init_from}: the model group's shape is replaced by GPT-2's (${pretrained.n_layer} layers, ${pretrained.n_head} heads, ${pretrained.n_embd} wide).`,
+    );
 
   const device = effectiveDevice(t.device, detected, notes);
   const dtype = resolveDtype(t.dtype, device, notes);
@@ -243,7 +274,10 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   const activations = shape.n_layer * perLayer + outside;
   const total = weights + gradients + optimizer + activations;
   const exceedsMemory = device.memoryBytes !== undefined && total > device.memoryBytes;
-  if (exceedsMemory) notes.push(`about ${formatBytes(total)} per process exceeds the ${formatBytes(device.memoryBytes!)} of ${device.name}: lower batch_size (and raise gradient_accumulation_steps) or shrink the model.`);
+  if (exceedsMemory)
+    notes.push(
+      `about ${formatBytes(total)} per process exceeds the ${formatBytes(device.memoryBytes!)} of ${device.name}: lower batch_size (and raise gradient_accumulation_steps) or shrink the model.`,
+    );
 
   // Time per optimizer step = FLOPs / FLOP rate + bytes / memory bandwidth.
   //  - FLOPs: the model's (6N + attention per token) and, for Muon, its orthogonalisation, which
@@ -269,7 +303,8 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   // an evaluation runs eval_iters forward passes on train and val: a third of the training FLOPs,
   // and the activations written once
   const evals = Math.floor(t.max_iters / t.eval_interval) + 1;
-  const evalSeconds = (evals * 2 * t.eval_iters * ((tokensPerMicroBatch * perToken) / 3 / flops + activations / bytesPerSecond)) / world;
+  const evalSeconds =
+    (evals * 2 * t.eval_iters * ((tokensPerMicroBatch * perToken) / 3 / flops + activations / bytesPerSecond)) / world;
   const secondsPerRun = secondsPerIter * t.max_iters + evalSeconds;
 
   // A vocabulary much larger than the model: say where the parameters (and the compute) go.
@@ -306,7 +341,8 @@ const BPE_VOCAB = 4096;
  *  the head's matmul, the softmax over the vocabulary and the embedding's optimizer state then
  *  take most of each step, for tokens the corpus may rarely use. */
 export function embeddingNote(shape: Pick<ModelShape, 'vocab_size' | 'tie_embeddings'>, share: number): string {
-  const what = shape.tie_embeddings === false ? 'The token embedding and the output head hold' : 'The token embedding holds';
+  const what =
+    shape.tie_embeddings === false ? 'The token embedding and the output head hold' : 'The token embedding holds';
   const head = `${what} ${Math.round(100 * share)}% of the parameters (vocabulary ${shape.vocab_size.toLocaleString('en-US')})`;
   if (shape.vocab_size > BPE_VOCAB) {
     return `${head}: most of the compute goes to tokens this corpus may never use. Prepare the dataset with a BPE trained on it (wordplay prepare --tokenizer bpe --vocab-size ${BPE_VOCAB}).`;

@@ -19,7 +19,9 @@ export const EXPORT_FORMATS = model.export_formats as readonly ExportFormat[];
  *  folder (hf/, <run>.gguf), under the next free name (hf-2/, <run>-2.gguf) when taken, since
  *  the trainer never writes over an earlier export. */
 export function defaultExportTarget(runDir: string, format: 'hf' | 'gguf'): string {
-  return format === 'hf' ? nextFreePath(runDir, 'hf') : nextFreePath(runDir, path.basename(path.resolve(runDir)), '.gguf');
+  return format === 'hf'
+    ? nextFreePath(runDir, 'hf')
+    : nextFreePath(runDir, path.basename(path.resolve(runDir)), '.gguf');
 }
 
 export interface ExportArguments {
@@ -29,13 +31,26 @@ export interface ExportArguments {
   cleanup(): void;
 }
 
-export function exportArguments(runDir: string, format: ExportFormat, out?: string, quantize?: 'int8'): ExportArguments {
+export function exportArguments(
+  runDir: string,
+  format: ExportFormat,
+  out?: string,
+  quantize?: 'int8',
+): ExportArguments {
   const args = ['export', '--run', runDir, ...(quantize ? ['--quantize', quantize] : [])];
   if (format === 'onnx') return { args, cleanup: () => undefined };
   const vocabulary = fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-gpt2-'));
   writeGpt2Files(vocabulary);
   return {
-    args: [...args, '--format', format, '--out', out ?? defaultExportTarget(runDir, format), '--gpt2-tokenizer', vocabulary],
+    args: [
+      ...args,
+      '--format',
+      format,
+      '--out',
+      out ?? defaultExportTarget(runDir, format),
+      '--gpt2-tokenizer',
+      vocabulary,
+    ],
     cleanup: () => fs.rmSync(vocabulary, { recursive: true, force: true }),
   };
 }

@@ -60,7 +60,12 @@ export function exportPretrained(options: ExportPretrainedOptions): Promise<stri
   return new Promise((resolve, reject) => {
     // SIGINT, not SIGTERM: Python turns it into an exception, so the trainer removes its
     // temporary folder before it exits
-    const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGINT' });
+    const child = spawn(inv.command, inv.args, {
+      env: inv.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: options.signal,
+      killSignal: 'SIGINT',
+    });
     const errors: string[] = [];
     const lines = (stream: NodeJS.ReadableStream, keep: boolean) => {
       let pending = '';
@@ -78,7 +83,11 @@ export function exportPretrained(options: ExportPretrainedOptions): Promise<stri
     lines(child.stderr, true);
     child.on('error', (err) => {
       if (err.name === 'AbortError') return; // 'close' follows, once the trainer has cleaned up
-      reject(new UserError(`could not run the trainer's Python (${inv.command}): ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`));
+      reject(
+        new UserError(
+          `could not run the trainer's Python (${inv.command}): ${err.message}. Run "wordplay setup" first, or set WORDPLAY_PYTHON.`,
+        ),
+      );
     });
     child.on('close', (code) => {
       // an export that ended before the cancel reached it wrote the whole run
@@ -86,7 +95,9 @@ export function exportPretrained(options: ExportPretrainedOptions): Promise<stri
       else if (options.signal?.aborted) resolve(undefined);
       else {
         // the trainer's own words ("wordplay export: …"), else the end of what it printed
-        const said = errors.filter((l) => l.startsWith('wordplay export: ')).map((l) => l.slice('wordplay export: '.length));
+        const said = errors
+          .filter((l) => l.startsWith('wordplay export: '))
+          .map((l) => l.slice('wordplay export: '.length));
         const message = said.length ? said.join('\n') : errors.slice(-6).join('\n') || `exit ${code}`;
         reject(new UserError(`using ${source} failed: ${message}`));
       }

@@ -78,11 +78,27 @@ export function trainerCommand(config: RunConfig, runDir: string, env: NodeJS.Pr
   const torchrun = torchrunBeside(inv.command);
   const rendezvous =
     d.nnodes > 1
-      ? ['--nnodes', String(d.nnodes), '--node_rank', String(d.node_rank), '--rdzv_backend', 'c10d', '--rdzv_endpoint', d.rendezvous]
+      ? [
+          '--nnodes',
+          String(d.nnodes),
+          '--node_rank',
+          String(d.node_rank),
+          '--rdzv_backend',
+          'c10d',
+          '--rdzv_endpoint',
+          d.rendezvous,
+        ]
       : ['--standalone'];
   return {
     command: torchrun,
-    args: [...rendezvous, '--nproc_per_node', String(d.nproc_per_node), '--max-restarts', String(d.max_restarts), ...inv.args],
+    args: [
+      ...rendezvous,
+      '--nproc_per_node',
+      String(d.nproc_per_node),
+      '--max-restarts',
+      String(d.max_restarts),
+      ...inv.args,
+    ],
     env: { ...inv.env, ...torchrunVariables },
   };
 }
@@ -123,12 +139,17 @@ export class TrainerProcess {
       fs.closeSync(log);
     }
     const watcher = Number(cmd.env.WORDPLAY_STOP_WITH_PID);
-    if (this.child.pid !== undefined) writeProcessRecord(this.paths.root, this.child.pid, Number.isInteger(watcher) && watcher > 0 ? watcher : null);
+    if (this.child.pid !== undefined)
+      writeProcessRecord(this.paths.root, this.child.pid, Number.isInteger(watcher) && watcher > 0 ? watcher : null);
     const timer = setInterval(drain, options.pollMs ?? 200);
     this.done = new Promise<TrainerResult>((resolve, reject) => {
       this.child.on('error', (err) => {
         clearInterval(timer);
-        reject(new UserError(`could not start the trainer (${cmd.command}): ${err.message}. Run "wordplay setup" or set WORDPLAY_PYTHON.`));
+        reject(
+          new UserError(
+            `could not start the trainer (${cmd.command}): ${err.message}. Run "wordplay setup" or set WORDPLAY_PYTHON.`,
+          ),
+        );
       });
       this.child.on('close', (code, signal) => {
         clearInterval(timer);

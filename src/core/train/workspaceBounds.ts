@@ -26,7 +26,8 @@ export function realPath(p: string, depth = 0): string {
     } catch {
       const link = readLink(dir);
       // depth: a cycle of links ends as a path that does not exist
-      if (link !== undefined && depth < 40) return path.join(realPath(path.resolve(path.dirname(dir), link), depth + 1), ...rest);
+      if (link !== undefined && depth < 40)
+        return path.join(realPath(path.resolve(path.dirname(dir), link), depth + 1), ...rest);
       if (path.dirname(dir) === dir) return absolute;
       rest.unshift(path.basename(dir));
     }

@@ -240,7 +240,8 @@ export type HostToCompare = CompareStateMessage;
 export type HostToRunCard = RunCardShowMessage;
 export type HostToWebview = HostToConfigEditor | HostToMetrics | HostToCompare | HostToRunCard;
 
-export type ConfigEditorToHost = ReadyMessage | ConfigEditMessage | ConfigResetMessage | ConfigTrainMessage | ConfigOpenTextMessage;
+export type ConfigEditorToHost =
+  ReadyMessage | ConfigEditMessage | ConfigResetMessage | ConfigTrainMessage | ConfigOpenTextMessage;
 export type MetricsToHost = ReadyMessage | MetricsExportPngMessage | MetricsExportCsvMessage | MetricsPickRunsMessage;
 export type CompareToHost = ReadyMessage | CompareInsertMessage;
 export type RunCardToHost = ReadyMessage;
@@ -292,9 +293,11 @@ export function metricsMessageProblem(v: unknown): string | undefined {
     case 'metrics/exportPng':
       if (!hasOnly(v, ['type', 'chart', 'dataUrl'])) return 'unexpected properties';
       if (typeof v.chart !== 'string' || !/^[\w-]{1,40}$/.test(v.chart)) return 'chart must be a short name';
-      if (typeof v.dataUrl !== 'string' || !v.dataUrl.startsWith('data:image/png;base64,')) return 'dataUrl must be a PNG data URL';
+      if (typeof v.dataUrl !== 'string' || !v.dataUrl.startsWith('data:image/png;base64,'))
+        return 'dataUrl must be a PNG data URL';
       if (v.dataUrl.length > MAX_PNG_DATA_URL) return 'dataUrl too large';
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.dataUrl.slice('data:image/png;base64,'.length))) return 'dataUrl is not base64';
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.dataUrl.slice('data:image/png;base64,'.length)))
+        return 'dataUrl is not base64';
       return undefined;
     default:
       return `unknown type ${JSON.stringify(v.type)}`;
@@ -309,7 +312,12 @@ export function compareMessageProblem(v: unknown): string | undefined {
       return hasOnly(v, ['type']) ? undefined : 'unexpected properties';
     case 'compare/insert':
       if (!hasOnly(v, ['type', 'column'])) return 'unexpected properties';
-      if (typeof v.column !== 'number' || !Number.isInteger(v.column) || v.column < 0 || v.column >= MAX_COMPARE_COLUMNS) {
+      if (
+        typeof v.column !== 'number' ||
+        !Number.isInteger(v.column) ||
+        v.column < 0 ||
+        v.column >= MAX_COMPARE_COLUMNS
+      ) {
         return `column must be a whole number from 0 to ${MAX_COMPARE_COLUMNS - 1}`;
       }
       return undefined;
