@@ -31,7 +31,7 @@ const MODULES = [
   'training',
   'timeToLoss',
   'recipe',
-  'tokenizers',
+  'tokenizerRows',
   'generation',
   'activation',
   'surprise',

@@ -45,11 +45,22 @@ import { UserError } from '../src/core/common/errors';
 import { TRAIN_FRACTION } from '../src/core/prepare/dataset';
 import { prepare } from '../src/core/prepare/prepare';
 import { defaultBpeVocab } from '../src/core/prepare/trainBpe';
-import type { EvalEvent, RunEvent, TrainEvent } from '../src/core/run/events';
 import { numberOption, parseOptions } from '../src/core/common/options';
 import { canPin, trainPinned, type PinnedOptions, type Sample } from './pinned';
 import { copyCorpus } from './pythonCorpus';
-import { fixed, int, type Benchmark, type Recorded, type Row } from './benchmark';
+import type { RunEvent } from '../src/core/run/events';
+import {
+  CONFIG,
+  cpuRate,
+  cpuUntil,
+  iterationsPerSecond,
+  MIN_TIMED_ITERS,
+  pairs,
+  runOutcome,
+  schedule,
+  SKIP_ITERS,
+  WARMUP_FRACTION,
+} from './tokenizerFigures';
 
 export const benchTokenizersUsage = `Usage: wordplay bench tokenizers [--seconds 180] [--vocab-sizes 1024,4096,8192,16384] [--corpus-mb 0] [--calibrate-s 20] [--block-size 128] [--batch-size 16] [--eval-iters 20]
 
@@ -61,84 +72,6 @@ first files up to N MB (0: all). The last line is JSON: per tokenizer, the vocab
 dataset's tokens and tokens per byte, the iterations and training seconds (CPU and wall), tokens
 per CPU second, the final val loss and val bits per byte; the corpus; and which tokenizer gave
 the lowest val bits per byte.`;
-
-const CONFIG = 'shakespeare-char-cpu';
-const WARMUP_FRACTION = 0.05;
-/** Iterations left out of the speed measurement: the first ones run slower (allocator, caches). */
-const SKIP_ITERS = 2;
-/** Iterations timed at least (after SKIP_ITERS and one to start the clock), however long the
- *  calibration takes for them. */
-const MIN_TIMED_ITERS = 4;
-
-// --- the figures (pure) ------------------------------------------------------------------------
-
-/** Iterations per second over a run's train events after the first `skip` iterations; null
- *  when there are fewer than two such events. */
-export function iterationsPerSecond(events: RunEvent[], skip = SKIP_ITERS): number | null {
-  const train = events.filter((e): e is TrainEvent => e.type === 'train' && e.iter > skip);
-  if (train.length < 2) return null;
-  const [first, last] = [train[0], train[train.length - 1]];
-  return last.time > first.time ? (last.iter - first.iter) / (last.time - first.time) : null;
-}
-
-/** Iterations per CPU-second from a run's samples (taken every 100 ms): between the first
- *  sample to see an iteration past `skip` and the last to see a new one, each taken within a
- *  poll of its train event; null without two such samples or without CPU times. */
-export function cpuRate(samples: Sample[], skip = SKIP_ITERS): number | null {
-  const fresh = samples.filter((s, i) => s.cpu_s !== null && s.iter > skip && s.iter !== samples[i - 1]?.iter);
-  if (fresh.length < 2) return null;
-  const [a, b] = [fresh[0], fresh[fresh.length - 1]];
-  return b.cpu_s! > a.cpu_s! ? (b.iter - a.iter) / (b.cpu_s! - a.cpu_s!) : null;
-}
-
-/** CPU seconds from the start event to the first train event at or past `iter`; null when the
- *  samples lack either. */
-export function cpuUntil(samples: Sample[], iter: number): number | null {
-  const start = samples.find((s) => s.started && s.cpu_s !== null);
-  const end = samples.find((s) => s.iter >= iter && s.cpu_s !== null);
-  return start && end ? end.cpu_s! - start.cpu_s! : null;
-}
-
-/** The schedule for a speed and a budget: max_iters (where the cosine decay ends) and the
- *  warmup, the same fraction of it for every tokenizer. */
-export function schedule(itersPerSecond: number, seconds: number): { max_iters: number; warmup_iters: number } {
-  const maxIters = Math.max(1, Math.floor(itersPerSecond * seconds));
-  return { max_iters: maxIters, warmup_iters: Math.round(WARMUP_FRACTION * maxIters) };
-}
-
-export interface RunOutcome {
-  n_params: number;
-  iters: number;
-  /** Start event to the last iteration's train event. */
-  train_s: number;
-  val_loss: number | null;
-  val_bpb: number | null;
-  stopped: boolean;
-}
-
-/** A real run's figures: its training time and the eval at its last iteration. */
-export function runOutcome(events: RunEvent[], maxIters: number): RunOutcome {
-  const start = events.find((e) => e.type === 'start');
-  if (!start) throw new UserError('the run has no start event');
-  const train = events.filter((e): e is TrainEvent => e.type === 'train');
-  const last = train[train.length - 1];
-  const final = events.find((e): e is EvalEvent => e.type === 'eval' && e.iter === maxIters);
-  return {
-    n_params: start.n_params_total ?? start.n_params,
-    iters: last?.iter ?? 0,
-    train_s: last ? last.time - start.time : 0,
-    val_loss: final?.val_loss ?? null,
-    val_bpb: final?.val_bpb ?? null,
-    stopped: events.some((e) => e.type === 'done' && e.reason === 'stopped'),
-  };
-}
-
-/** The runs in pairs, in order; an odd one out runs alone. */
-export function pairs<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += 2) out.push(items.slice(i, i + 2));
-  return out;
-}
 
 // --- the bench --------------------------------------------------------------------------------
 
@@ -405,50 +338,3 @@ export async function benchTokenizers(args: string[]): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
-
-// ---- in BENCHMARKS.md (bench/benchmark.ts)
-
-const tokenizerRows: [string, string][] = [
-  ['char', 'char'],
-  ['gpt2', 'GPT-2 (50,257 tokens)'],
-  ['bpe-1024', 'trained BPE, 1,024 tokens'],
-  ['bpe-4096', 'trained BPE, 4,096'],
-  ['bpe-8192', 'trained BPE, 8,192'],
-  ['bpe-16384', 'trained BPE, 16,384'],
-];
-const tokenizerValue = (r: Recorded, name: string) => {
-  const t = r.tokenizers.find((x: Recorded) => x.name === name);
-  if (!t) return 'not in this result';
-  if (t.val_bpb === null) return `no figure: stopped after ${int(t.iters)} of ${int(t.max_iters)} iterations`;
-  return (
-    `${fixed(t.val_bpb, 3)} bits per byte (val loss ${fixed(t.val_loss, 3)} per token, ${fixed(t.tokens_per_byte, 3)} tokens per byte; ` +
-    `${int(t.iters)} iterations in ${fixed(t.train_cpu_s ?? t.train_s)} CPU s, ${int(t.tokens_per_cpu_s ?? t.tokens_per_s)} tokens per CPU s` +
-    `${t.prepare_default ? '; the size prepare picks for this corpus' : ''})`
-  );
-};
-
-export const benchmarks: Benchmark[] = [
-  {
-    name: 'tokenizers',
-    args: ['bench', 'tokenizers'],
-    rows: [
-      ...tokenizerRows.map(([name, label], i): Row => ({
-        figure:
-          i === 0
-            ? `tokenizers: val bits per byte after the same 180 s of one core each (CPU time), the same model (\`shakespeare-char-cpu\`’s architecture at block 128), Python’s standard library’s code; ${label}`
-            : `the same, ${label}`,
-        goal: '—',
-        value: (r) => tokenizerValue(r, name),
-      })),
-      {
-        figure: 'the same: the lowest val bits per byte',
-        goal: 'the trained BPE gives the lowest bpb (#17)',
-        value: (r) => {
-          const of = (name: string) => r.tokenizers.find((t: Recorded) => t.name === name);
-          return `${r.lowest ?? 'none'}, ${fixed(r.lowest_bpb, 3)} (char ${fixed(of('char')?.val_bpb, 3)}, GPT-2 ${fixed(of('gpt2')?.val_bpb, 3)}); ${fixed(r.corpus.mb)} MB of \`.py\` files (${int(r.corpus.files)}), Python ${r.corpus.python}`;
-        },
-        met: (r) => r.bpe_lowest,
-      },
-    ],
-  },
-];

@@ -1,47 +1,33 @@
 // Training from the editor: the commands Train GPT, Submit Training to Cluster…, Stop Training,
-// Resume Training and Export Model, and the sessions of the runs this window shows. A run belongs to its run dir, not to
+// Resume Training and the export commands (exportCommands.ts), and the sessions of the runs this window shows. A run belongs to its run dir, not to
 // the window: on activation (and whenever the runs folder changes) every running run is
 // attached, whether a previous window or the CLI started it. The runs a window starts are tied
 // to its extension host (unless wordplay.keepTrainingOnClose): when it ends, by a close or a
 // crash, they stop gracefully after a grace period, unless a reloaded window takes them over.
 // Train GPT and Resume Training show their notification the moment the run is asked for, and the
 // Python check and the run report into it.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guarded, requireTrust } from '../common/commandGuards';
-import { loadConfig, presetNames, presetsDir, type RunConfig } from '../core/train/config';
+import { loadConfig, type RunConfig } from '../core/train/config';
 import { datasetFiles } from '../core/prepare/dataset';
 import { UserError } from '../core/common/errors';
-import { trainerInvocation } from '../core/common/pythonEnv';
 import { defaultRunDir, runPaths } from '../core/run/runDir';
-import { defaultExportTarget, exportArguments, type ExportFormat } from '../core/train/exportTarget';
-import { positionText } from '../core/run/progress';
 import { listRuns, stateText, summarizeRun, type RunSummary } from '../core/run/runs';
 import { AttachedTrainer, liveTrainer, takeOverRun } from '../core/run/supervision';
 import { startTrainer } from '../core/train/trainerProcess';
 import { submitRun } from '../core/cluster';
-import { boundsProblems, checkBounds } from '../core/train/workspaceBounds';
 import type { MetricsHub } from './metricsView';
 import { runsFolder } from '../common/workspace';
 import { ProgressNotification } from '../common/progressNotification';
-import { chooseFile, input, nothingDone, pick } from '../common/prompts';
+import { input, nothingDone } from '../common/prompts';
 import { trainingEnvironment } from '../common/pythonCommands';
 import { TrainSession } from './trainSession';
 import type { ClusterJobs } from './clusterJobs';
-
-/** What the notification says while the interpreter is checked (seconds, the first time). */
-const CHECKING_PYTHON = 'checking the Python environment…';
-/** The export commands' titles, as package.json names them. */
-const EXPORT_TITLES: Record<ExportFormat, string> = {
-  onnx: 'Export Model',
-  hf: 'Export for Hugging Face',
-  gguf: 'Export to GGUF',
-};
-
-/** Folders outside the workspace the user chose to allow, per workspace. */
-const ALLOWED_KEY = 'wordplay.allowedFolders';
+import { CHECKING_PYTHON, exportModel, type ExportDeps } from './exportCommands';
+import { allowFolders } from './folderAllowance';
+import { pickConfig, pickRun } from './runPickers';
 
 /** What a command can be given: a run folder path, a Runs tree item, or nothing (ask). */
 export type RunArgument = string | RunSummary | undefined;
@@ -79,6 +65,11 @@ export class TrainingManager implements vscode.Disposable {
   }
 
   register(context: vscode.ExtensionContext): void {
+    const exportDeps: ExportDeps = {
+      log: this.log,
+      jobOf: this.jobs.jobOf,
+      onExported: () => this.changed.fire(),
+    };
     const command = (id: string, run: (arg: RunArgument) => Promise<void>) =>
       vscode.commands.registerCommand(id, (arg?: RunArgument) => guarded(this.log, () => run(arg)));
     context.subscriptions.push(
@@ -89,9 +80,9 @@ export class TrainingManager implements vscode.Disposable {
       ),
       command('wordplay.stopTraining', (arg) => this.stop(runDirOf(arg))),
       command('wordplay.resumeTraining', (arg) => this.resume(runDirOf(arg))),
-      command('wordplay.exportModel', (arg) => this.exportModel(runDirOf(arg))),
-      command('wordplay.exportHuggingFace', (arg) => this.exportModel(runDirOf(arg), 'hf')),
-      command('wordplay.exportGguf', (arg) => this.exportModel(runDirOf(arg), 'gguf')),
+      command('wordplay.exportModel', (arg) => exportModel(exportDeps, runDirOf(arg))),
+      command('wordplay.exportHuggingFace', (arg) => exportModel(exportDeps, runDirOf(arg), 'hf')),
+      command('wordplay.exportGguf', (arg) => exportModel(exportDeps, runDirOf(arg), 'gguf')),
     );
     this.attachRunning();
   }
@@ -147,7 +138,7 @@ export class TrainingManager implements vscode.Disposable {
       const env = await trainingEnvironment();
       // without an environment, trainingEnvironment said why
       if (!env) return;
-      if (!(await this.allowFolders(run.config, run.runDir))) {
+      if (!(await allowFolders(this.state, run.config, run.runDir))) {
         nothingDone(command, 'the folders outside the workspace were not allowed');
         return;
       }
@@ -178,7 +169,7 @@ export class TrainingManager implements vscode.Disposable {
     uri?: vscode.Uri,
   ): Promise<{ config: RunConfig; runDir: string; configFile: vscode.Uri } | undefined> {
     const root = workspaceRoot();
-    const configFile = uri ?? (await this.pickConfig(root, command));
+    const configFile = uri ?? (await pickConfig(root, command));
     if (!configFile) return undefined;
     if (configFile.scheme !== 'file') throw new UserError(`${configFile.toString()} is not a file on this machine.`);
     const document = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === configFile.fsPath);
@@ -236,11 +227,12 @@ export class TrainingManager implements vscode.Disposable {
   async resume(runDir?: string): Promise<void> {
     const dir =
       runDir ??
-      (await this.pickRun(
+      (await pickRun(
         'Resume Training',
         'Resume which run?',
         'no run was resumed',
         (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState),
+        this.jobs.jobOf,
       ));
     if (!dir) return;
     const run = summarizeRun(dir);
@@ -264,11 +256,12 @@ export class TrainingManager implements vscode.Disposable {
   async stop(runDir?: string): Promise<void> {
     let dir = runDir === undefined ? undefined : path.resolve(runDir);
     if (!dir && this.sessions.size === 1) dir = [...this.sessions.keys()][0];
-    dir ??= await this.pickRun(
+    dir ??= await pickRun(
       'Stop Training',
       'Stop which run?',
       'no run was stopped',
       (r) => r.state === 'running' || r.state === 'queued',
+      this.jobs.jobOf,
     );
     if (!dir) return;
     if (await this.jobs.stop(dir)) return;
@@ -279,116 +272,12 @@ export class TrainingManager implements vscode.Disposable {
     session.stop();
   }
 
-  /** Export Model: model.onnx + model.json from the run's checkpoint (training does this by
-   *  itself when it ends; this is for a failed export or an older run). Export for Hugging Face
-   *  and Export to GGUF write a folder transformers loads, or a file for llama.cpp, into the run
-   *  folder under a name not yet taken (exportTarget.ts). */
-  async exportModel(runDir?: string, format: ExportFormat = 'onnx'): Promise<void> {
-    const title = EXPORT_TITLES[format];
-    const dir =
-      runDir ??
-      (await this.pickRun(
-        title,
-        'Export which run?',
-        'no model was exported',
-        (r) => r.state !== 'running' && fs.existsSync(runPaths(r.dir).checkpointState),
-      ));
-    if (!dir) return;
-    const out = format === 'onnx' ? runPaths(dir).onnx : defaultExportTarget(dir, format);
-    const code = await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: `Wordplay: exporting ${path.basename(dir)}`,
-        cancellable: true,
-      },
-      async (progress, token) => {
-        progress.report({ message: CHECKING_PYTHON });
-        const env = await trainingEnvironment();
-        // without an environment, trainingEnvironment said why
-        if (!env) return undefined;
-        if (token.isCancellationRequested) return 'cancelled';
-        progress.report({ message: `writing ${path.basename(out)}…` });
-        const exported = exportArguments(dir, format, out);
-        const inv = trainerInvocation(exported.args, env);
-        return new Promise<number | null>((resolve, reject) => {
-          const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'] });
-          token.onCancellationRequested(() => child.kill('SIGINT'));
-          const toLog = (chunk: Buffer) =>
-            chunk
-              .toString('utf8')
-              .split(/\r?\n/)
-              .filter(Boolean)
-              .forEach((line) => this.log.info(line));
-          child.stdout.on('data', toLog);
-          child.stderr.on('data', toLog);
-          child.on('error', reject);
-          child.on('close', resolve);
-        }).finally(() => exported.cleanup());
-      },
-    );
-    if (code === undefined) return;
-    if (code === 'cancelled') {
-      nothingDone(title, 'Cancel was pressed before the export started');
-      return;
-    }
-    if (code !== 0)
-      throw new UserError(
-        `exporting ${path.basename(dir)} failed (exit ${code}); the Wordplay log has the trainer's message.`,
-      );
-    const shown = path.relative(path.dirname(dir), out);
-    if (format === 'onnx') void vscode.window.showInformationMessage(`Wordplay: exported ${shown}.`);
-    else
-      void vscode.window
-        .showInformationMessage(`Wordplay: exported ${shown}.`, 'Reveal')
-        .then((choice) => choice && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(out)));
-    this.changed.fire();
-  }
-
   dispose(): void {
     // Nothing is stopped here: VS Code cannot tell a reload from a close. A run started without
     // keepTrainingOnClose watches this extension host's pid and stops gracefully once it is gone,
     // unless the next window takes it over first (see supervision.ts).
     this.status.dispose();
     this.changed.dispose();
-  }
-
-  /** A config's folders must lie in the workspace, or in folders the user chose in a dialog:
-   *  a config from a stranger must not make the trainer read or write elsewhere. */
-  private async allowFolders(config: RunConfig, runDir: string): Promise<boolean> {
-    const bounds = {
-      roots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
-      allowed: this.state.get<string[]>(ALLOWED_KEY, []),
-    };
-    const problems = boundsProblems(config, runDir, bounds);
-    if (problems.length === 0) return true;
-    const choice = await vscode.window.showWarningMessage(
-      'Wordplay: this run would use folders outside the workspace.',
-      {
-        modal: true,
-        detail: `${problems.map((p) => `${p.key}: ${p.message}`).join('\n')}\n\nChoose those folders to allow them for this workspace.`,
-      },
-      'Choose Folders…',
-    );
-    if (choice !== 'Choose Folders…') return false;
-    const folderOf: Record<string, string> = {
-      'run dir': runDir,
-      'data.dataset': config.data.dataset,
-      'train.init_from': config.train.init_from,
-    };
-    for (const problem of problems) {
-      const picked = await chooseFile('Train GPT', `no folder was allowed for ${problem.key}`, {
-        canSelectFolders: true,
-        canSelectFiles: false,
-        defaultUri: vscode.Uri.file(folderOf[problem.key]),
-        openLabel: 'Allow',
-        title: `Wordplay: allow the folder for ${problem.key}`,
-      });
-      if (!picked) return false;
-      bounds.allowed.push(picked.fsPath);
-    }
-    await this.state.update(ALLOWED_KEY, bounds.allowed);
-    checkBounds(config, runDir, bounds);
-    return true;
   }
 
   /** Starts the trainer; false when the user did not allow the folders it would use. */
@@ -401,7 +290,7 @@ export class TrainingManager implements vscode.Disposable {
   ): Promise<boolean> {
     const dir = path.resolve(runDir);
     if (this.sessions.has(dir)) throw new UserError(`${path.basename(dir)} is already training.`);
-    if (!(await this.allowFolders(config, dir))) return false;
+    if (!(await allowFolders(this.state, config, dir))) return false;
     // without keepTrainingOnClose the trainer stops when this window's process is gone
     const trainerEnv = keepTrainingOnClose() ? env : { ...env, WORDPLAY_STOP_WITH_PID: String(process.pid) };
     const trainer = startTrainer({ config, runDir: dir, env: trainerEnv });
@@ -452,61 +341,5 @@ export class TrainingManager implements vscode.Disposable {
       this.status.hide();
     }
     this.changed.fire();
-  }
-
-  private async pickConfig(root: string, command: string): Promise<vscode.Uri | undefined> {
-    const files = await vscode.workspace.findFiles('**/*.wordplay.json', '**/node_modules/**', 200);
-    const active = vscode.window.activeTextEditor?.document.uri;
-    files.sort(
-      (a, b) =>
-        Number(b.fsPath === active?.fsPath) - Number(a.fsPath === active?.fsPath) || a.fsPath.localeCompare(b.fsPath),
-    );
-    type Item = vscode.QuickPickItem & { file?: vscode.Uri; preset?: string };
-    const items: Item[] = [
-      ...files.map((file) => ({
-        label: path.basename(file.fsPath),
-        description: vscode.workspace.asRelativePath(path.dirname(file.fsPath)),
-        file,
-      })),
-      { label: 'Presets', kind: vscode.QuickPickItemKind.Separator },
-      ...presetNames().map((preset) => ({
-        label: preset,
-        description: 'preset: saved as a config file in the workspace',
-        preset,
-      })),
-    ];
-    const picked = await pick(command, 'no config was chosen, so no run was started', items, {
-      title: `Wordplay: ${command} with which config?`,
-      placeHolder: 'A *.wordplay.json config, or a preset',
-    });
-    if (!picked) return undefined;
-    if (picked.file) return picked.file;
-    // a preset becomes a file the user can edit and train again
-    const target = vscode.Uri.file(path.join(root, `${picked.preset}.wordplay.json`));
-    if (!fs.existsSync(target.fsPath)) fs.copyFileSync(path.join(presetsDir, `${picked.preset}.json`), target.fsPath);
-    return target;
-  }
-
-  private async pickRun(
-    command: string,
-    title: string,
-    cancelled: string,
-    filter: (run: RunSummary) => boolean,
-  ): Promise<string | undefined> {
-    const folder = runsFolder();
-    const runs = folder ? listRuns(folder, this.jobs.jobOf).filter(filter) : [];
-    if (runs.length === 0) {
-      void vscode.window.showInformationMessage(
-        `Wordplay: ${command}: no run to choose from in ${folder ?? 'this workspace'}.`,
-      );
-      return undefined;
-    }
-    const picked = await pick(
-      command,
-      cancelled,
-      runs.map((r) => ({ label: r.name, description: `${r.state} · ${positionText(r)}`, dir: r.dir })),
-      { title: `Wordplay: ${title}` },
-    );
-    return picked?.dir;
   }
 }

@@ -2,7 +2,7 @@
 // speed from a calibration, the schedule it gives, a run's figures and the pairing.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cpuRate, cpuUntil, iterationsPerSecond, pairs, runOutcome, schedule } from '../../bench/tokenizers';
+import { cpuRate, cpuUntil, iterationsPerSecond, pairs, runOutcome, schedule } from '../../bench/tokenizerFigures';
 import type { Sample } from '../../bench/pinned';
 import type { RunEvent } from '../../src/core/run/events';
 

@@ -14,16 +14,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '../common.css';
 import './style.css';
-import {
-  CPU_BYTES_PER_CORE,
-  CPU_FLOPS_PER_CORE,
-  estimate,
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatFlops,
-  type EstimateInput,
-} from '../../src/core/train/estimate';
+import type { EstimateInput } from '../../src/core/train/estimate';
 import { el, onHostMessage, vscodeApi } from '../common';
 import type {
   ConfigEditorState,
@@ -34,25 +25,13 @@ import type {
   Problem,
   SchemaNode,
 } from '../../src/core/webview/protocol';
-import { checkField, displayValue, fieldKind, groupsOf, valueProblem, type FieldKind } from './fields';
+import { checkField, displayValue, groupsOf, valueProblem } from './fields';
+import { figureNodes } from './figures';
+import { createField, type Field } from './formField';
 
 const vscode = vscodeApi<ConfigEditorState>();
 const post = (message: ConfigEditorToHost) => vscode.postMessage(message);
 const state: ConfigEditorState = vscode.getState() ?? { collapsed: [], scrollY: 0 };
-
-interface Field {
-  group: string;
-  key: string;
-  spec: SchemaNode;
-  kind: FieldKind;
-  control: HTMLElement & { value?: string; checked?: boolean; invalid?: boolean; disabled?: boolean };
-  error: HTMLElement;
-  badge: HTMLElement;
-  reset: HTMLButtonElement;
-  /** A value typed here that fails to parse (kept until fixed; never sent). */
-  localError?: string;
-  timer?: ReturnType<typeof setTimeout>;
-}
 
 let schema: SchemaNode;
 let device: DeviceInfo;
@@ -163,32 +142,8 @@ function build(): void {
 }
 
 function buildField(group: string, key: string, spec: SchemaNode): HTMLElement {
-  const kind = fieldKind(spec);
-  const id = `f-${group}-${key}`;
-  let control: Field['control'];
-  if (kind === 'boolean') {
-    control = el('vscode-checkbox', { id, label: key });
-  } else if (kind === 'enum') {
-    control = el('vscode-single-select', { id });
-    for (const option of spec.enum ?? [])
-      control.append(el('vscode-option', { value: String(option) }, String(option)));
-  } else {
-    control = el('vscode-textfield', {
-      id,
-      placeholder: displayValue(spec.default, spec),
-      inputmode: kind === 'string' ? undefined : 'decimal',
-      spellcheck: 'false',
-    });
-  }
-  control.setAttribute('data-key', `${group}.${key}`);
-  const error = el('div', { class: 'field-error', id: `${id}-error`, role: 'alert' });
-  const badge = el('span', { class: 'badge' });
-  const reset = el(
-    'button',
-    { type: 'button', class: 'reset link', hidden: true, 'aria-label': `Reset ${group}.${key} to its default` },
-    'Reset',
-  );
-  const field: Field = { group, key, spec, kind, control, error, badge, reset };
+  const { field, element } = createField(group, key, spec);
+  const { kind, control, reset } = field;
   fields.set(`${group}.${key}`, field);
 
   reset.addEventListener('click', () => {
@@ -205,48 +160,7 @@ function buildField(group: string, key: string, spec: SchemaNode): HTMLElement {
     control.addEventListener('input', () => onTyped(field));
     control.addEventListener('change', () => onTyped(field, true));
   }
-
-  const constraints = constraintText(spec);
-  const helper = el(
-    'vscode-form-helper',
-    {},
-    el('p', {}, spec.description ?? ''),
-    el(
-      'p',
-      { class: 'default' },
-      `Default: ${displayValue(spec.default, spec) || '""'}${constraints ? ` · ${constraints}` : ''}`,
-    ),
-  );
-  const label = el('vscode-label', { for: id }, key);
-  const labelRow = el('div', { class: 'label-row' }, label, badge, reset);
-  if (kind === 'boolean') {
-    // the checkbox carries its own label; the row still names the key for sighted users
-    return el(
-      'vscode-form-group',
-      { variant: 'vertical', 'data-field': `${group}.${key}` },
-      el('div', { class: 'label-row' }, control, badge, reset),
-      helper,
-      error,
-    );
-  }
-  return el(
-    'vscode-form-group',
-    { variant: 'vertical', 'data-field': `${group}.${key}` },
-    labelRow,
-    control,
-    helper,
-    error,
-  );
-}
-
-function constraintText(spec: SchemaNode): string {
-  const parts: string[] = [];
-  if (spec.minimum !== undefined) parts.push(`≥ ${spec.minimum}`);
-  if (spec.exclusiveMinimum !== undefined) parts.push(`> ${spec.exclusiveMinimum}`);
-  if (spec.maximum !== undefined) parts.push(`≤ ${spec.maximum}`);
-  if (spec.exclusiveMaximum !== undefined) parts.push(`< ${spec.exclusiveMaximum}`);
-  if (spec.examples?.length) parts.push(`e.g. ${spec.examples.join(', ')}`);
-  return parts.join(', ');
+  return element;
 }
 
 // ---------------------------------------------------------------- edits
@@ -414,68 +328,5 @@ function refreshFigures(): void {
     figuresBody.replaceChildren(el('p', { class: 'muted' }, 'Fix the problems to see the estimates.'));
     return;
   }
-  const f = estimate(config as unknown as EstimateInput, vocab.size, device);
-  const row = (name: string, value: string, detail?: string, id?: string) => [
-    el('dt', {}, name),
-    el(
-      'dd',
-      { 'data-figure': id },
-      el('strong', {}, value),
-      detail ? el('span', { class: 'detail' }, ` ${detail}`) : '',
-    ),
-  ];
-  const memory = f.memory;
-  const list = el(
-    'dl',
-    {},
-    ...row(
-      'Parameters',
-      formatCount(f.params),
-      `(${formatCount(f.paramsTotal)} with position embeddings; vocabulary ${f.shape.vocab_size.toLocaleString('en-US')}${vocab.source ? `, ${vocab.source}` : ''})`,
-      'params',
-    ),
-    ...row(
-      'Tokens per iteration',
-      f.tokensPerIter.toLocaleString('en-US'),
-      `(batch ${(config.train.batch_size as number).toLocaleString('en-US')} × block ${f.shape.block_size} × ${config.train.gradient_accumulation_steps} accumulation steps)`,
-      'tokens',
-    ),
-    ...row(
-      'Memory per process',
-      formatBytes(memory.total),
-      `(weights ${formatBytes(memory.weights)}, gradients ${formatBytes(memory.gradients)}, AdamW ${formatBytes(memory.optimizer)}, activations ${formatBytes(memory.activations)} at ${f.dtype})`,
-      'memory',
-    ),
-    ...row('FLOPs per iteration', formatFlops(f.flopsPerIter), `(${formatFlops(f.flopsPerToken)} per token)`, 'flops'),
-    ...row(
-      'Time per iteration',
-      `≈ ${formatDuration(f.secondsPerIter)}`,
-      `on ${f.device.name}${f.world > 1 ? ` × ${f.world} processes` : ''}`,
-      'iter-time',
-    ),
-    ...row(
-      'Whole run',
-      `≈ ${formatDuration(f.secondsPerRun)}`,
-      `(${(config.train.max_iters as number).toLocaleString('en-US')} iterations and the evaluations)`,
-      'run-time',
-    ),
-  );
-  const counted =
-    config.optimizer.name === 'muon' ? "the FLOPs (the model's and Muon's orthogonalisation)" : 'the FLOPs';
-  const how =
-    f.device.kind === 'cpu'
-      ? `${counted} at about ${CPU_FLOPS_PER_CORE / 1e9} GFLOP/s per core, plus the memory traffic (the activations, above all the logits over the whole vocabulary, and the weights, gradients and optimizer state) at about ${CPU_BYTES_PER_CORE / 1e9} GB/s per core`
-      : `${counted} at ${f.device.kind === 'cuda' ? `${(100 * f.assumedMfu).toFixed(0)}% model FLOPs utilisation` : 'about 1.5 TFLOP/s'}, memory traffic included in that rate`;
-  const notes = f.notes.map((n) =>
-    el('p', { class: f.exceedsMemory && n.includes('exceeds') ? 'warning' : 'muted' }, n),
-  );
-  figuresBody.replaceChildren(
-    list,
-    ...notes,
-    el(
-      'p',
-      { class: 'muted' },
-      `Rough estimates: ${how}. A run can take several times as long on a busy machine; the first iterations of the run show its real pace.`,
-    ),
-  );
+  figuresBody.replaceChildren(...figureNodes(config, vocab, device));
 }
