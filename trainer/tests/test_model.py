@@ -110,13 +110,13 @@ def test_rope_is_the_rotation_written_out():
     torch.manual_seed(1)
     x = torch.randn(2, 3, 5, 8)
     positions = torch.tensor([0, 1, 2, 7, 30])
-    angles = rope_angles(8, positions)[None, None]
+    angles = rope_angles(8, positions, 10000.0)[None, None]
     assert torch.allclose(apply_rope(x, angles.cos(), angles.sin()), reference_rope(x, positions), atol=1e-5)
     # a rotation keeps lengths, and relative positions are all attention sees
     q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
     dots = []
     for shift in (0, 11):
-        a = rope_angles(8, torch.tensor([3 + shift, 5 + shift]))[None, None]
+        a = rope_angles(8, torch.tensor([3 + shift, 5 + shift]), 10000.0)[None, None]
         cos, sin = a.cos(), a.sin()
         dots.append(
             (

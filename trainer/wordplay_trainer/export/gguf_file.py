@@ -51,7 +51,7 @@ from ..prepare.dataset import (
 )
 from ..run.rundir import STATE_FILE, RunDir
 from ..train.checkpoint import load_model
-from ..train.model import GPT, NORM_EPS, ROPE_BASE, GPTConfig
+from ..train.model import GPT, GPTConfig
 from .hf_tokenizer import GPT2_FILES
 
 T = gguf.MODEL_TENSOR
@@ -239,10 +239,10 @@ def export_gguf(run_dir: Path, out: Path, gpt2_tokenizer: Path | None) -> Path:
             writer.add_head_count(c.n_head)
             writer.add_head_count_kv(c.n_head)
             if arch == gguf.MODEL_ARCH.GPT2:
-                writer.add_layer_norm_eps(NORM_EPS)
+                writer.add_layer_norm_eps(c.norm_eps)
             else:
-                writer.add_layer_norm_rms_eps(NORM_EPS)
-                writer.add_rope_freq_base(ROPE_BASE)
+                writer.add_layer_norm_rms_eps(c.norm_eps)
+                writer.add_rope_freq_base(c.rope_base)
                 writer.add_rope_dimension_count(c.head_dim)
             writer.add_tokenizer_model("gpt2")
             writer.add_tokenizer_pre(pre)

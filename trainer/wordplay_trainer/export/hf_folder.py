@@ -34,7 +34,7 @@ from ..prepare.dataset import FILES, bits_per_byte, end_of_text, tokenizer_kind,
 from ..run.rundir import STATE_FILE, RunDir
 from ..train.checkpoint import load_model
 from ..train.gpt2_weights import TRANSPOSED
-from ..train.model import GPT, NORM_EPS, ROPE_BASE, GPTConfig
+from ..train.model import GPT, GPTConfig
 from .hf_tokenizer import fast_tokenizer
 
 # (model.position, model.norm, model.qk_norm, model.mlp) -> (the transformers class, whether it
@@ -100,7 +100,7 @@ def hf_config(name: str, mlp_biases: bool, c: GPTConfig, eot: int | None):
             n_head=c.n_head,
             n_inner=c.mlp_hidden,
             activation_function=ACTIVATIONS[c.mlp],
-            layer_norm_epsilon=NORM_EPS,
+            layer_norm_epsilon=c.norm_eps,
             resid_pdrop=c.dropout,
             embd_pdrop=c.dropout,
             attn_pdrop=c.dropout,
@@ -119,8 +119,8 @@ def hf_config(name: str, mlp_biases: bool, c: GPTConfig, eot: int | None):
         head_dim=c.head_dim,
         hidden_act=ACTIVATIONS[c.mlp],
         max_position_embeddings=c.block_size,
-        rms_norm_eps=NORM_EPS,
-        rope_theta=ROPE_BASE,
+        rms_norm_eps=c.norm_eps,
+        rope_theta=c.rope_base,
         rope_scaling=None,  # Apertus' default is Llama 3's scaled rotation; ours is plain
         attention_bias=c.bias,
         attention_dropout=c.dropout,

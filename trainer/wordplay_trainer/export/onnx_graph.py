@@ -40,7 +40,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from ..common.schemas import read_json
-from ..train.model import GPT, NORM_EPS, rope_angles
+from ..train.model import GPT, rope_angles
 
 OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.23 (Python) reads IR <= 11; 8 is what opset 17 needs
@@ -131,11 +131,11 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
                 [x, init(f"{name}.weight", w)],
                 name,
                 axis=-1,
-                epsilon=NORM_EPS,
+                epsilon=c.norm_eps,
             )
         bias = zero_bias if b is None else init(f"{name}.bias", b)
         return node(
-            "LayerNormalization", [x, init(f"{name}.weight", w), bias], name, axis=-1, epsilon=NORM_EPS
+            "LayerNormalization", [x, init(f"{name}.weight", w), bias], name, axis=-1, epsilon=c.norm_eps
         )
 
     def mlp(x: str, w: dict[str, np.ndarray | None], p: str) -> str:
@@ -166,12 +166,12 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
             [heads, init(f"{name}.weight", w)],
             f"{name}.normed",
             axis=-1,
-            epsilon=NORM_EPS,
+            epsilon=c.norm_eps,
         )
         return node("Reshape", [normed, width_shape], name)
 
     if c.position == "rope":
-        angles = rope_angles(D, torch.arange(c.block_size)).numpy()
+        angles = rope_angles(D, torch.arange(c.block_size), c.rope_base).numpy()
         cos_cache, sin_cache = init("rope_cos", np.cos(angles)), init("rope_sin", np.sin(angles))
 
     def rotate(x: str, name: str) -> str:

@@ -6,11 +6,15 @@ One file, no framework between the reader and the math:
 3) a final norm and a head, tied to the token embedding (GPT-2) or a matrix of its own.
 
 The defaults are GPT-2's (schemas/gpt2.json names the ones its weights fix). The options
-(`GPTConfig`), each from the Llama / Qwen3 family the rest of the ecosystem runs: rotary
+(`GPTConfig`), each from the Llama / Qwen family the rest of the ecosystem runs: rotary
 position embeddings (RoPE, the half-split rotation of Hugging Face's Llama) on queries and
-keys; RMSNorm instead of LayerNorm; RMSNorm of each head's queries and keys before the rotation
-(QK-norm, Qwen3); a ReLU² MLP (modded-nanogpt, Arcee) or SwiGLU (Llama);
-an untied head; output projections that start at zero.
+keys, with its base; RMSNorm instead of LayerNorm, with its epsilon; RMSNorm of each head's
+queries and keys before the rotation (QK-norm, Qwen3); a ReLU² MLP (modded-nanogpt, Arcee) or
+SwiGLU (Llama) of any width; grouped-query attention (fewer key/value heads than query heads,
+each shared by n_head / n_kv_head query heads); a head size other than n_embd / n_head (Qwen3);
+biases on the query, key and value projections alone (Qwen2); an untied head; output
+projections that start at zero. A pretrained Llama, Qwen2 or Qwen3 folder maps onto these
+(hf_weights.py), so one model, one exporter and one completion engine serve them all.
 
 Two forward paths share every weight:
 - `forward(idx, targets)` for training: the whole block at once, causal attention.
@@ -30,8 +34,6 @@ from torch.nn import functional as F
 # The embedding and head are padded to a multiple of this many rows: matrix shapes that are
 # multiples of 64 run markedly faster on GPUs. Padding rows are never sampled.
 VOCAB_MULTIPLE = 64
-NORM_EPS = 1e-5  # LayerNorm's (GPT-2) and RMSNorm's
-ROPE_BASE = 10000.0  # Llama's rotary base
 
 KeyValue = tuple[torch.Tensor, torch.Tensor]
 
@@ -51,53 +53,65 @@ class GPTConfig:
     mlp: str = "gelu"  # gelu | relu2 | swiglu
     tie_embeddings: bool = True
     zero_init: bool = False  # output projections (and an untied head) start at zero
+    # None below means the rule GPT-2 and our presets use; __post_init__ fills it in
+    n_kv_head: int | None = None  # key/value heads (grouped-query attention); None: n_head
+    head_dim: int | None = None  # each head's size; None: n_embd // n_head
+    mlp_hidden: int | None = None  # the MLP's width; None: 4·n_embd, SwiGLU 8/3·n_embd
+    rope_base: float = 10000.0  # the rotary base (Llama 2's; Llama 3 and Qwen use larger)
+    norm_eps: float = 1e-5  # LayerNorm's and RMSNorm's epsilon
+    attn_bias: bool = False  # biases on the query, key and value projections (Qwen2)
+
+    def __post_init__(self) -> None:
+        if self.n_kv_head is None:
+            self.n_kv_head = self.n_head
+        if self.head_dim is None:
+            self.head_dim = self.n_embd // self.n_head
+        if self.mlp_hidden is None:
+            # SwiGLU has three matrices: 8/3·n_embd, down to a multiple of 8, gives it at most
+            # the parameters of GPT-2's 4·n_embd MLP
+            self.mlp_hidden = 4 * self.n_embd if self.mlp != "swiglu" else (8 * self.n_embd // 3) // 8 * 8
+        assert self.n_head % self.n_kv_head == 0, "n_head must be a multiple of n_kv_head"
 
     @property
     def padded_vocab_size(self) -> int:
         return math.ceil(self.vocab_size / VOCAB_MULTIPLE) * VOCAB_MULTIPLE
 
-    @property
-    def head_dim(self) -> int:
-        return self.n_embd // self.n_head
-
-    @property
-    def mlp_hidden(self) -> int:
-        """4·n_embd; for SwiGLU's three matrices 8/3·n_embd, down to a multiple of 8, so that
-        every MLP has at most the parameters of GPT-2's."""
-        return 4 * self.n_embd if self.mlp != "swiglu" else (8 * self.n_embd // 3) // 8 * 8
-
 
 class LayerNorm(nn.Module):
     """LayerNorm with an optional bias (PyTorch's has no bias=False before 2.1)."""
 
-    def __init__(self, ndim: int, bias: bool):
+    def __init__(self, ndim: int, bias: bool, eps: float):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(ndim))
         self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+        self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, NORM_EPS)
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
 
 
 class RMSNorm(nn.Module):
     """x / sqrt(mean(x²) + eps) · weight (Llama's; no mean subtracted, no bias)."""
 
-    def __init__(self, ndim: int):
+    def __init__(self, ndim: int, eps: float):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(ndim))
+        self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.rms_norm(x, self.weight.shape, self.weight, NORM_EPS)
+        return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
 
 
 def make_norm(config: GPTConfig, ndim: int) -> nn.Module:
-    return RMSNorm(ndim) if config.norm == "rmsnorm" else LayerNorm(ndim, bias=config.bias)
+    if config.norm == "rmsnorm":
+        return RMSNorm(ndim, config.norm_eps)
+    return LayerNorm(ndim, bias=config.bias, eps=config.norm_eps)
 
 
-def rope_angles(head_dim: int, positions: torch.Tensor) -> torch.Tensor:
+def rope_angles(head_dim: int, positions: torch.Tensor, base: float) -> torch.Tensor:
     """The rotation angle of each position (..., head_dim / 2): position · base^(-2i/head_dim)."""
-    inv_freq = ROPE_BASE ** (
-        -torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim
+    inv_freq = 1.0 / base ** (
+        torch.arange(0, head_dim, 2, dtype=torch.int64, device=positions.device).float() / head_dim
     )
     return positions.float()[..., None] * inv_freq
 
@@ -112,45 +126,50 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
-        assert config.n_embd % config.n_head == 0
-        self.n_head = config.n_head
-        self.n_embd = config.n_embd
+        self.n_head, self.n_kv_head, self.head_dim = config.n_head, config.n_kv_head, config.head_dim
         self.dropout = config.dropout
-        self.rope = config.position == "rope"
-        # query, key and value for all heads in one matmul
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
-        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        # query, key and value for all heads in one matmul: n_head query heads, then n_kv_head
+        # key heads and n_kv_head value heads
+        self.widths = (self.n_head * self.head_dim, self.n_kv_head * self.head_dim, self.n_kv_head * self.head_dim)
+        self.c_attn = nn.Linear(config.n_embd, sum(self.widths), bias=config.bias or config.attn_bias)
+        self.c_proj = nn.Linear(self.n_head * self.head_dim, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
         # QK-norm bounds the attention logits, which lets the learning rate go higher
-        self.q_norm = RMSNorm(config.head_dim) if config.qk_norm else None
-        self.k_norm = RMSNorm(config.head_dim) if config.qk_norm else None
+        self.q_norm = RMSNorm(config.head_dim, config.norm_eps) if config.qk_norm else None
+        self.k_norm = RMSNorm(config.head_dim, config.norm_eps) if config.qk_norm else None
 
     def _heads(
         self, x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        # (B, T, C) -> (B, n_head, T, head_size)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        B, T, _ = x.shape
+        q, k, v = self.c_attn(x).split(self.widths, dim=2)
+        # (B, T, heads · head_dim) -> (B, heads, T, head_dim)
+        q = q.view(B, T, self.n_head, self.head_dim).transpose(1, 2)
+        k = k.view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)
+        v = v.view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         if rotation is not None:
             q, k = apply_rope(q, *rotation), apply_rope(k, *rotation)
         return q, k, v
 
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **mask) -> torch.Tensor:
+        """Attention of every query head; key/value head j serves query heads
+        j·group .. (j+1)·group - 1 (Hugging Face's repeat_kv order)."""
+        group = self.n_head // self.n_kv_head
+        if group > 1:
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+        return F.scaled_dot_product_attention(q, k, v, **mask)
+
     def _merge(self, y: torch.Tensor) -> torch.Tensor:
         B, _, T, _ = y.shape
-        y = y.transpose(1, 2).contiguous().view(B, T, self.n_embd)
+        y = y.transpose(1, 2).contiguous().view(B, T, self.n_head * self.head_dim)
         return self.resid_dropout(self.c_proj(y))
 
     def forward(self, x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         q, k, v = self._heads(x, rotation)
         # flash attention on GPUs; is_causal masks the future
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-        )
+        y = self._attend(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
         return self._merge(y)
 
     def forward_cached(
@@ -164,7 +183,7 @@ class CausalSelfAttention(nn.Module):
         T, S = q.size(2), k.size(2)
         query_pos = torch.arange(T, device=x.device) + (S - T)
         mask = torch.arange(S, device=x.device)[None, :] <= query_pos[:, None]
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = self._attend(q, k, v, attn_mask=mask)
         return self._merge(y), (k, v)
 
 
@@ -261,7 +280,7 @@ class GPT(nn.Module):
         broadcast over (B, n_head, T, head_dim / 2); None for learned positions."""
         if self.config.position != "rope":
             return None
-        angles = rope_angles(self.config.head_dim, pos)
+        angles = rope_angles(self.config.head_dim, pos, self.config.rope_base)
         angles = angles[None, None] if pos.dim() == 1 else angles[:, None]
         return angles.cos(), angles.sin()
 
@@ -292,7 +311,7 @@ class GPT(nn.Module):
     def empty_cache(self, batch: int, device: torch.device | str = "cpu") -> list[KeyValue]:
         """Keys and values of zero past tokens, one pair per layer."""
         c = self.config
-        shape = (batch, c.n_head, 0, c.n_embd // c.n_head)
+        shape = (batch, c.n_kv_head, 0, c.head_dim)
         dtype = self.lm_head.weight.dtype
         return [
             (torch.zeros(shape, dtype=dtype, device=device), torch.zeros(shape, dtype=dtype, device=device))
