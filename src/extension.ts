@@ -15,6 +15,7 @@ import { registerRunsTree } from './train/runsTree';
 import { ClusterJobs } from './train/clusterJobs';
 import { registerShakespeare } from './prepare/shakespeareCommands';
 import { TrainingManager } from './train/trainCommands';
+import { registerTrainFor } from './train/trainForCommand';
 import { registerUsePretrained } from './train/pretrainedCommands';
 
 let log: vscode.LogOutputChannel;
@@ -65,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): void {
   jobs.watch();
   const training = new TrainingManager(log, metrics, context.workspaceState, jobs);
   training.register(context);
+  registerTrainFor(context, log);
   registerRunsTree(context, log, training, metrics, jobs);
   registerUsePretrained(context, log);
 }

@@ -3,6 +3,7 @@
 import { UserError } from '../core/common/errors';
 import type { Subcommand } from './subcommand';
 import { benchActivation, benchActivationUsage } from '../../bench/activation';
+import { benchFinetune, benchFinetuneUsage } from '../../bench/finetune';
 import { benchFirstCompletion, benchFirstCompletionUsage } from '../../bench/firstCompletion';
 import { benchGeneration, benchGenerationUsage } from '../../bench/generation';
 import { benchPrepare, benchPrepareUsage } from '../../bench/prepare';
@@ -22,9 +23,10 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   recipe: benchRecipe,
   tokenizers: benchTokenizers,
   surprise: benchSurprise,
+  finetune: benchFinetune,
 };
 
-const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | tokenizers | surprise> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | tokenizers | surprise | finetune> [options]
 
   prepare           prepare's MB/s, char, GPT-2 and trained BPE, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
@@ -35,6 +37,7 @@ const summary = `Usage: wordplay bench <prepare | training | generation | activa
   recipe            two training presets side by side on the CPU, one core each: time to a val loss
   tokenizers        char, GPT-2 and trained BPEs: val bits per byte after the same CPU time, on Python's code
   surprise          Model Surprise: 2,000 tokens scored (loss, probability, top 5) with the demo model
+  finetune          fine-tuning a SmolLM2-135M-shaped model, full and LoRA: ours against transformers + PEFT
 
 Each prints JSON on its last line. Their options:`;
 
@@ -49,6 +52,7 @@ const usage = [
   benchRecipeUsage,
   benchTokenizersUsage,
   benchSurpriseUsage,
+  benchFinetuneUsage,
 ].join('\n\n');
 
 export const bench: Subcommand = {

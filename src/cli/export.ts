@@ -13,6 +13,7 @@ import type { Subcommand } from './subcommand';
 const usage = `Usage: wordplay export --run <run dir> [--quantize int8]
        wordplay export --run <run dir> --format hf [--out <folder>]
        wordplay export --run <run dir> --format gguf [--out <file.gguf>]
+       wordplay export --run <run dir> --format peft [--out <folder>]
        wordplay export --from <gpt2 | gpt2-medium | gpt2-large | gpt2-xl | Hugging Face folder> --run <new run dir>
 
 The default writes model.onnx and model.json into the run folder from its checkpoint/, for
@@ -21,12 +22,13 @@ run this after a failed export, or for --quantize int8, which adds model.int8.on
 4x smaller, faster on a CPU, slightly less exact) and reports its size and speed.
 
 --format hf writes a folder transformers loads (AutoModelForCausalLM, AutoTokenizer) with a
-model card; --format gguf one file for llama.cpp, Ollama and LM Studio. Without --out they go
-into the run folder (hf/, <run>.gguf). --from writes a pretrained GPT-2 as it is, no training,
-into a new run folder, for completion.`;
+model card; --format gguf one file for llama.cpp, Ollama and LM Studio; --format peft a LoRA
+run's adapters alone (train.lora), which PEFT loads onto its base model. Without --out they go
+into the run folder (hf/, <run>.gguf, peft/). --from writes a pretrained GPT-2 as it is, no
+training, into a new run folder, for completion.`;
 
 export const exportModel: Subcommand = {
-  summary: 'export a run for completion, Hugging Face or GGUF; or a pretrained GPT-2 (--from)',
+  summary: 'export a run for completion, Hugging Face, GGUF or PEFT (LoRA); or a pretrained GPT-2 (--from)',
   usage,
   async run(args) {
     const opts = parseOptions(
@@ -63,7 +65,7 @@ export const exportModel: Subcommand = {
       throw new UserError(`${runDir} does not exist: give a run folder (it holds checkpoint/).`);
     }
     if (format === 'onnx' && opts.out !== undefined)
-      throw new UserError('--out is for --format hf or gguf: the ONNX export goes into the run folder.');
+      throw new UserError('--out is for --format hf, gguf or peft: the ONNX export goes into the run folder.');
     const exported = exportArguments(
       runDir,
       format,

@@ -1,12 +1,13 @@
 // `wordplay prepare`: text into a dataset folder (src/core/prepare/prepare.ts), with a live progress line.
 import { prepare as prepareDataset, type TokenizerKind } from '../core/prepare/prepare';
 import { UserError } from '../core/common/errors';
-import { TRAIN_FRACTION } from '../core/prepare/dataset';
+import { tokenizerLabel, TRAIN_FRACTION } from '../core/prepare/dataset';
+import { modelFolder } from '../core/train/hfConfig';
 import { parseOptions } from '../core/common/options';
 import type { Subcommand } from './subcommand';
 import { ProgressLine } from './progressLine';
 
-const usage = `Usage: wordplay prepare --input <file | folder | glob | shakespeare> --tokenizer char|gpt2|bpe [--vocab-size N] --out <dir> [--force]
+const usage = `Usage: wordplay prepare --input <file | folder | glob | shakespeare> --tokenizer char|gpt2|bpe|<model folder or hub name> [--vocab-size N] --out <dir> [--force]
 
 Tokenizes text into a dataset folder: train.bin and val.bin (the first ${Math.round(100 * TRAIN_FRACTION)}% and last ${Math.round(100 * (1 - TRAIN_FRACTION))}% of
 the text, as nanoGPT splits it), tokenizer.json and meta.json. "shakespeare" is nanoGPT's
@@ -16,6 +17,10 @@ tiny Shakespeare, shipped with wordplay (no network needed).
   bpe    a byte-level BPE trained on this text's training split, written as a Hugging Face
          tokenizer.json; --vocab-size N (at least 257) sets its size, by default one that
          suits the text's size. It trains with the trainer's Python ("wordplay setup").
+  <model folder>  a Hugging Face model folder's own tokenizer (its tokenizer.json, copied into
+         the dataset), to fine-tune that model: byte-level BPEs such as Llama 3's, Qwen's and
+         SmolLM2's. Documents are separated by the folder's eos_token (tokenizer_config.json).
+         A hub name (HuggingFaceTB/SmolLM2-135M) names the folder the trainer downloaded it to.
 --force replaces an existing dataset at --out.`;
 
 export const prepare: Subcommand = {
@@ -35,12 +40,13 @@ export const prepare: Subcommand = {
     );
     if (!opts.input) throw new UserError(`--input is required.\n\n${usage}`);
     if (!opts.out) throw new UserError(`--out is required.\n\n${usage}`);
-    if (opts.tokenizer !== 'char' && opts.tokenizer !== 'gpt2' && opts.tokenizer !== 'bpe') {
-      throw new UserError(`--tokenizer must be char, gpt2 or bpe, not "${opts.tokenizer}".`);
-    }
+    // a name, else a model folder (a folder named like one is given as ./bpe)
+    const named = ['char', 'gpt2', 'bpe'].includes(opts.tokenizer);
     const vocabText = opts['vocab-size'];
     if (vocabText !== undefined && opts.tokenizer !== 'bpe')
-      throw new UserError('--vocab-size is for --tokenizer bpe only: char and gpt2 have fixed vocabularies.');
+      throw new UserError(
+        '--vocab-size is for --tokenizer bpe only: char, gpt2 and a model folder have fixed vocabularies.',
+      );
     if (vocabText !== undefined && !/^\d+$/.test(vocabText))
       throw new UserError(`--vocab-size must be a whole number, not "${vocabText}".`);
     const abort = new AbortController();
@@ -50,7 +56,8 @@ export const prepare: Subcommand = {
     try {
       const { dir, meta } = await prepareDataset({
         input: opts.input,
-        tokenizer: opts.tokenizer as TokenizerKind,
+        tokenizer: named ? (opts.tokenizer as TokenizerKind) : 'hf',
+        folder: named ? undefined : modelFolder(opts.tokenizer),
         vocabSize: vocabText === undefined ? undefined : Number(vocabText),
         out: opts.out,
         force: opts.force,
@@ -63,7 +70,7 @@ export const prepare: Subcommand = {
       });
       line.done();
       console.log(
-        `${dir}: ${meta.tokenizer} tokenizer, vocab ${meta.vocab_size}, ${meta.train_tokens.toLocaleString('en-US')} train and ${meta.val_tokens.toLocaleString('en-US')} val tokens (${meta.dtype})`,
+        `${dir}: ${tokenizerLabel(meta)} tokenizer, vocab ${meta.vocab_size}, ${meta.train_tokens.toLocaleString('en-US')} train and ${meta.val_tokens.toLocaleString('en-US')} val tokens (${meta.dtype})`,
       );
     } finally {
       line.done();

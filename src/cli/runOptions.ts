@@ -1,9 +1,11 @@
 // The options of the commands that start a run (`wordplay train`, `wordplay submit`): --config,
-// --set and --run-dir, and how they become a valid configuration and a run folder.
+// --set and --run-dir, and how they become a valid configuration and a run folder; and
+// `wordplay train`'s --dataset and --minutes, a run sized for a time (core/train/trainFor.ts).
 import * as path from 'node:path';
 import { UserError } from '../core/common/errors';
 import { defaultRunDir } from '../core/run/runDir';
 import { loadConfig, type RunConfig } from '../core/train/config';
+import { parseMinutes, planConfig, planLines, sizeRun, trainForName } from '../core/train/trainFor';
 
 export const runOptions = {
   config: { type: 'string' },
@@ -26,5 +28,51 @@ export function loadRun(
 ): { config: RunConfig; runDir: string } {
   if (!opts.config) throw new UserError(`--config is required.\n\n${usage}`);
   const { config, name } = loadConfig(opts.config, [...(opts.set ?? []), ...overrides]);
+  return { config, runDir: path.resolve(opts['run-dir'] ?? defaultRunDir(name)) };
+}
+
+export const trainForOptions = {
+  dataset: { type: 'string' },
+  minutes: { type: 'string' },
+  recalibrate: { type: 'boolean' },
+} as const;
+
+export const trainForUsage = `  --dataset      a prepared dataset folder: train a model sized for it and --minutes, on this
+                 machine (a few seconds measure its speed the first time; kept in the cache)
+  --minutes      the time budget in minutes, everything included (0.5 is 30 seconds)
+  --recalibrate  measure this machine's speed again instead of reading the cache`;
+
+/** The config sized for --dataset and --minutes (its plan printed on stderr; --set applied after
+ *  it) and the run folder (default: runs/<stamp>-<dataset>-<N>min); a UserError when the budget
+ *  is too short, naming the shortest that works. */
+export async function loadTrainFor(
+  opts: {
+    config?: string;
+    set?: string[];
+    'run-dir'?: string;
+    dataset?: string;
+    minutes?: string;
+    recalibrate?: boolean;
+  },
+  usage: string,
+): Promise<{ config: RunConfig; runDir: string }> {
+  if (opts.config) throw new UserError(`--config and --dataset/--minutes are two ways to train: give one.\n\n${usage}`);
+  const minutes = parseMinutes(opts.minutes);
+  if (!opts.dataset)
+    throw new UserError(`--dataset is required with --minutes: a prepared dataset folder.\n\n${usage}`);
+  // a device given with --set is the one to size for
+  const device = (opts.set ?? []).map((s) => /^\s*train\.device\s*=(.*)$/.exec(s)?.[1]?.trim()).find(Boolean);
+  process.stderr.write(`wordplay: sizing a run for ${opts.dataset} and ${minutes} min ...\n`);
+  const plan = await sizeRun({
+    dataset: opts.dataset,
+    minutes,
+    device,
+    recalibrate: opts.recalibrate,
+    onLine: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (!plan) throw new UserError('sizing was interrupted; nothing was trained.');
+  process.stderr.write(`${planLines(plan).join('\n')}\n`);
+  const config = planConfig(plan, opts.set ?? []);
+  const name = trainForName(opts.dataset, minutes);
   return { config, runDir: path.resolve(opts['run-dir'] ?? defaultRunDir(name)) };
 }

@@ -1,22 +1,27 @@
-// `wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir D]`
+// `wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir D]`, or
+// `wordplay train --dataset <dir> --minutes N`: a run sized for the dataset and the time
+// (core/train/trainFor.ts), its plan printed before it trains.
 import { startTrainer } from '../core/train/trainerProcess';
 import { parseOptions } from '../core/common/options';
 import type { Subcommand } from './subcommand';
-import { loadRun, runOptions, runOptionsUsage } from './runOptions';
+import { loadRun, loadTrainFor, runOptions, runOptionsUsage, trainForOptions, trainForUsage } from './runOptions';
 import { RunOutput } from './runOutput';
 
 const usage = `Usage: wordplay train --config <file|preset> [--set group.key=value ...] [--run-dir DIR]
+       wordplay train --dataset <dir> --minutes N [--recalibrate] [--set group.key=value ...] [--run-dir DIR]
 
 ${runOptionsUsage}
+${trainForUsage}
 
 Ctrl-C stops gracefully: the trainer finishes its step, saves a checkpoint, and exits.`;
 
 export const train: Subcommand = {
-  summary: 'train a GPT (config file or preset) with live progress',
+  summary: 'train a GPT (config file or preset, or sized for a dataset and --minutes) with live progress',
   usage,
   async run(args) {
-    const opts = parseOptions(args, runOptions, usage);
-    const { config, runDir } = loadRun(opts, usage);
+    const opts = parseOptions(args, { ...runOptions, ...trainForOptions }, usage);
+    const sized = opts.dataset !== undefined || opts.minutes !== undefined;
+    const { config, runDir } = sized ? await loadTrainFor(opts, usage) : loadRun(opts, usage);
     const output = new RunOutput();
     process.stderr.write(`wordplay: run dir ${runDir}\n`);
     const trainer = startTrainer({

@@ -1,5 +1,6 @@
-// Wordplay: Prepare Dataset: a file or folder of text and a tokenizer, prepared into a dataset
-// folder with a cancellable progress notification; then, if the user wants, it becomes a
+// Wordplay: Prepare Dataset: a file or folder of text and a tokenizer (one of wordplay's, or a
+// Hugging Face model folder's own), prepared into a dataset folder with a cancellable progress
+// notification; then, if the user wants, it becomes a
 // config's data.dataset (a document edit, so undo works).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,16 +34,25 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
     [
       {
         label: 'bpe',
+        tokenizer: 'bpe' as TokenizerKind,
         detail:
           'A BPE trained on this text (Hugging Face tokenizer.json): the best bits per byte for a small model; for code and most text.',
       },
       {
         label: 'char',
+        tokenizer: 'char' as TokenizerKind,
         detail: 'One token per character: small vocabulary, learns fast on small text (nanoGPT shakespeare_char).',
       },
       {
         label: 'gpt2',
+        tokenizer: 'gpt2' as TokenizerKind,
         detail: "GPT-2's BPE (50,257 tokens): for fine-tuning GPT-2; too large a vocabulary for a small model.",
+      },
+      {
+        label: 'The tokenizer of a model folder…',
+        tokenizer: 'hf' as TokenizerKind,
+        detail:
+          "A Hugging Face model folder's own tokenizer.json (Llama 3, Qwen, SmolLM2): to fine-tune that model on this text.",
       },
     ],
     { title: 'Wordplay: tokenizer' },
@@ -51,7 +61,18 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
   const text = picked.fsPath;
   let vocabSize: number | undefined;
   let env: NodeJS.ProcessEnv | undefined;
-  if (kind.label === 'bpe') {
+  let folder: string | undefined;
+  if (kind.tokenizer === 'hf') {
+    const chosen = await chooseFile(COMMAND, NOTHING_PREPARED, {
+      canSelectFiles: false,
+      canSelectFolders: true,
+      openLabel: 'Use Its Tokenizer',
+      title: 'Wordplay: a Hugging Face model folder (with tokenizer.json)',
+    });
+    if (!chosen) return;
+    folder = chosen.fsPath;
+  }
+  if (kind.tokenizer === 'bpe') {
     vocabSize = await askVocabSize(text);
     if (vocabSize === undefined) return;
     // the tokenizer trains in the trainer's Python: the same environment and trust as training
@@ -59,7 +80,7 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
     if (!env) return;
   }
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(text);
-  const suggested = path.join(root, 'data', `${path.parse(text).name}-${kind.label}`);
+  const suggested = path.join(root, 'data', `${path.parse(text).name}-${folder ? path.basename(folder) : kind.label}`);
   const out = await input(COMMAND, NOTHING_PREPARED, {
     title: 'Wordplay: dataset folder',
     value: suggested,
@@ -68,7 +89,7 @@ async function prepareDataset(log: vscode.LogOutputChannel): Promise<void> {
   });
   if (out === undefined) return;
   const result = await prepareWithProgress(
-    { input: text, tokenizer: kind.label as TokenizerKind, vocabSize, env, out, force: false },
+    { input: text, tokenizer: kind.tokenizer, folder, vocabSize, env, out, force: false },
     'Wordplay: preparing dataset',
     log,
   );

@@ -130,14 +130,16 @@ class ConfigEditorProvider implements vscode.CustomTextEditorProvider {
         return;
       case 'config/edit':
       case 'config/reset': {
-        const [group, key] = message.path;
-        if (!schema().properties?.[group]?.properties?.[key]) {
-          this.log.warn(`config editor: ignored an edit of unknown key ${group}.${key}`);
+        const [group, ...keys] = message.path;
+        let spec = schema().properties?.[group];
+        for (const key of keys) spec = spec?.properties?.[key];
+        if (!spec) {
+          this.log.warn(`config editor: ignored an edit of unknown key ${message.path.join('.')}`);
           return;
         }
         const text = document.getText();
         if (configTextProblem(text) !== undefined) return; // the form is disabled while the text is not JSON
-        const edits = editConfigText(text, [group, key], message.type === 'config/edit' ? message.value : undefined);
+        const edits = editConfigText(text, message.path, message.type === 'config/edit' ? message.value : undefined);
         if (!edits.length) return;
         const edit = new vscode.WorkspaceEdit();
         for (const e of edits)

@@ -20,6 +20,7 @@ const EXPORT_TITLES: Record<ExportFormat, string> = {
   onnx: 'Export Model',
   hf: 'Export for Hugging Face',
   gguf: 'Export to GGUF',
+  peft: 'Export LoRA Adapter for PEFT',
 };
 
 /** What an export needs from the training manager. */

@@ -1,5 +1,6 @@
-// Use a Pretrained Model for Completion…: one of OpenAI's GPT-2 checkpoints (schemas/gpt2.json)
-// or a Hugging Face GPT-2 folder becomes a run folder of its own, untrained
+// Use a Pretrained Model for Completion…: one of OpenAI's GPT-2 checkpoints (schemas/gpt2.json),
+// a small open model (schemas/open-models.json: SmolLM2, Qwen2.5, Qwen3) or a Hugging Face folder
+// of any of their families becomes a run folder of its own, untrained
 // (core/train/pretrained.ts), which the Runs tree lists and completion then uses. Hub names are
 // downloaded by the trainer's transformers, so they need the network.
 import * as path from 'node:path';
@@ -19,7 +20,8 @@ const CANCELLED = Symbol('cancelled');
 async function chooseSource(): Promise<string | undefined> {
   const folderItem = {
     label: '$(folder-opened) Choose a Hugging Face folder…',
-    description: 'a GPT-2 saved with save_pretrained (config.json and its weights)',
+    description:
+      'a GPT-2, Llama, Qwen2 or Qwen3 model saved with save_pretrained (config.json, safetensors, tokenizer.json)',
     source: undefined,
   };
   const picked = await pick(
@@ -35,7 +37,7 @@ async function chooseSource(): Promise<string | undefined> {
     ],
     {
       title: `Wordplay: ${COMMAND}`,
-      placeHolder: "OpenAI's GPT-2 (downloaded from the Hugging Face hub) or a folder of your own",
+      placeHolder: 'a model from the Hugging Face hub (downloaded: needs the network) or a folder of your own',
     },
   );
   if (!picked) return undefined;
@@ -44,7 +46,7 @@ async function chooseSource(): Promise<string | undefined> {
     canSelectFolders: true,
     canSelectFiles: false,
     openLabel: 'Use This Model',
-    title: 'Wordplay: a Hugging Face GPT-2 folder',
+    title: 'Wordplay: a Hugging Face model folder',
   });
   return folder?.fsPath;
 }

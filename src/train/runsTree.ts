@@ -1,5 +1,5 @@
 // The Runs tree in the wordplay sidebar: each run under the workspace's runs folder with its
-// state, where it is (iteration and ETA, worded as everywhere: core/run/progress.ts), best val
+// state, where it is (iteration and ETA, or its time budget and what is left: core/run/progress.ts), best val
 // loss and best val bits per byte (where its dataset records byte counts), and the actions that fit its state (the menus in
 // package.json match on contextValue "run.<state or pretrained>[.model]"). Selecting runs shows them in the
 // metrics dashboard, several at once to compare; with two selected, Compare Runs opens their run

@@ -83,6 +83,7 @@ export class TrainingManager implements vscode.Disposable {
       command('wordplay.exportModel', (arg) => exportModel(exportDeps, runDirOf(arg))),
       command('wordplay.exportHuggingFace', (arg) => exportModel(exportDeps, runDirOf(arg), 'hf')),
       command('wordplay.exportGguf', (arg) => exportModel(exportDeps, runDirOf(arg), 'gguf')),
+      command('wordplay.exportPeft', (arg) => exportModel(exportDeps, runDirOf(arg), 'peft')),
     );
     this.attachRunning();
   }
@@ -241,6 +242,19 @@ export class TrainingManager implements vscode.Disposable {
     if (!fs.existsSync(runPaths(dir).checkpointState))
       throw new UserError(`${run.name} has no checkpoint to resume from; train it again instead.`);
     const saved = loadConfig(runPaths(dir).config).config;
+    // a run with a time budget gets a new one, its iterations counted from the resume
+    if (saved.train.time_budget_s !== null) {
+      const seconds = await input('Resume Training', `${run.name} was not resumed`, {
+        title: `Wordplay: resume ${run.name} from iteration ${run.iter}`,
+        prompt: 'Train for how many more seconds (train.time_budget_s)',
+        value: String(saved.train.time_budget_s),
+        validateInput: (v) => (Number(v) > 0 && Number.isFinite(Number(v)) ? undefined : 'a number of seconds above 0'),
+      });
+      if (seconds === undefined) return;
+      const sets = ['train.init_from=resume', `train.time_budget_s=${Number(seconds)}`];
+      await this.checkAndStart('Resume Training', dir, loadConfig(runPaths(dir).config, sets).config);
+      return;
+    }
     const until = await input('Resume Training', `${run.name} was not resumed`, {
       title: `Wordplay: resume ${run.name} from iteration ${run.iter}`,
       prompt: 'Train until iteration',

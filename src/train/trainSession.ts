@@ -1,5 +1,5 @@
 // One run being trained, as the window shows it: a cancellable progress notification
-// (iteration of max, ETA, loss; Cancel stops the run), the trainer's log in the Wordplay
+// (iteration of max, ETA or a time budget and what it has left, loss; Cancel stops the run), the trainer's log in the Wordplay
 // channel, and each `error` event as an error notification. The trainer is either one this
 // window started (TrainerProcess) or one it found running (AttachedTrainer: after a reload, or
 // a run started with the CLI); either way the session reads events.jsonl and train.log, so
@@ -92,8 +92,7 @@ export class TrainSession {
   }
 
   private showProgress(): void {
-    const { iter, maxIters } = this.progress;
-    this.notification.report(this.summary(), maxIters ? (100 * iter) / maxIters : 0);
+    this.notification.report(this.summary(), 100 * this.progress.fraction());
   }
 
   private async showError(message: string): Promise<void> {

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, presetNames } from '../../src/core/train/config';
 import { defaultRunDir, runPaths } from '../../src/core/run/runDir';
+import openModels from '../../schemas/open-models.json';
 import rules from '../cases/config-rules.json';
 
 function tmp(): string {
@@ -27,17 +28,50 @@ function problems(fn: () => unknown): { key: string; message: string }[] {
   assert.fail('expected a ConfigError');
 }
 
+/** config.json of each model of schemas/open-models.json, where huggingface_hub would have
+ *  downloaded it (the fine-tuning presets name them; a test has no network); returns the cache. */
+function cacheOpenModels(): string {
+  const hub = path.join(tmp(), 'hub');
+  for (const [name, m] of Object.entries(openModels.models)) {
+    const repo = path.join(hub, `models--${name.replace('/', '--')}`);
+    fs.mkdirSync(path.join(repo, 'snapshots', 'test'), { recursive: true });
+    fs.mkdirSync(path.join(repo, 'refs'));
+    fs.writeFileSync(path.join(repo, 'refs', 'main'), 'test');
+    write(path.join(repo, 'snapshots', 'test'), 'config.json', {
+      model_type: m.class.replace(/ForCausalLM$/, '').toLowerCase(),
+      architectures: [m.class],
+      hidden_size: m.n_embd,
+      intermediate_size: m.mlp_hidden,
+      num_hidden_layers: m.n_layer,
+      num_attention_heads: m.n_head,
+      num_key_value_heads: m.n_kv_head,
+      head_dim: m.head_dim,
+      vocab_size: m.vocab_size,
+      tie_word_embeddings: m.tie_embeddings,
+      max_position_embeddings: 8192,
+    });
+  }
+  return hub;
+}
+
 test('every preset loads, valid, defaults filled', () => {
-  assert.deepEqual(
-    presetNames().filter((n) => ['gpt2-124m', 'gpt2-finetune', 'shakespeare-char', 'shakespeare-char-cpu'].includes(n))
-      .length,
-    4,
-  );
-  for (const name of presetNames()) {
-    const { config } = loadConfig(name);
-    assert.equal(config.model.n_embd % config.model.n_head, 0);
-    assert.equal(config.distributed.backend, 'ddp');
-    assert.equal(config.logging.wandb, false);
+  const wanted = ['gpt2-124m', 'gpt2-finetune', 'shakespeare-char', 'shakespeare-char-cpu'];
+  wanted.push('smollm2-135m-finetune', 'qwen3-0.6b-lora');
+  assert.deepEqual(presetNames().filter((n) => wanted.includes(n)).length, wanted.length);
+  const saved = process.env.HF_HUB_CACHE;
+  process.env.HF_HUB_CACHE = cacheOpenModels();
+  try {
+    for (const name of presetNames()) {
+      const { config } = loadConfig(name);
+      assert.equal(config.model.n_embd % config.model.n_head, 0);
+      assert.equal(config.distributed.backend, 'ddp');
+      assert.equal(config.logging.wandb, false);
+    }
+    const lora = loadConfig('qwen3-0.6b-lora').config;
+    assert.deepEqual([lora.model.n_layer, lora.model.n_kv_head, lora.train.lora.rank], [28, 8, 16]);
+  } finally {
+    if (saved === undefined) delete process.env.HF_HUB_CACHE;
+    else process.env.HF_HUB_CACHE = saved;
   }
   const { config, name } = loadConfig('nanogpt-shakespeare-char');
   assert.equal(name, 'nanogpt-shakespeare-char');
@@ -93,6 +127,15 @@ test('data.dataset resolves against the config file folder, presets against the 
     loadConfig('shakespeare-char-cpu', [], dir).config.data.dataset,
     path.join(dir, 'data', 'shakespeare-char'),
   );
+  // a folder (its config.json is read for the shape); owner/name that is no folder is a hub name
+  fs.mkdirSync(path.join(dir, 'hf', 'gpt2-local'), { recursive: true });
+  write(path.join(dir, 'hf', 'gpt2-local'), 'config.json', {
+    model_type: 'gpt2',
+    n_layer: 2,
+    n_head: 2,
+    n_embd: 8,
+    vocab_size: 50257,
+  });
   const local = write(dir, 'ft.json', { train: { init_from: 'hf/gpt2-local' } });
   assert.equal(loadConfig(local).config.train.init_from, path.join(dir, 'hf', 'gpt2-local'));
 });

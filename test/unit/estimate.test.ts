@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { editConfigText } from '../../src/core/train/configEdit';
 import { parseNvidiaSmi } from '../../src/core/train/deviceDetect';
+import { effectiveDevice, resolveCompile, resolveDtype } from '../../src/core/train/autoRules';
 import {
-  effectiveDevice,
   estimate,
   flopsPerToken,
   formatBytes,
   formatDuration,
   gpuPeakFlops,
   paramCount,
-  resolveCompile,
-  resolveDtype,
   type EstimateInput,
   type ModelShape,
 } from '../../src/core/train/estimate';
@@ -21,6 +19,7 @@ import { metricsCsv, RunMetrics } from '../../src/core/run/metrics';
 import { configEditorMessageProblem, metricsMessageProblem } from '../../src/core/webview/protocol';
 import { applyEdits } from 'jsonc-parser';
 import autoRules from '../cases/auto-rules.json';
+import compileFacts from '../../schemas/compile.json';
 import mfuCases from '../cases/mfu.json';
 import paramCases from '../cases/params.json';
 import timingCases from '../cases/estimate-timings.json';
@@ -39,6 +38,12 @@ const shakespeare: EstimateInput = {
     mlp: 'gelu',
     tie_embeddings: true,
     zero_init: false,
+    n_kv_head: null,
+    head_dim: null,
+    mlp_hidden: null,
+    rope_base: 10000,
+    norm_eps: 1e-5,
+    attn_bias: false,
   },
   train: {
     init_from: 'scratch',
@@ -50,6 +55,7 @@ const shakespeare: EstimateInput = {
     device: 'auto',
     dtype: 'auto',
     compile: 'auto',
+    lora: { rank: null, alpha: 16, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
   },
   distributed: { nproc_per_node: 1, nnodes: 1 },
 };
@@ -198,10 +204,38 @@ for (const row of autoRules.dtype) {
 }
 
 for (const row of autoRules.compile) {
-  test(`auto rules, train.compile ${row.requested} on ${row.device}: ${row.compile}`, () => {
-    assert.equal(resolveCompile(row.requested, deviceOfKind[row.device as keyof typeof deviceOfKind]), row.compile);
+  test(`auto rules, train.compile ${row.requested} on ${row.device}, ${row.run_seconds ?? 'unknown'} s, ${row.n_embd} wide, dropout ${row.dropout}: ${row.compile}`, () => {
+    const device = deviceOfKind[row.device as keyof typeof deviceOfKind];
+    assert.equal(resolveCompile(row.requested, device, row.run_seconds, row.n_embd, row.dropout), row.compile);
   });
 }
+
+test('estimate: compile auto on a CPU for a narrow model without dropout in a long run, faster by the speed-up, plus compiling', () => {
+  // nanogpt-shakespeare-char-cpu's shape (128 wide, no dropout) for 50,000 iterations: an hour
+  const model = { ...shakespeare.model, n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, dropout: 0 };
+  const train = { ...shakespeare.train, batch_size: 12, max_iters: 50_000, eval_iters: 20 };
+  const narrow: EstimateInput = { ...shakespeare, model, train };
+  const eager = estimate({ ...narrow, train: { ...train, compile: 'false' } }, 65, cpu);
+  const auto = estimate(narrow, 65, cpu);
+  assert.ok(!eager.compiled && auto.compiled && eager.secondsPerRun >= compileFacts.cpu_min_run_seconds);
+  const near = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-9 * b, `${a} against ${b}`);
+  near(auto.secondsPerIter * compileFacts.cpu_speedup, eager.secondsPerIter);
+  near(auto.secondsPerRun, eager.secondsPerRun / compileFacts.cpu_speedup + compileFacts.cpu_compile_seconds);
+  near(auto.assumedRates.flops, eager.assumedRates.flops * compileFacts.cpu_speedup);
+  // not compiled: a short run, a time budget under the threshold, dropout, a wider model
+  const short = estimate({ ...narrow, train: { ...train, max_iters: 200 } }, 65, cpu);
+  assert.ok(!short.compiled && short.secondsPerRun < compileFacts.cpu_min_run_seconds);
+  const budget = compileFacts.cpu_min_run_seconds;
+  assert.equal(estimate({ ...narrow, train: { ...train, time_budget_s: budget - 1 } }, 65, cpu).compiled, false);
+  assert.equal(estimate({ ...narrow, train: { ...train, time_budget_s: budget } }, 65, cpu).compiled, true);
+  assert.equal(estimate({ ...narrow, model: { ...model, dropout: 0.1 } }, 65, cpu).compiled, false);
+  const wide = { ...model, n_embd: 256 };
+  assert.equal(estimate({ ...narrow, model: wide }, 65, cpu).compiled, false);
+  assert.equal(estimate(shakespeare, 65, cpu).compiled, false); // 384 wide, dropout 0.2: hours, not compiled
+  // a GPU compiles under auto whatever the length, and its time is its assumed MFU's alone
+  const gpu = estimate({ ...narrow, train: { ...train, max_iters: 20 } }, 65, a100);
+  assert.ok(gpu.compiled && gpu.secondsPerIter === gpu.flopsPerIter / gpu.assumedRates.flops);
+});
 
 test('estimate: a dtype the device lacks is noted with its key', () => {
   const f = estimate({ ...shakespeare, train: { ...shakespeare.train, dtype: 'float16' } }, 65, cpu);

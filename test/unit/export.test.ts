@@ -13,6 +13,7 @@ import { UserError } from '../../src/core/common/errors';
 import { trainerInvocation } from '../../src/core/common/pythonEnv';
 import { prepare } from '../../src/core/prepare/prepare';
 import { gpt2 } from '../../src/core/prepare/tokenizer';
+import { defaultExportTarget, exportArguments } from '../../src/core/train/exportTarget';
 import { startTrainer } from '../../src/core/train/trainerProcess';
 import { SHAKESPEARE, tempDir } from './helpers';
 import { skipWithoutTorch as skip, tinyConfig } from './trainerFixtures';
@@ -65,14 +66,22 @@ test('bad export options are refused before the trainer starts, naming the optio
   const run = (...args: string[]) => exportModel.run(['--run', tempDir(), ...args]);
   await assert.rejects(
     run('--format', 'safetensors'),
-    (e: Error) => e instanceof UserError && /--format must be one of onnx, hf, gguf/.test(e.message),
+    (e: Error) => e instanceof UserError && /--format must be one of onnx, hf, gguf, peft/.test(e.message),
   );
   await assert.rejects(
     run('--out', 'x'),
-    (e: Error) => e instanceof UserError && /--out is for --format hf or gguf/.test(e.message),
+    (e: Error) => e instanceof UserError && /--out is for --format hf, gguf or peft/.test(e.message),
   );
   await assert.rejects(
     run('--from', 'gpt2', '--format', 'hf'),
     (e: Error) => e instanceof UserError && /--from writes a run folder/.test(e.message),
   );
+});
+
+test("--format peft: the adapters alone, into the run folder's peft/, with no GPT-2 vocabulary", () => {
+  const run = tempDir();
+  const exported = exportArguments(run, 'peft');
+  assert.deepEqual(exported.args, ['export', '--run', run, '--format', 'peft', '--out', path.join(run, 'peft')]);
+  fs.mkdirSync(path.join(run, 'peft'));
+  assert.equal(defaultExportTarget(run, 'peft'), path.join(run, 'peft-2'));
 });

@@ -16,7 +16,12 @@ import { resolvePython } from '../../src/core/common/pythonEnv';
 import { defaultModel } from '../../src/core/complete/defaultModel';
 import { complete } from '../../src/core/complete/generate';
 import { listRuns, stateText } from '../../src/core/run/runs';
-import { PRETRAINED_MODELS, exportPretrained, pretrainedRunDir } from '../../src/core/train/pretrained';
+import {
+  PRETRAINED_MODELS,
+  describePretrained,
+  exportPretrained,
+  pretrainedRunDir,
+} from '../../src/core/train/pretrained';
 import { tempDir } from './helpers';
 import { skipWithoutTorch } from './trainerFixtures';
 
@@ -84,7 +89,7 @@ async function exportPausedWhileWriting(source: string, runs: string) {
 
 test('the hub checkpoints come from schemas/gpt2.json with their parameter counts', () => {
   assert.deepEqual(
-    PRETRAINED_MODELS.map((m) => [m.name, m.params]),
+    PRETRAINED_MODELS.filter((m) => m.class === 'GPT2LMHeadModel').map((m) => [m.name, m.params]),
     // nanoGPT's counts with the position table: 124M, 350M, 774M, 1558M
     [
       ['gpt2', 124_439_808],
@@ -93,6 +98,21 @@ test('the hub checkpoints come from schemas/gpt2.json with their parameter count
       ['gpt2-xl', 1_557_611_200],
     ],
   );
+});
+
+test('the picker lists the open models of schemas/open-models.json after GPT-2, each family smallest first', () => {
+  const open = PRETRAINED_MODELS.filter((m) => m.class !== 'GPT2LMHeadModel');
+  assert.ok(open.some((m) => m.name === 'HuggingFaceTB/SmolLM2-135M' && m.class === 'LlamaForCausalLM'));
+  assert.ok(open.some((m) => m.name === 'Qwen/Qwen3-0.6B' && m.class === 'Qwen3ForCausalLM'));
+  for (const family of new Set(open.map((m) => m.class))) {
+    const sizes = open.filter((m) => m.class === family).map((m) => m.params);
+    assert.deepEqual(
+      sizes,
+      [...sizes].sort((a, b) => a - b),
+      family,
+    );
+  }
+  assert.match(describePretrained(open[0]), /^134\.52 M parameters · 30 layers · 576 wide · LlamaForCausalLM$/);
 });
 
 test(

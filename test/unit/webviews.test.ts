@@ -76,7 +76,13 @@ describe('webviews in Chromium', { skip }, () => {
     await p.page.waitForSelector('[data-field="model.n_layer"]');
     for (const [group, spec] of groups) {
       assert.equal(await p.page.locator(`vscode-collapsible[data-group="${group}"]`).count(), 1, group);
-      for (const [key, field] of Object.entries(spec.properties ?? {})) {
+      // a group within a group (train.lora) shows as one field per key of its own (train.lora.rank)
+      const keys = Object.entries(spec.properties ?? {}).flatMap(([key, field]): [string, SchemaNode][] =>
+        field.type === 'object'
+          ? Object.entries(field.properties ?? {}).map(([sub, s]): [string, SchemaNode] => [`${key}.${sub}`, s])
+          : [[key, field]],
+      );
+      for (const [key, field] of keys) {
         const row = p.page.locator(`[data-field="${group}.${key}"]`);
         assert.equal(await row.count(), 1, `${group}.${key}`);
         const text = await row.innerText();
@@ -155,6 +161,32 @@ describe('webviews in Chromium', { skip }, () => {
       vocab: { size: 65, source: '' },
     });
     await p.page.waitForFunction(() => document.querySelector('.banner')?.textContent.includes('not valid JSON'));
+    await noProblems(p);
+    await p.page.close();
+  });
+
+  test('config editor: train.lora, a group within a group: its fields edit their paths, the list of targets, the trainable figure', async () => {
+    const p = await h.open('configEditor');
+    const text = JSON.stringify({ ...JSON.parse(configText), train: { init_from: 'gpt2', lora: { rank: 8 } } });
+    await p.send(initMessage(text));
+    await p.page.waitForSelector('[data-field="train.lora.rank"]');
+    assert.equal(await p.page.locator('#f-train-lora-rank').evaluate((e: { value: string }) => e.value), '8');
+    assert.equal(
+      await p.page.locator('#f-train-lora-targets').getAttribute('placeholder'),
+      'q, k, v, o, gate, up, down',
+    );
+    // GPT-2 124M at rank 8: its adapters alone train (estimate.test.ts has the count)
+    assert.match(await p.page.locator('[data-figure="trainable"]').innerText(), /1\.33 M/);
+    await p.page.locator('#f-train-lora-rank input').fill('16');
+    const rank = await waitForPosted(p, (m) => m.type === 'config/edit', 'rank edit');
+    assert.deepEqual(rank, { type: 'config/edit', path: ['train', 'lora', 'rank'], value: 16 });
+    await p.page.locator('#f-train-lora-targets input').fill('q, v');
+    const targets = await waitForPosted(p, (m) => JSON.stringify(m.path) === '["train","lora","targets"]', 'targets');
+    assert.deepEqual(targets.value, ['q', 'v']);
+    await p.page.locator('#f-train-lora-targets input').fill('q, x');
+    await p.page.waitForFunction(() =>
+      document.querySelector('#f-train-lora-targets-error')?.textContent.includes('"x" is not one of'),
+    );
     await noProblems(p);
     await p.page.close();
   });

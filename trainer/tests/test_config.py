@@ -10,6 +10,7 @@ import pytest
 from conftest import tiny_config, write_config
 
 from wordplay_trainer.common.errors import ConfigError
+from wordplay_trainer.common.schemas import read_json
 from wordplay_trainer.train.config import PRESETS_DIR, js_number, load_config, load_schema, preset_names
 from wordplay_trainer.train.run_config import RunConfig
 
@@ -18,8 +19,39 @@ CASES = json.loads(
 )["cases"]
 
 
-def test_presets_exist_and_validate(tmp_path):
+def cache_open_models(hub: Path) -> None:
+    """config.json of each model of schemas/open-models.json, where huggingface_hub would have
+    downloaded it: the fine-tuning presets name them, and a test has no network."""
+    for name, m in read_json("open-models.json")["models"].items():
+        repo = hub / ("models--" + name.replace("/", "--"))
+        (repo / "snapshots" / "test").mkdir(parents=True)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text("test")
+        config = {
+            "model_type": m["class"].removesuffix("ForCausalLM").lower(),
+            "architectures": [m["class"]],
+            "hidden_size": m["n_embd"],
+            "intermediate_size": m["mlp_hidden"],
+            "num_hidden_layers": m["n_layer"],
+            "num_attention_heads": m["n_head"],
+            "num_key_value_heads": m["n_kv_head"],
+            "head_dim": m["head_dim"],
+            "vocab_size": m["vocab_size"],
+            "tie_word_embeddings": m["tie_embeddings"],
+            "max_position_embeddings": 8192,
+        }
+        (repo / "snapshots" / "test" / "config.json").write_text(json.dumps(config))
+
+
+def test_presets_exist_and_validate(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    cache_open_models(tmp_path / "hub")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert set(preset_names()) >= {
+        "smollm2-135m-finetune",
+        "qwen3-0.6b-lora",
         "shakespeare-char",
         "shakespeare-char-cpu",
         "nanogpt-shakespeare-char",
@@ -52,6 +84,9 @@ def test_nanogpts_recipes_are_kept_as_its_readme_gives_them():
         "bias": False,
         **gpt2,
         "zero_init": False,
+        # the options Llama and Qwen weights bring, at today's meaning
+        **{"n_kv_head": None, "head_dim": None, "mlp_hidden": None, "attn_bias": False},
+        **{"rope_base": 10000, "norm_eps": 1e-5},
     }
     assert gpu.train.batch_size == 64 and gpu.train.max_iters == 5000 and gpu.train.eval_interval == 250
     o = gpu.optimizer

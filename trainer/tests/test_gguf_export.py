@@ -66,7 +66,7 @@ def gguf_logits(path: Path, ids: list[int]) -> np.ndarray:
     arch = field(r, gguf.Keys.General.ARCHITECTURE)
     t = {x.name: np.array(x.data, np.float64) for x in r.tensors}
     key = lambda k: field(r, k.format(arch=arch))  # noqa: E731
-    n_head = key(gguf.Keys.Attention.HEAD_COUNT)
+    n_head, n_kv_head = key(gguf.Keys.Attention.HEAD_COUNT), key(gguf.Keys.Attention.HEAD_COUNT_KV)
     n = len(ids)
 
     def norm(x, w, b=None):
@@ -98,11 +98,16 @@ def gguf_logits(path: Path, ids: list[int]) -> np.ndarray:
             q, k, v = np.split(h @ w(T.ATTN_QKV).T + w(T.ATTN_QKV, "bias"), 3, axis=-1)
         else:
             q, k, v = h @ w(T.ATTN_Q).T, h @ w(T.ATTN_K).T, h @ w(T.ATTN_V).T
-        q, k, v = (m.reshape(n, n_head, -1) for m in (q, k, v))
+            if arch == "qwen2":
+                q, k, v = q + w(T.ATTN_Q, "bias"), k + w(T.ATTN_K, "bias"), v + w(T.ATTN_V, "bias")
+        # head_count_kv key/value heads, query head j reading key/value head j // group (ggml's
+        # broadcast); the head size is key_length where the file gives one
+        q, k, v = q.reshape(n, n_head, -1), k.reshape(n, n_kv_head, -1), v.reshape(n, n_kv_head, -1)
         if arch == "qwen3":
             q, k = norm(q, w(T.ATTN_Q_NORM)), norm(k, w(T.ATTN_K_NORM))
         if arch != "gpt2":
             q, k = rope(q), rope(k)
+        k, v = np.repeat(k, n_head // n_kv_head, axis=1), np.repeat(v, n_head // n_kv_head, axis=1)
         scores = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(q.shape[-1])
         scores = np.where(np.tri(n, dtype=bool), scores, -np.inf)
         p = np.exp(scores - scores.max(-1, keepdims=True))

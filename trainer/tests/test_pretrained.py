@@ -139,7 +139,7 @@ def test_context_longer_than_the_pretrained_one_is_refused(tmp_path, gpt2_vocab_
     assert run_trainer(cfg, run_dir) == 1
     error = by_type(read_events(run_dir), "error")[-1]
     assert error["key"] == "model.block_size"
-    assert "model.block_size 64 exceeds the 32 positions" in error["message"]
+    assert "model.block_size: 64 exceeds the 32 positions" in error["message"]
 
 
 # ---- export --from: the weights as they are, a run of their own ------------------------

@@ -11,8 +11,10 @@ COMMANDS = {
     "train": "train",
     "export": "export",
     "bench": "bench",
+    "finetune-bench": "finetune_bench",
     "gpu-check": "gpu_check",
     "probe": "probe",
+    "size": "size",
     "tokenizer": "tokenizer",
 }
 

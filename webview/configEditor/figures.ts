@@ -1,5 +1,8 @@
 // The config editor's Estimates panel: the figures of src/core/train/estimate.ts (parameters,
-// memory, FLOPs, time) for the effective config, as the nodes of the panel's body.
+// memory, FLOPs, time) for the effective config, as the nodes of the panel's body; with a time
+// budget, the iterations it holds (src/core/train/budget.ts).
+import compileFacts from '../../schemas/compile.json';
+import { budgetFigures } from '../../src/core/train/budget';
 import {
   CPU_BYTES_PER_CORE,
   CPU_FLOPS_PER_CORE,
@@ -11,6 +14,7 @@ import {
   type EstimateInput,
 } from '../../src/core/train/estimate';
 import { el } from '../common';
+import type { RunConfig } from '../../src/core/train/runConfig';
 import type { DeviceInfo } from '../../src/core/webview/protocol';
 
 /** The figures for a config that passes the field checks (n_embd a multiple of n_head). */
@@ -30,6 +34,8 @@ export function figureNodes(
     ),
   ];
   const memory = f.memory;
+  const budget = budgetFigures(f, config.train as unknown as RunConfig['train']);
+  const maxIters = (config.train.max_iters as number).toLocaleString('en-US');
   const list = el(
     'dl',
     {},
@@ -39,6 +45,14 @@ export function figureNodes(
       `(${formatCount(f.paramsTotal)} with position embeddings; vocabulary ${f.shape.vocab_size.toLocaleString('en-US')}${vocab.source ? `, ${vocab.source}` : ''})`,
       'params',
     ),
+    ...(f.trainable < f.paramsTotal
+      ? row(
+          'Trainable (LoRA)',
+          formatCount(f.trainable),
+          `(${((100 * f.trainable) / f.paramsTotal).toPrecision(2)}% of the parameters: the adapters, rank ${(config.train.lora as { rank: number }).rank}; the base stays frozen, with no gradients or AdamW state)`,
+          'trainable',
+        )
+      : []),
     ...row(
       'Tokens per iteration',
       f.tokensPerIter.toLocaleString('en-US'),
@@ -58,22 +72,36 @@ export function figureNodes(
       `on ${f.device.name}${f.world > 1 ? ` × ${f.world} processes` : ''}`,
       'iter-time',
     ),
-    ...row(
-      'Whole run',
-      `≈ ${formatDuration(f.secondsPerRun)}`,
-      `(${(config.train.max_iters as number).toLocaleString('en-US')} iterations and the evaluations)`,
-      'run-time',
-    ),
+    ...(budget === undefined
+      ? row(
+          'Whole run',
+          `≈ ${formatDuration(f.secondsPerRun)}`,
+          `(${maxIters} iterations and the evaluations)`,
+          'run-time',
+        )
+      : row(
+          'Whole run',
+          `≈ ${formatDuration(budget.runSeconds)}`,
+          budget.cappedByMaxIters
+            ? `(${maxIters} iterations and the evaluations, before the ${formatDuration(budget.seconds)} time budget ends)`
+            : `(the time budget: ≈ ${budget.iterations.toLocaleString('en-US')} iterations and the evaluations at this pace)`,
+          'run-time',
+        )),
   );
   const counted =
     config.optimizer.name === 'muon' ? "the FLOPs (the model's and Muon's orthogonalisation)" : 'the FLOPs';
+  const compiled =
+    f.compiled && f.device.kind === 'cpu'
+      ? `; compiled (train.compile), ${compileFacts.cpu_speedup}× as fast after about ${compileFacts.cpu_compile_seconds} s of compiling`
+      : '';
   const how =
     f.device.kind === 'cpu'
-      ? `${counted} at about ${CPU_FLOPS_PER_CORE / 1e9} GFLOP/s per core, plus the memory traffic (the activations, above all the logits over the whole vocabulary, and the weights, gradients and optimizer state) at about ${CPU_BYTES_PER_CORE / 1e9} GB/s per core`
+      ? `${counted} at about ${CPU_FLOPS_PER_CORE / 1e9} GFLOP/s per core, plus the memory traffic (the activations, above all the logits over the whole vocabulary, and the weights, gradients and optimizer state) at about ${CPU_BYTES_PER_CORE / 1e9} GB/s per core${compiled}`
       : `${counted} at ${f.device.kind === 'cuda' ? `${(100 * f.assumedMfu).toFixed(0)}% model FLOPs utilisation` : 'about 1.5 TFLOP/s'}, memory traffic included in that rate`;
   const notes = f.notes.map((n) =>
     el('p', { class: f.exceedsMemory && n.includes('exceeds') ? 'warning' : 'muted' }, n),
   );
+  if (budget?.note) notes.push(el('p', { class: 'warning', 'data-note': 'budget' }, budget.note));
   return [
     list,
     ...notes,

@@ -21,7 +21,7 @@ export interface Field {
 /** The field's parts and its form group (the caller wires the events). */
 export function createField(group: string, key: string, spec: SchemaNode): { field: Field; element: HTMLElement } {
   const kind = fieldKind(spec);
-  const id = `f-${group}-${key}`;
+  const id = `f-${group}-${key.replace('.', '-')}`;
   let control: Field['control'];
   if (kind === 'boolean') {
     control = el('vscode-checkbox', { id, label: key });
@@ -33,7 +33,7 @@ export function createField(group: string, key: string, spec: SchemaNode): { fie
     control = el('vscode-textfield', {
       id,
       placeholder: displayValue(spec.default, spec),
-      inputmode: kind === 'string' ? undefined : 'decimal',
+      inputmode: kind === 'string' || kind === 'list' ? undefined : 'decimal',
       spellcheck: 'false',
     });
   }

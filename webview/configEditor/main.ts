@@ -25,7 +25,7 @@ import type {
   Problem,
   SchemaNode,
 } from '../../src/core/webview/protocol';
-import { checkField, displayValue, groupsOf, valueProblem } from './fields';
+import { checkField, displayValue, fieldsOf, groupsOf, sameValue, valueAt, valueProblem } from './fields';
 import { figureNodes } from './figures';
 import { createField, type Field } from './formField';
 
@@ -124,7 +124,7 @@ function build(): void {
     });
     const body = el('div', { class: 'group-body' });
     if (groupSpec.description) body.append(el('p', { class: 'group-description' }, groupSpec.description));
-    for (const [key, spec] of Object.entries(groupSpec.properties ?? {})) body.append(buildField(group, key, spec));
+    for (const [key, spec] of fieldsOf(groupSpec)) body.append(buildField(group, key, spec));
     collapsible.append(body);
     form.append(collapsible);
   }
@@ -149,7 +149,7 @@ function buildField(group: string, key: string, spec: SchemaNode): HTMLElement {
   reset.addEventListener('click', () => {
     pending.set(`${group}.${key}`, undefined);
     field.localError = undefined;
-    post({ type: 'config/reset', path: [group, key] });
+    post({ type: 'config/reset', path: [group, ...key.split('.')] });
     refreshFigures();
   });
   if (kind === 'boolean') {
@@ -171,14 +171,14 @@ function onTyped(field: Field, immediate = false): void {
   if (raw.trim() === '') {
     field.localError = undefined;
     pending.set(path, undefined);
-    schedule(field, () => post({ type: 'config/reset', path: [field.group, field.key] }), immediate);
+    schedule(field, () => post({ type: 'config/reset', path: pathOf(field) }), immediate);
   } else {
     const checked = checkField(field.spec, raw);
     field.localError = checked.parseError;
     if (checked.parseError === undefined) {
       pending.set(path, checked.value);
       const value = checked.value as FieldValue;
-      schedule(field, () => post({ type: 'config/edit', path: [field.group, field.key], value }), immediate);
+      schedule(field, () => post({ type: 'config/edit', path: pathOf(field), value }), immediate);
     } else {
       clearTimeout(field.timer);
     }
@@ -190,10 +190,13 @@ function onTyped(field: Field, immediate = false): void {
 
 function commit(field: Field, value: FieldValue, immediate: boolean): void {
   pending.set(`${field.group}.${field.key}`, value);
-  schedule(field, () => post({ type: 'config/edit', path: [field.group, field.key], value }), immediate);
+  schedule(field, () => post({ type: 'config/edit', path: pathOf(field), value }), immediate);
   renderField(field);
   refreshFigures();
 }
+
+/** The field's place in the document: [group, key], or [group, sub, key] for sub.key. */
+const pathOf = (field: Field) => [field.group, ...field.key.split('.')];
 
 /** Typing is sent after a pause (one undo step per burst of typing); choices at once. */
 function schedule(field: Field, send: () => void, immediate: boolean): void {
@@ -221,8 +224,8 @@ function update(text: string, version: number, problems: Problem[], newVocab: { 
   }
   // what the document now says replaces what was pending for it
   for (const [path, value] of [...pending]) {
-    const [g, k] = path.split('.');
-    if (docValue(g, k) === value) pending.delete(path);
+    const [g, ...k] = path.split('.');
+    if (sameValue(docValue(g, k.join('.')), value)) pending.delete(path);
   }
   for (const field of fields.values()) {
     const focused = document.activeElement === field.control;
@@ -236,18 +239,16 @@ function update(text: string, version: number, problems: Problem[], newVocab: { 
 }
 
 function docValue(group: string, key: string): unknown {
-  const g = doc?.[group];
-  return g && typeof g === 'object' && !Array.isArray(g) ? (g as Record<string, unknown>)[key] : undefined;
+  return valueAt(doc, `${group}.${key}`);
 }
 
 function hasDocValue(group: string, key: string): boolean {
-  const g = doc?.[group];
-  return !!g && typeof g === 'object' && !Array.isArray(g) && key in g;
+  return docValue(group, key) !== undefined;
 }
 
 function sameAsTyped(field: Field): boolean {
   const checked = checkField(field.spec, field.control.value ?? '');
-  return checked.parseError === undefined && checked.value === docValue(field.group, field.key);
+  return checked.parseError === undefined && sameValue(checked.value, docValue(field.group, field.key));
 }
 
 function setControl(field: Field): void {
@@ -302,14 +303,16 @@ function effectiveConfig(): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [group, groupSpec] of groupsOf(schema)) {
     out[group] = {};
-    for (const [key, spec] of Object.entries(groupSpec.properties ?? {})) {
+    for (const [key, spec] of fieldsOf(groupSpec)) {
       const path = `${group}.${key}`;
       const value = pending.has(path)
         ? (pending.get(path) ?? spec.default)
         : hasDocValue(group, key)
           ? docValue(group, key)
           : spec.default;
-      out[group][key] = value;
+      const [name, sub] = key.split('.');
+      if (sub === undefined) out[group][name] = value;
+      else out[group][name] = { ...(out[group][name] as object), [sub]: value };
     }
   }
   return out;
@@ -320,7 +323,7 @@ function refreshFigures(): void {
   const config = effectiveConfig();
   const bad = [...fields.values()].some((f) => {
     if (f.localError) return true;
-    const v = config[f.group][f.key];
+    const v = valueAt(config[f.group], f.key);
     return valueProblem(f.spec, v) !== undefined;
   });
   const m = config.model as EstimateInput['model'];

@@ -102,7 +102,7 @@ function targetLine(run: RunSeries, y: number): Point[] {
 export function emptyText(id: ValueKind, runs: Runs): string {
   const all = [...runs.values()];
   if (id === 'mfu' && all.some((r) => r.train.iter.length > 0))
-    return 'MFU is unknown on this device (the CPU, or a GPU whose peak is not known).';
+    return 'MFU is unknown on this device (MPS, or a GPU whose peak is not known).';
   if (id === 'bpb' && all.some((r) => r.eval.iter.length > 0)) {
     return 'No bits per byte: the dataset was prepared before meta.json recorded byte counts. Prepare it again to compare runs across tokenizers.';
   }

@@ -25,6 +25,8 @@ export class KvCache {
     private readonly meta: ModelMeta,
     private readonly files: ModelFiles,
   ) {
+    // n_kv_head * head_dim floats a position per layer: the key/value heads only, which grouped-query
+    // attention shares among the query heads inside model.onnx (a fraction of n_embd for Llama / Qwen)
     this.width = meta.kv_cache.width;
     this.past = meta.inputs.slice(2);
     this.flags = meta.flag_inputs ?? [];

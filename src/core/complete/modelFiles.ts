@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import contract from '../../../schemas/model.json';
 import layout from '../../../schemas/run-files.json';
 import { UserError } from '../common/errors';
+import { hfVocabSize } from '../prepare/hfTokenizer';
 import { parseTokenizerSpec, tokenizerFromSpec, type TokenizerSpec } from '../prepare/tokenizer';
 
 export const MODEL_FILE = layout.run.onnx;
@@ -34,6 +35,10 @@ export interface ModelMeta {
     block_size: number;
     vocab_size: number;
     bias?: boolean;
+    /** Key/value heads (grouped-query attention when fewer than n_head); absent before it: n_head. */
+    n_kv_head?: number;
+    /** Each head's size; absent before it: n_embd / n_head. */
+    head_dim?: number;
   };
   block_size: number;
   vocab_size: number;
@@ -52,8 +57,16 @@ export interface ModelMeta {
   /** Bool scalar inputs besides `inputs`, false for generation: all_positions, in models
    *  that have all_logits. */
   flag_inputs?: string[];
-  /** Keys/values are (batch, seq, width = n_head * head_dim), sequence-major. */
-  kv_cache: { layout: 'batch,seq,n_embd'; n_layer: number; n_head: number; head_dim: number; width: number };
+  /** Keys/values are (batch, seq, width = n_kv_head * head_dim), sequence-major: the key/value
+   *  heads only (n_kv_head filled in as n_head where an older model.json lacks it). */
+  kv_cache: {
+    layout: 'batch,seq,n_embd';
+    n_layer: number;
+    n_head: number;
+    n_kv_head: number;
+    head_dim: number;
+    width: number;
+  };
 }
 
 export interface ModelFiles {
@@ -110,17 +123,33 @@ export function readModelMeta(file: string): ModelMeta {
   }
   if (value.block_size !== a.block_size || value.vocab_size !== a.vocab_size)
     throw bad('block_size or vocab_size disagrees with "architecture"');
-  if (a.n_embd % a.n_head !== 0) throw bad(`n_embd ${a.n_embd} is not a multiple of n_head ${a.n_head}`);
+  // absent in a model.json written before grouped-query attention and a head size of its own
+  const kvHeads = a.n_kv_head ?? a.n_head;
+  if (!isInt(kvHeads) || a.n_head % kvHeads !== 0)
+    throw bad(
+      `"architecture" n_kv_head ${String(a.n_kv_head)} should be a whole number that divides n_head ${a.n_head}`,
+    );
+  if (a.head_dim === undefined && a.n_embd % a.n_head !== 0)
+    throw bad(`n_embd ${a.n_embd} is not a multiple of n_head ${a.n_head}, and "architecture" gives no head_dim`);
+  const headDim = a.head_dim ?? a.n_embd / a.n_head;
+  if (!isInt(headDim)) throw bad(`"architecture" head_dim ${String(a.head_dim)} should be a whole number`);
   const kv = value.kv_cache as ModelMeta['kv_cache'] | undefined;
   if (!kv || kv.layout !== 'batch,seq,n_embd')
     throw bad('"kv_cache" has a layout this version of wordplay does not read (batch,seq,n_embd)');
-  if (
-    kv.n_layer !== a.n_layer ||
-    kv.n_head !== a.n_head ||
-    kv.head_dim !== a.n_embd / a.n_head ||
-    kv.width !== a.n_embd
-  ) {
-    throw bad('"kv_cache" disagrees with "architecture"');
+  const kvDescribed = { ...kv, n_kv_head: kv.n_kv_head ?? kv.n_head };
+  const expected = {
+    n_layer: a.n_layer,
+    n_head: a.n_head,
+    n_kv_head: kvHeads,
+    head_dim: headDim,
+    width: kvHeads * headDim,
+  };
+  for (const [key, want] of Object.entries(expected)) {
+    const got = kvDescribed[key as keyof typeof expected];
+    if (got !== want)
+      throw bad(
+        `"kv_cache" ${key} is ${String(got)} but "architecture" makes it ${want} (width = n_kv_head * head_dim)`,
+      );
   }
   const names = (key: 'inputs' | 'outputs', first: string[], ...groups: string[][]) => {
     const expected = [...first];
@@ -148,10 +177,15 @@ export function readModelMeta(file: string): ModelMeta {
     throw bad(`"flag_inputs" should be ["${INPUTS.all_positions}"]`);
   }
   const tokenizer = parseTokenizerSpec(value.tokenizer, `${file} (its "tokenizer")`);
-  if (tokenizer.type !== 'gpt2' && tokenizerFromSpec(tokenizer).vocabSize !== a.vocab_size) {
-    throw bad(
-      `the ${tokenizer.type} tokenizer has ${tokenizerFromSpec(tokenizer).vocabSize} tokens but the model's vocab_size is ${a.vocab_size}`,
-    );
+  // a model folder's embedding may have rows past its tokenizer's ids (Qwen pads 151,669 to 151,936)
+  const tokens =
+    tokenizer.type === 'gpt2'
+      ? a.vocab_size
+      : tokenizer.type === 'hf'
+        ? hfVocabSize(tokenizer.json)
+        : tokenizerFromSpec(tokenizer).vocabSize;
+  if (tokenizer.type === 'hf' ? tokens > a.vocab_size : tokens !== a.vocab_size) {
+    throw bad(`the ${tokenizer.type} tokenizer has ${tokens} tokens but the model's vocab_size is ${a.vocab_size}`);
   }
-  return { ...(value as unknown as ModelMeta), tokenizer };
+  return { ...(value as unknown as ModelMeta), kv_cache: kvDescribed, tokenizer };
 }

@@ -110,6 +110,11 @@ export function tokenSpans(tokenizer: Tokenizer, text: string): TokenSpans {
     spans.ends.push(at);
   }
   at += decoder.flush().length;
+  // a tokenizer that normalises (Qwen's NFC) gives back other characters than the document's
+  if (at !== text.length && text.normalize('NFC') !== text)
+    throw new UserError(
+      "the model's tokenizer normalises this text to Unicode NFC, so its tokens cannot be placed on the document's characters; convert the file to NFC (composed characters) and run Model Surprise again.",
+    );
   if (at !== text.length)
     throw new Error(`internal: the tokens of a ${text.length}-character text decode to ${at} characters`);
   return spans;

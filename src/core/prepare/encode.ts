@@ -67,6 +67,7 @@ function charEncoder(tokenizer: CharTokenizer, writer: TokenWriter): SplitEncode
 }
 
 const MAX_CARRY = 1 << 20;
+const MAX_TRIES = 64;
 const isSpace = (u: number) => /\s/.test(String.fromCharCode(u));
 const isNewline = (u: number) => u === 0x0a || u === 0x0d;
 const isLetterOrDigit = (u: number) => /[\p{L}\p{N}]/u.test(String.fromCharCode(u));
@@ -75,12 +76,13 @@ const isLetterOrDigit = (u: number) => /[\p{L}\p{N}]/u.test(String.fromCharCode(
  *  character into the whitespace after it, except that bpe's punctuation pieces take the
  *  newlines that follow them: so text cut before whitespace that follows a letter or digit, or
  *  before a space or tab that follows anything but whitespace, encodes exactly as the whole
- *  would; the tail after the last such cut waits for the next chunk. */
+ *  would; the tail after the last such cut waits for the next chunk. A model folder's tokenizer
+ *  (its own pattern, added tokens) also checks the cut (separableAt), a few tries per chunk. */
 function pieceEncoder(tokenizer: PieceTokenizer, writer: TokenWriter): SplitEncoder {
   const utf8 = new TextDecoder();
   const emit = (id: number) => writer.push(id);
   let carry = '';
-  const safeCut = (text: string, at: number) => {
+  const candidate = (text: string, at: number) => {
     const u = text.charCodeAt(at);
     const before = text.charCodeAt(at - 1);
     return isSpace(u) && !isSpace(before) && (!isNewline(u) || isLetterOrDigit(before));
@@ -89,7 +91,14 @@ function pieceEncoder(tokenizer: PieceTokenizer, writer: TokenWriter): SplitEnco
     feed(bytes) {
       const all = carry + utf8.decode(bytes);
       let cut = all.length - 1;
-      while (cut > 0 && !safeCut(all, cut)) cut--;
+      for (let tries = 0; cut > 0; cut--) {
+        if (!candidate(all, cut)) continue;
+        if (tokenizer.separableAt(all, cut)) break;
+        if (++tries === MAX_TRIES) {
+          cut = 0; // none of the last few cuts is safe: wait for more text
+          break;
+        }
+      }
       // With no safe cut in a megabyte (text without spaces), cut anyway to bound memory.
       if (cut <= 0 && all.length > MAX_CARRY) cut = all.length;
       if (cut <= 0) {

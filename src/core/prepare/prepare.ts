@@ -2,8 +2,9 @@
 //
 // It streams: a first pass checks the input (no NUL bytes, valid UTF-8), hashes it, counts its
 // characters (to place nanoGPT's split) and, for char, collects the vocabulary (scan.ts); for
-// bpe, the tokenizer is then trained on the training split (trainBpe.ts, the trainer's Python); a
-// last pass encodes (encode.ts). Memory stays bounded whatever the corpus size. The dataset is
+// bpe, the tokenizer is then trained on the training split (trainBpe.ts, the trainer's Python); for
+// hf, a Hugging Face model folder's tokenizer.json is checked before any work and copied as it is
+// (hfTokenizer.ts); a last pass encodes (encode.ts). Memory stays bounded whatever the corpus size. The dataset is
 // built in a temporary folder beside --out and swapped into place at the end (outputFolder.ts),
 // so an interrupted or failed prepare never leaves a partial dataset.
 import * as fs from 'node:fs';
@@ -16,7 +17,16 @@ import { checkOutput, makeTempDir, replaceDir, restoreInterruptedSwap, writeJson
 import { ProgressMeter, type PrepareProgress } from './progressMeter';
 import { locateSplit, scanInputs, type Scan, type SplitPoint } from './scan';
 import { shakespearePath } from './shakespeare';
-import { BpeTokenizer, CharTokenizer, gpt2, parseTokenizerSpec, type Tokenizer, type TokenizerSpec } from './tokenizer';
+import { HF_FILES, readHfFolder } from './hfTokenizer';
+import {
+  BpeTokenizer,
+  CharTokenizer,
+  gpt2,
+  HfTokenizer,
+  parseTokenizerSpec,
+  type Tokenizer,
+  type TokenizerSpec,
+} from './tokenizer';
 import { bpeVocabProblem, defaultBpeVocab, trainBpe } from './trainBpe';
 
 export type TokenizerKind = TokenizerSpec['type'];
@@ -25,6 +35,8 @@ export interface PrepareOptions {
   /** A file, a folder, a glob, or "shakespeare". */
   input: string;
   tokenizer: TokenizerKind;
+  /** hf only: the Hugging Face model folder whose tokenizer.json encodes the text. */
+  folder?: string;
   /** bpe only: the vocabulary to train, <|endoftext|> included (default: defaultBpeVocab). */
   vocabSize?: number;
   out: string;
@@ -53,6 +65,10 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const sizes = files.map((f) => fs.statSync(f).size);
   const inputBytes = sizes.reduce((sum, n) => sum + n, 0);
   const bpe = options.tokenizer === 'bpe';
+  if (options.tokenizer === 'hf' && options.folder === undefined)
+    throw new UserError("a model folder's tokenizer needs the folder: --tokenizer <folder>.");
+  const hf = options.tokenizer === 'hf' ? readHfFolder(path.resolve(cwd, options.folder!)) : undefined;
+  const hfTokenizer = hf && new HfTokenizer(hf); // refuses what tokenizers.js cannot load, before any work
   // the training text is about TRAIN_FRACTION of the bytes (exactly: of the characters)
   const bpeVocab = bpe ? (options.vocabSize ?? defaultBpeVocab(TRAIN_FRACTION * inputBytes)) : undefined;
   const vocabProblem =
@@ -68,10 +84,15 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     const splitAt = Math.floor(scan.characters * TRAIN_FRACTION);
     const split = await locateSplit(files, scan.marks, splitAt);
     const trainBytes = sizes.slice(0, split.file).reduce((sum, n) => sum + n, 0) + split.byte;
-    const tokenizer =
-      bpeVocab === undefined
+    const tokenizer = hfTokenizer
+      ? hfTokenizer
+      : bpeVocab === undefined
         ? simpleTokenizer(options.tokenizer, scan)
         : await trainedBpe(files, split, bpeVocab, tmp, progress, options);
+    if (hf) {
+      const joined = files.length > 1 && hf.end_of_text === null ? '; the documents are joined without one' : '';
+      options.log?.(`the end of text: ${hf.end_of_text ?? 'none'} (${hf.endOfTextFrom})${joined}`);
+    }
     const vocabSize = tokenizer.vocabSize;
     const dtype = dtypeFor(vocabSize);
     const counts = await encodeInputs(files, tokenizer, dtype, split, tmp, progress, options.signal);
@@ -84,7 +105,9 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
       source: files,
       sha256: scan.sha256,
       tokenizer: tokenizer.spec.type,
+      ...(hf ? { tokenizer_source: hf.source } : {}),
       vocab_size: vocabSize,
+      ...(tokenizer.endOfText === undefined ? {} : { end_of_text: tokenizer.endOfText }),
       dtype,
       documents: files.length,
       characters: scan.characters,
@@ -98,14 +121,26 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
         ? { note: `the vocabulary has ${vocabSize} entries, more than uint16 holds, so the ids are uint32` }
         : {}),
     };
-    // bpe's tokenizer.json is already there, as the tokenizer's own library wrote it
-    if (tokenizer.spec.type !== 'bpe') writeJsonDurably(path.join(tmp, datasetFiles.tokenizer), tokenizer.spec);
+    // bpe's tokenizer.json is already there, as the tokenizer's own library wrote it; hf's is the
+    // folder's, byte for byte (training checks it against the model folder's)
+    if (hf) copyDurably(path.join(hf.source, HF_FILES.tokenizer), path.join(tmp, datasetFiles.tokenizer));
+    else if (tokenizer.spec.type !== 'bpe') writeJsonDurably(path.join(tmp, datasetFiles.tokenizer), tokenizer.spec);
     writeJsonDurably(path.join(tmp, datasetFiles.meta), meta);
     replaceDir(tmp, out);
     return { dir: out, meta };
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
+  }
+}
+
+function copyDurably(from: string, to: string): void {
+  fs.copyFileSync(from, to);
+  const fd = fs.openSync(to, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

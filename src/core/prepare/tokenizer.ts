@@ -6,57 +6,46 @@
 // - gpt2: OpenAI's GPT-2 BPE from js-tiktoken, whose ranks ship inside the npm package.
 // - bpe: a byte-level BPE trained on the corpus by prepare (trainer/wordplay_trainer/prepare/bpe.py),
 //   a Hugging Face tokenizer.json read with tokenizers.js (@huggingface/tokenizers).
+// - hf: a Hugging Face model folder's own tokenizer.json (hfTokenizer.ts).
+// What they all are (the interface, the spec, the BPE base) is tokenizerBase.ts's.
 import { isAscii } from 'node:buffer';
 import {
   ByteLevelDecoder,
   ByteLevelPreTokenizer,
   SplitPreTokenizer,
-  Tokenizer as HfTokenizer,
+  Tokenizer as Library,
 } from '@huggingface/tokenizers';
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
 import bpeFacts from '../../../schemas/bpe.json';
 import gpt2Facts from '../../../schemas/gpt2.json';
 import { UserError } from '../common/errors';
+import { checkHfJson, HfTokenizer, hfVocabSize } from './hfTokenizer';
+import {
+  eachPiece,
+  PieceTokenizer,
+  type HfTokenizerJson,
+  type StreamDecoder,
+  type Tokenizer,
+  type TokenizerSpec,
+} from './tokenizerBase';
 
-/** The parts of a Hugging Face tokenizer.json that wordplay's BPE relies on (bpe.py writes it). */
-export interface HfTokenizerJson {
-  model: { type: 'BPE'; vocab: Record<string, number> };
-  pre_tokenizer: { type: 'Sequence'; pretokenizers: [{ type: 'Split' }, { type: 'ByteLevel' }] };
-  added_tokens: { id: number; content: string }[];
-}
-
-export type TokenizerSpec =
-  { type: 'char'; vocab: string[] } | { type: 'gpt2' } | { type: 'bpe'; json: HfTokenizerJson };
-
-export interface Tokenizer {
-  readonly spec: TokenizerSpec;
-  readonly vocabSize: number;
-  /** The id that separates documents, where the tokenizer has one (gpt2's <|endoftext|>). */
-  readonly endOfText: number | undefined;
-  /** Ids of text; throws a UserError naming characters a char vocabulary lacks. */
-  encode(text: string): number[];
-  /** The text of ids; an id outside the vocabulary decodes to nothing. */
-  decode(ids: number[]): string;
-  /** Decodes a stream of ids piece by piece; a character split across tokens comes out whole. */
-  streamDecoder(): StreamDecoder;
-}
-
-export interface StreamDecoder {
-  push(id: number): string;
-  flush(): string;
-}
+export { HfTokenizer, PieceTokenizer };
+export type { HfFolderJson, HfTokenizerJson, StreamDecoder, Tokenizer, TokenizerSpec } from './tokenizerBase';
 
 export function tokenizerFromSpec(spec: TokenizerSpec): Tokenizer {
   if (spec.type === 'char') return new CharTokenizer(spec.vocab);
+  if (spec.type === 'hf') return new HfTokenizer(spec);
   return spec.type === 'bpe' ? new BpeTokenizer(spec.json) : gpt2();
 }
 
 /** Parses tokenizer.json (or the tokenizer inside model.json); `source` names the file in errors.
- *  A Hugging Face tokenizer.json is wordplay's trained BPE when it has bpe.py's shape. */
+ *  A Hugging Face tokenizer.json is wordplay's trained BPE when it has bpe.py's shape; a model
+ *  folder's comes wrapped as {"type": "hf", ...} (dataset.ts builds it from meta.json). */
 export function parseTokenizerSpec(value: unknown, source: string): TokenizerSpec {
   const v = value as { type?: unknown; vocab?: unknown; model?: { type?: unknown } } | null;
   if (v && v.type === 'gpt2') return { type: 'gpt2' };
+  if (v && v.type === 'hf') return parseHfSpec(v, source);
   if (v && typeof v.model === 'object' && v.model !== null) return { type: 'bpe', json: checkBpeJson(v, source) };
   if (
     v &&
@@ -71,6 +60,21 @@ export function parseTokenizerSpec(value: unknown, source: string): TokenizerSpe
   throw new UserError(
     `${source} is not a wordplay tokenizer: expected {"type":"gpt2"}, {"type":"char","vocab":[one character each]} or a BPE tokenizer.json that prepare trained. Prepare the dataset again with "wordplay prepare".`,
   );
+}
+
+function parseHfSpec(value: object, source: string): TokenizerSpec {
+  const v = value as { source?: unknown; end_of_text?: unknown; json?: unknown };
+  const json = checkHfJson(v.json, `${source} (its "json")`);
+  const eot = v.end_of_text;
+  if (typeof v.source !== 'string' || !(eot === null || (Number.isInteger(eot) && (eot as number) >= 0)))
+    throw new UserError(
+      `${source}: a model folder's tokenizer needs "source" (its folder) and "end_of_text" (an id or null).`,
+    );
+  if (eot !== null && (eot as number) >= hfVocabSize(json))
+    throw new UserError(
+      `${source}: its end_of_text ${eot as number} is not an id of its tokenizer (0 to ${hfVocabSize(json) - 1}).`,
+    );
+  return { type: 'hf', source: v.source, end_of_text: eot as number | null, json };
 }
 
 /** Code points in Python's order (UTF-16 order differs above U+FFFF). */
@@ -216,73 +220,6 @@ export class CharTokenizer implements Tokenizer {
 
 const END_OF_TEXT = '<|endoftext|>';
 
-/** What the two BPE tokenizers share: a text splits into pieces by a pattern and each piece is
- *  merged alone; most pieces (words with their leading space) recur, so merging each one once
- *  and remembering its ids makes encoding several times faster on real text. Ids decode
- *  through each token's bytes, so a character split across tokens comes out whole. */
-export abstract class PieceTokenizer implements Tokenizer {
-  abstract readonly spec: TokenizerSpec;
-  abstract readonly vocabSize: number;
-  abstract readonly endOfText: number;
-  protected abstract readonly pattern: RegExp;
-  private readonly pieceCache = new Map<string, number[]>();
-  private tokenBytes: Uint8Array[] | undefined;
-
-  /** The ids of one piece of the split. */
-  protected abstract mergePiece(piece: string): number[];
-  /** Every token's bytes, by id. */
-  protected abstract bytesOfTokens(): Uint8Array[];
-
-  encode(text: string): number[] {
-    const ids: number[] = [];
-    this.encodeEach(text, (id) => ids.push(id));
-    return ids;
-  }
-
-  /** Calls emit with each id of text in order, without building an intermediate array. Text
-   *  between two matches is a piece too (tokenizers' "isolated" split), though neither
-   *  pattern leaves any. */
-  encodeEach(text: string, emit: (id: number) => void): void {
-    const pattern = this.pattern;
-    pattern.lastIndex = 0;
-    let end = 0;
-    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-      if (m.index > end) this.encodePiece(text.slice(end, m.index), emit);
-      if (m[0].length === 0) {
-        pattern.lastIndex++;
-        continue;
-      }
-      this.encodePiece(m[0], emit);
-      end = m.index + m[0].length;
-    }
-    if (end < text.length) this.encodePiece(text.slice(end), emit);
-  }
-
-  private encodePiece(piece: string, emit: (id: number) => void): void {
-    let ids = this.pieceCache.get(piece);
-    if (ids === undefined) {
-      ids = this.mergePiece(piece);
-      if (this.pieceCache.size > 500_000) this.pieceCache.clear();
-      this.pieceCache.set(piece, ids);
-    }
-    for (const id of ids) emit(id);
-  }
-
-  decode(ids: number[]): string {
-    const decoder = this.streamDecoder();
-    return ids.map((id) => decoder.push(id)).join('') + decoder.flush();
-  }
-
-  streamDecoder(): StreamDecoder {
-    const bytes = (this.tokenBytes ??= this.bytesOfTokens());
-    const utf8 = new TextDecoder('utf-8');
-    return {
-      push: (id) => utf8.decode(bytes[id] ?? new Uint8Array(0), { stream: true }),
-      flush: () => utf8.decode(),
-    };
-  }
-}
-
 /** GPT-2 BPE. Encoding is tiktoken's encode_ordinary: "<|endoftext|>" inside a text is plain
  *  text; only prepare puts the real token between documents. A lone surrogate (a JavaScript
  *  string that is not Unicode) is encoded as U+FFFD, as TextEncoder writes it. */
@@ -290,8 +227,12 @@ export class Gpt2Tokenizer extends PieceTokenizer {
   readonly spec: TokenizerSpec = { type: 'gpt2' };
   readonly vocabSize = gpt2Facts.vocab_size;
   readonly endOfText = gpt2Ranks.special_tokens[END_OF_TEXT];
-  protected readonly pattern = new RegExp(gpt2Ranks.pat_str, 'gu');
+  private readonly pattern = new RegExp(gpt2Ranks.pat_str, 'gu');
   private readonly bpe = new Tiktoken(gpt2Ranks);
+
+  encodeEach(text: string, emit: (id: number) => void): void {
+    eachPiece(this.pattern, text, (piece) => this.encodePiece(piece, emit));
+  }
 
   protected mergePiece(piece: string): number[] {
     // the piece alone is a single regex match again, so tiktoken merges exactly it
@@ -348,14 +289,14 @@ export class BpeTokenizer extends PieceTokenizer {
   readonly spec: TokenizerSpec;
   readonly vocabSize: number;
   readonly endOfText: number;
-  protected readonly pattern: RegExp;
-  private readonly hf: HfTokenizer;
+  private readonly pattern: RegExp;
+  private readonly hf: Library;
   private readonly byteLevel: ByteLevelPreTokenizer;
 
   constructor(readonly json: HfTokenizerJson) {
     super();
     this.spec = { type: 'bpe', json };
-    this.hf = new HfTokenizer(json as unknown as ConstructorParameters<typeof HfTokenizer>[0], {});
+    this.hf = new Library(json, {});
     const [split, byteLevel] = json.pre_tokenizer.pretokenizers as unknown as [
       ConstructorParameters<typeof SplitPreTokenizer>[0],
       ConstructorParameters<typeof ByteLevelPreTokenizer>[0],
@@ -364,6 +305,10 @@ export class BpeTokenizer extends PieceTokenizer {
     this.byteLevel = new ByteLevelPreTokenizer(byteLevel);
     this.vocabSize = this.hf.model!.vocab.length;
     this.endOfText = json.added_tokens.find((t) => t.content === bpeFacts.end_of_text)!.id;
+  }
+
+  encodeEach(text: string, emit: (id: number) => void): void {
+    eachPiece(this.pattern, text, (piece) => this.encodePiece(piece, emit));
   }
 
   protected mergePiece(piece: string): number[] {

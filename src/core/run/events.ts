@@ -25,8 +25,14 @@ export interface StartEvent extends Base {
   /** PyTorch's version and rank 0's CPU threads (trainers before 2026-12 did not write them). */
   torch?: string;
   threads?: number;
+  /** The peak FLOP/s mfu is against (a GPU's from its table, the CPU's measured; null: none
+   *  known) and how it was found (trainers before 2026-12 did not write them). */
+  peak_flops?: number | null;
+  peak_source?: string;
   /** The run's train.target_val_loss; absent when it has none. */
   target_val_loss?: number;
+  /** The run's train.time_budget_s, counted from this start; absent without a budget. */
+  time_budget_s?: number;
 }
 export interface TrainEvent extends Base {
   type: 'train';
@@ -36,6 +42,8 @@ export interface TrainEvent extends Base {
   dt_ms: number;
   tokens_per_s: number;
   mfu: number | null;
+  /** Seconds since the trainer began its set-up: the budget's clock (older trainers lack it). */
+  elapsed_s?: number;
 }
 export interface EvalEvent extends Base {
   type: 'eval';

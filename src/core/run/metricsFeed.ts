@@ -113,25 +113,28 @@ export class MetricsFeed {
     });
   }
 
-  /** The run's tokenizer: its dataset's tokenizer.json (config.json names the dataset), else model.json's. */
+  /** The run's tokenizer: its dataset's (config.json names the dataset), else model.json's. */
   private async loadTokenizer(dir: string): Promise<Tokenizer | undefined> {
-    const [{ parseTokenizerSpec, tokenizerFromSpec }, { datasetFiles }] = await Promise.all([
+    const [{ parseTokenizerSpec, tokenizerFromSpec }, { readDatasetTokenizer }] = await Promise.all([
       import('../prepare/tokenizer'),
       import('../prepare/dataset'),
     ]);
     const paths = runPaths(dir);
-    const candidates: [string, (v: unknown) => unknown][] = [];
+    const candidates: (() => Tokenizer)[] = [];
     try {
       const config = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as { data?: { dataset?: string } };
-      if (config.data?.dataset)
-        candidates.push([path.join(path.resolve(dir, config.data.dataset), datasetFiles.tokenizer), (v) => v]);
+      const dataset = config.data?.dataset;
+      if (dataset) candidates.push(() => tokenizerFromSpec(readDatasetTokenizer(path.resolve(dir, dataset))));
     } catch {
       // no config.json yet
     }
-    candidates.push([paths.modelJson, (v) => (v as { tokenizer?: unknown }).tokenizer]);
-    for (const [file, pick] of candidates) {
+    candidates.push(() => {
+      const model = JSON.parse(fs.readFileSync(paths.modelJson, 'utf8')) as { tokenizer?: unknown };
+      return tokenizerFromSpec(parseTokenizerSpec(model.tokenizer, paths.modelJson));
+    });
+    for (const candidate of candidates) {
       try {
-        return tokenizerFromSpec(parseTokenizerSpec(pick(JSON.parse(fs.readFileSync(file, 'utf8'))), file));
+        return candidate();
       } catch {
         // try the next
       }

@@ -1,5 +1,5 @@
 // Where a run is, folded from its events: iteration of max, loss, tokens/s, last val loss and
-// the ETA. This is the one source of those figures: the CLI's live line, and in the editor the
+// the ETA; for a run with a time budget (train.time_budget_s) the budget and the time it has left. This is the one source of those figures: the CLI's live line, and in the editor the
 // progress notification, the status bar, the Runs tree and the Metrics view all fold the same
 // events with TrainProgress and word them with positionText, so they agree at any moment.
 import type { RunEvent } from './events';
@@ -19,12 +19,20 @@ export interface RunPosition {
   maxIters: number | null;
   /** Undefined before the first train event after a start, and once the run has ended. */
   etaSeconds: number | undefined;
+  /** The latest start's train.time_budget_s; absent for a run without one. */
+  budgetSeconds?: number;
 }
 
-/** "28/400 · ETA 3m53s" (no ETA when there is none): how every surface words a position. */
+/** "28/400 · ETA 3m53s", with a budget "28/400 · budget 5m00s, 2m13s left" (no ETA when there is
+ *  none): how every surface words a position. */
 export function positionText(position: RunPosition): string {
   const iteration = `${position.iter}/${position.maxIters ?? '?'}`;
-  return position.etaSeconds === undefined ? iteration : `${iteration} · ETA ${formatDuration(position.etaSeconds)}`;
+  const eta = position.etaSeconds === undefined ? undefined : formatDuration(position.etaSeconds);
+  if (position.budgetSeconds !== undefined) {
+    const budget = `${iteration} · budget ${formatDuration(position.budgetSeconds)}`;
+    return eta === undefined ? budget : `${budget}, ${eta} left`;
+  }
+  return eta === undefined ? iteration : `${iteration} · ETA ${eta}`;
 }
 
 export class TrainProgress {
@@ -35,8 +43,12 @@ export class TrainProgress {
   valLoss: number | undefined;
   /** A done event came after the latest start. */
   ended = false;
+  /** The latest start's train.time_budget_s, in seconds. */
+  budgetSeconds: number | undefined;
   private start: { iter: number; time: number } | undefined;
-  private lastTrain: { iter: number; time: number } | undefined;
+  /** elapsed: the budget's clock at that event (its elapsed_s; from the start's time for an older
+   *  trainer's, which lack it). */
+  private lastTrain: { iter: number; time: number; elapsed: number } | undefined;
 
   /** Folds one event in; true when what it shows changed. */
   update(event: RunEvent): boolean {
@@ -45,6 +57,7 @@ export class TrainProgress {
       case 'start':
         // a resumed run starts again, maybe from an earlier checkpoint than the last event
         this.maxIters = event.max_iters;
+        this.budgetSeconds = event.time_budget_s;
         this.iter = event.iter;
         this.start = { iter: event.iter, time: event.time };
         this.lastTrain = undefined;
@@ -53,7 +66,11 @@ export class TrainProgress {
       case 'train':
         this.loss = event.loss;
         this.tokensPerS = event.tokens_per_s;
-        this.lastTrain = { iter: event.iter, time: event.time };
+        this.lastTrain = {
+          iter: event.iter,
+          time: event.time,
+          elapsed: event.elapsed_s ?? event.time - (this.start?.time ?? event.time),
+        };
         break;
       case 'eval':
         this.valLoss = event.val_loss;
@@ -69,7 +86,8 @@ export class TrainProgress {
   }
 
   /**
-   * Seconds left, at the pace from the latest start to the latest train event. It is computed
+   * Seconds left, at the pace from the latest start to the latest train event; with a budget,
+   * what the budget has left at that event, or less when max_iters comes first. It is computed
    * from the events' own times, not the clock, so everything that read the same events shows
    * the same ETA whenever it is drawn. Undefined before the first train event and once ended.
    */
@@ -77,11 +95,28 @@ export class TrainProgress {
     if (this.ended || !this.start || !this.lastTrain || !this.maxIters) return undefined;
     const done = this.lastTrain.iter - this.start.iter;
     if (done <= 0) return undefined;
-    return ((this.lastTrain.time - this.start.time) / done) * Math.max(0, this.maxIters - this.lastTrain.iter);
+    const byIters = ((this.lastTrain.time - this.start.time) / done) * Math.max(0, this.maxIters - this.lastTrain.iter);
+    if (this.budgetSeconds === undefined) return byIters;
+    return Math.min(byIters, Math.max(0, this.budgetSeconds - this.lastTrain.elapsed));
+  }
+
+  /** How far the run is, 0..1: its iterations of max_iters, or with a budget the share of the
+   *  budget spent at the latest train event when that is further (the bar and the notification). */
+  fraction(): number {
+    if (!this.maxIters) return 0;
+    const first = this.start?.iter ?? 0;
+    const byIters =
+      this.budgetSeconds === undefined
+        ? this.iter / this.maxIters
+        : (this.iter - first) / Math.max(1, this.maxIters - first);
+    const byTime = this.budgetSeconds && this.lastTrain ? this.lastTrain.elapsed / this.budgetSeconds : 0;
+    return Math.min(1, Math.max(byIters, byTime));
   }
 
   get position(): RunPosition {
-    return { iter: this.iter, maxIters: this.maxIters, etaSeconds: this.eta() };
+    const position: RunPosition = { iter: this.iter, maxIters: this.maxIters, etaSeconds: this.eta() };
+    if (this.budgetSeconds !== undefined) position.budgetSeconds = this.budgetSeconds;
+    return position;
   }
 
   /** "120/150 · ETA 12s · loss 2.4100": the notification's and the status bar's words. */
@@ -91,10 +126,10 @@ export class TrainProgress {
       : `${positionText(this.position)} · loss ${this.loss.toFixed(4)}`;
   }
 
-  /** The CLI's live line: "[####....] 120/150 · ETA 12s · loss 2.4100 · 12,346 tok/s · val 2.4100". */
+  /** The CLI's live line: "[####....] 120/150 · ETA 12s · loss 2.4100 · 12,346 tok/s · val 2.4100"
+   *  (with a budget "120/5000 · budget 5m00s, 2m13s left · loss ..."). */
   line(width = 24): string {
-    const frac = this.maxIters ? Math.min(1, this.iter / this.maxIters) : 0;
-    const filled = Math.round(frac * width);
+    const filled = Math.round(this.fraction() * width);
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
     const parts = [`${bar} ${positionText(this.position)}`];
     if (this.loss !== undefined) parts.push(`loss ${this.loss.toFixed(4)}`);

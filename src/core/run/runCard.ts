@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../common/errors';
-import { readDatasetMeta, type DatasetMeta } from '../prepare/dataset';
+import { readDatasetMeta, tokenizerLabel, type DatasetMeta } from '../prepare/dataset';
 import type { RunCard, RunCardRow } from '../webview/protocol';
 import { readEvents, type RunEvent, type StartEvent } from './events';
 import { runPaths } from './runDir';
@@ -124,7 +124,7 @@ function datasetRows(side: Side): Map<string, string> {
   return new Map([
     ['path', side.datasetDir ? (m ? side.datasetDir : `${side.datasetDir} (no meta.json)`) : NONE],
     ['sha256', m?.sha256 ?? NONE],
-    ['tokenizer', m?.tokenizer ?? NONE],
+    ['tokenizer', m ? tokenizerLabel(m) : NONE],
     ['vocabulary', count(m?.vocab_size)],
     ['documents', count(m?.documents)],
     ['characters', count(m?.characters)],
@@ -151,6 +151,7 @@ export function runCard(dirA: string, dirB: string): RunCard {
     a.meta && b.meta
       ? a.meta.sha256 === b.meta.sha256 &&
         a.meta.tokenizer === b.meta.tokenizer &&
+        a.meta.tokenizer_source === b.meta.tokenizer_source &&
         a.meta.vocab_size === b.meta.vocab_size
       : null;
   return {

@@ -155,6 +155,7 @@ export function summarizeRun(dir: string, job?: RunJob): RunSummary | undefined 
     maxIters: position.maxIters,
     // a trainer that died without a done event has no time left
     etaSeconds: state === 'running' ? position.etaSeconds : undefined,
+    ...(position.budgetSeconds === undefined ? {} : { budgetSeconds: position.budgetSeconds }),
     bestValLoss: f.bestValLoss,
     bestValBpb: f.bestValBpb,
     hasModel: fs.existsSync(paths.onnx),

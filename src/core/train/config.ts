@@ -11,6 +11,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import gpt2 from '../../../schemas/gpt2.json';
 import { UserError } from '../common/errors';
 import { schemaPath, trainerDir } from '../common/paths';
+import { fillModel, isHubName } from './hfConfig';
 import type { RunConfig } from './runConfig';
 
 export type { RunConfig } from './runConfig';
@@ -105,20 +106,22 @@ function coerce(raw: string, spec: PropertySchema, key: string): unknown {
       if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true;
       if (['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return false;
     }
+    if (t === 'array') return raw.trim() ? raw.split(',').map((word) => word.trim()) : []; // q,k,v
     if (t === 'string') return raw;
   }
   throw new ConfigError([{ key, message: `"${raw}" is not a valid ${types.join(' or ')}` }]);
 }
 
-/** Applies `group.key=value` overrides in place, each coerced by the schema's type. */
+/** Applies `group.key=value` overrides in place (group.sub.key for a group within a group:
+ *  train.lora.rank), each coerced by the schema's type. */
 export function applyOverrides(config: Record<string, unknown>, overrides: string[]): void {
   const groups = schema().schema.properties ?? {};
   const problems: ConfigProblem[] = [];
   for (const item of overrides) {
     const eq = item.indexOf('=');
     const key = (eq < 0 ? item : item.slice(0, eq)).trim();
-    const [group, name, ...extra] = key.split('.');
-    if (eq < 0 || !name || extra.length) {
+    const [group, ...names] = key.split('.');
+    if (eq < 0 || !names.length || (names.length === 1 && !names[0])) {
       problems.push({ key: key || '--set', message: `--set takes group.key=value, got "${item}"` });
       continue;
     }
@@ -131,20 +134,28 @@ export function applyOverrides(config: Record<string, unknown>, overrides: strin
       problems.push({ key, message: `unknown group "${group}"; groups: ${names.join(', ')}` });
       continue;
     }
-    const spec = gspec.properties && Object.hasOwn(gspec.properties, name) ? gspec.properties[name] : undefined;
-    if (!spec) {
-      problems.push({
-        key,
-        message: `unknown key "${name}" in ${group}; keys: ${Object.keys(gspec.properties ?? {}).join(', ')}`,
-      });
-      continue;
+    let spec: PropertySchema | undefined = gspec;
+    let where = group;
+    for (const name of names) {
+      const keys: Record<string, PropertySchema> = spec.properties ?? {};
+      if (!Object.hasOwn(keys, name)) {
+        problems.push({ key, message: `unknown key "${name}" in ${where}; keys: ${Object.keys(keys).join(', ')}` });
+        spec = undefined;
+        break;
+      }
+      spec = keys[name];
+      where = `${where}.${name}`;
     }
+    if (!spec) continue;
     try {
       const value = coerce(item.slice(eq + 1), spec, key);
-      const target = config[group];
-      if (target && typeof target === 'object' && !Array.isArray(target))
-        (target as Record<string, unknown>)[name] = value;
-      else config[group] = { [name]: value };
+      let node = config;
+      for (const name of [group, ...names.slice(0, -1)]) {
+        const inner = node[name];
+        if (!inner || typeof inner !== 'object' || Array.isArray(inner)) node[name] = {};
+        node = node[name] as Record<string, unknown>;
+      }
+      node[names[names.length - 1]] = value;
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;
@@ -178,11 +189,29 @@ export function validateConfig(config: Record<string, unknown>): ConfigProblem[]
 export function semanticProblems(c: RunConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const { model: m, optimizer: o, train: t, distributed: d } = c;
-  if (m.n_embd % m.n_head) {
+  if (m.head_dim === null && m.n_embd % m.n_head) {
     problems.push({
       key: 'model.n_embd',
       message: `${m.n_embd} is not divisible by model.n_head ${m.n_head}; make it a multiple`,
     });
+  }
+  if (m.n_kv_head !== null && m.n_head % m.n_kv_head) {
+    problems.push({
+      key: 'model.n_kv_head',
+      message: `${m.n_kv_head} does not divide model.n_head ${m.n_head}; make it a divisor`,
+    });
+  }
+  const head = m.head_dim ?? m.n_embd / m.n_head;
+  if (m.position === 'rope' && head % 2 === 1) {
+    const pairs = "rope turns a head's dimensions in pairs, so the head size must be even";
+    if (m.head_dim !== null)
+      problems.push({ key: 'model.head_dim', message: `${head} is odd: model.position ${pairs}` });
+    else {
+      problems.push({
+        key: 'model.n_embd',
+        message: `${m.n_embd} / model.n_head ${m.n_head} is ${head}, odd: model.position ${pairs}`,
+      });
+    }
   }
   if (o.min_lr > o.learning_rate) {
     problems.push({
@@ -192,6 +221,12 @@ export function semanticProblems(c: RunConfig): ConfigProblem[] {
   }
   if (o.lr_decay_iters !== null && o.lr_decay_iters < o.warmup_iters) {
     problems.push({ key: 'optimizer.lr_decay_iters', message: 'must be at least optimizer.warmup_iters' });
+  }
+  if (t.time_budget_s !== null && o.decay_lr && t.max_iters <= o.warmup_iters) {
+    problems.push({
+      key: 'train.max_iters',
+      message: `${t.max_iters} ends the run within its warmup (optimizer.warmup_iters ${o.warmup_iters}), before train.time_budget_s is used; raise it well beyond the warmup`,
+    });
   }
   if (d.node_rank >= d.nnodes) {
     problems.push({ key: 'distributed.node_rank', message: `must be below distributed.nnodes (${d.nnodes})` });
@@ -203,22 +238,38 @@ export function semanticProblems(c: RunConfig): ConfigProblem[] {
       message: `${t.gradient_accumulation_steps} must be a multiple of the ${world} processes (it counts micro-batches over all processes)`,
     });
   }
-  if (t.init_from !== 'scratch' && t.init_from !== 'resume') {
-    for (const [key, needed] of Object.entries(gpt2.architecture)) {
-      const value = m[key as keyof typeof gpt2.architecture];
-      if (value === needed) continue;
-      const [have, need] = [JSON.stringify(value), JSON.stringify(needed)];
-      problems.push({
-        key: `model.${key}`,
-        message: `${have} conflicts with train.init_from ${t.init_from}: GPT-2's weights need ${need}; set it to ${need}, or train from scratch`,
-      });
-    }
-  }
   if (o.name === 'muon' && d.backend === 'deepspeed') {
     problems.push({
       key: 'optimizer.name',
       message:
         'muon cannot run under distributed.backend deepspeed (ZeRO flattens the matrices Muon orthogonalises); use adamw, or backend ddp',
+    });
+  }
+  if (t.lora.rank !== null) problems.push(...loraProblems(t.init_from, o.name, d.backend));
+  return problems;
+}
+
+/** What train.lora (a rank set) cannot run with. */
+function loraProblems(initFrom: string, optimizer: string, backend: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (initFrom === 'scratch') {
+    problems.push({
+      key: 'train.lora.rank',
+      message:
+        'LoRA adapts pretrained weights, and train.init_from scratch has none; set train.init_from to gpt2*, a Hugging Face folder or resume, or train.lora.rank to null',
+    });
+  }
+  if (optimizer === 'muon') {
+    problems.push({
+      key: 'optimizer.name',
+      message:
+        "muon does not train LoRA's adapters (train.lora.rank is set): it orthogonalises whole hidden matrices, not low-rank factors; use adamw",
+    });
+  }
+  if (backend !== 'ddp') {
+    problems.push({
+      key: 'distributed.backend',
+      message: `${backend} does not run LoRA (train.lora.rank is set): the frozen base is not sharded; use ddp, each process holding the base once`,
     });
   }
   return problems;
@@ -228,8 +279,11 @@ function resolvePaths(config: Record<string, unknown>, baseDir: string): void {
   const data = config.data as Record<string, unknown> | undefined;
   if (data && typeof data.dataset === 'string' && data.dataset) data.dataset = path.resolve(baseDir, data.dataset);
   const train = config.train as Record<string, unknown> | undefined;
-  if (train && typeof train.init_from === 'string' && train.init_from && !INIT_KEYWORDS.includes(train.init_from)) {
-    train.init_from = path.resolve(baseDir, train.init_from);
+  const init = train?.init_from;
+  if (typeof init === 'string' && init && !INIT_KEYWORDS.includes(init)) {
+    // owner/name is a model on the hub, unless a folder of that name is there
+    const folder = path.resolve(baseDir, init);
+    if (!isHubName(init) || (fs.existsSync(folder) && fs.statSync(folder).isDirectory())) train!.init_from = folder;
   }
 }
 
@@ -248,6 +302,9 @@ export function loadConfig(source: string, overrides: string[] = [], cwd = proce
   resolvePaths(copy, baseDir);
   applyOverrides(copy, overrides);
   resolvePaths(copy, cwd);
+  // a pretrained model's shape first, then the schema's defaults
+  const pretrained = fillModel(copy);
+  if (pretrained.length) throw new ConfigError(pretrained);
   const problems = validateConfig(copy);
   if (problems.length) throw new ConfigError(problems);
   // defaults filled by ajv may be relative (data.dataset's default): against the config's folder

@@ -26,8 +26,8 @@ export function configTextProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** Edits setting group.key to value, or removing it when value is undefined. */
-export function editConfigText(text: string, path: [string, string], value: unknown): TextEdit[] {
+/** Edits setting group.key (or group.sub.key) to value, or removing it when value is undefined. */
+export function editConfigText(text: string, path: string[], value: unknown): TextEdit[] {
   const base = text.trim() === '' ? '{}' : text;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const edits = modify(base, path, value, { formattingOptions: { ...detectIndent(text), eol } });

@@ -8,14 +8,18 @@
 // formula the trainer's MFU uses). Activation memory follows Korthikanti et al. 2022, "Reducing
 // Activation Recomputation in Large Transformer Models": 34·s·b·h bytes per layer at 16 bits
 // (the 5·a·s²·b attention-score term vanishes with flash attention, which the trainer uses).
-// Time per iteration: the FLOPs (the model's, plus Muon's orthogonalisation) at an achieved
-// FLOP rate, plus on a CPU the memory traffic at an achieved bandwidth (secondsPerIter below;
-// the CPU's rates are held to measured timings by test/cases/estimate-timings.json).
-// GPU peaks and GPT-2's shapes are data the trainer reads too: schemas/gpu-peaks.json and
-// schemas/gpt2.json, bundled in at build time.
+// Time per iteration: the FLOPs (the model's, less LoRA's frozen weights' gradients, plus Muon's
+// orthogonalisation) at an achieved FLOP rate, plus on a CPU the memory traffic at an achieved
+// bandwidth (secondsPerIter; the CPU's rates are held to test/cases/estimate-timings.json).
+// Compiled on a CPU (train.compile, autoRules.ts), the time is shorter by the measured speed-up
+// plus the compilation. GPU peaks, GPT-2's shapes and those compile figures are data the trainer
+// reads too: schemas/gpu-peaks.json, schemas/gpt2.json and schemas/compile.json, bundled in.
 import gpt2 from '../../../schemas/gpt2.json';
+import compileFacts from '../../../schemas/compile.json';
 import gpuPeaks from '../../../schemas/gpu-peaks.json';
 import type { DeviceInfo } from '../webview/protocol';
+import { effectiveDevice, resolveCompile, resolveDtype } from './autoRules';
+import { loraParams } from './loraParams';
 import type { RunConfig } from './runConfig';
 
 /** The parts of a run configuration the figures depend on. */
@@ -32,7 +36,9 @@ export interface EstimateInput {
     | 'device'
     | 'dtype'
     | 'compile'
-  >;
+    | 'lora'
+  > &
+    Partial<Pick<RunConfig['train'], 'time_budget_s'>>;
   distributed: Pick<RunConfig['distributed'], 'nproc_per_node' | 'nnodes'>;
   /** Left out: AdamW (the schema's default). */
   optimizer?: Pick<RunConfig['optimizer'], 'name'>;
@@ -45,6 +51,8 @@ export interface Figures {
   params: number;
   /** Every parameter, position embeddings included. */
   paramsTotal: number;
+  /** Parameters that train: all of them, or with train.lora the adapters' alone (loraParams.ts). */
+  trainable: number;
   tokensPerIter: number;
   /** Resolved dtype of the run (auto resolved against the device). */
   dtype: 'float32' | 'bfloat16' | 'float16';
@@ -71,6 +79,8 @@ export interface Figures {
   /** The rates the time assumes: FLOP/s, and bytes/s of memory traffic (Infinity on GPUs, whose
    *  assumed MFU covers their memory-bound kernels). */
   assumedRates: { flops: number; bytesPerSecond: number };
+  /** Whether the run compiles (train.compile; auto on a CPU by the run's length: autoRules.ts). */
+  compiled: boolean;
   /** Processes (GPUs) working together. */
   world: number;
   /** Caveats worth showing (device mismatch, memory, a vocabulary that dwarfs the model). */
@@ -96,11 +106,18 @@ export interface ModelShape {
   qk_norm?: boolean;
   mlp?: 'gelu' | 'relu2' | 'swiglu';
   tie_embeddings?: boolean;
+  /** Key/value heads (null: n_head), each head's size (null: n_embd / n_head), the MLP's width
+   *  (null: mlpHidden's rule), biases on q/k/v alone (Qwen2). */
+  n_kv_head?: number | null;
+  head_dim?: number | null;
+  mlp_hidden?: number | null;
+  attn_bias?: boolean;
 }
 
 /** The MLP's hidden width: 4·n_embd; SwiGLU's three matrices 8/3·n_embd, down to a multiple of 8
  *  (the trainer's GPTConfig.mlp_hidden; both held to test/cases/params.json). */
-export function mlpHidden(shape: Pick<ModelShape, 'n_embd' | 'mlp'>): number {
+export function mlpHidden(shape: Pick<ModelShape, 'n_embd' | 'mlp' | 'mlp_hidden'>): number {
+  if (shape.mlp_hidden) return shape.mlp_hidden;
   return shape.mlp === 'swiglu' ? Math.floor(Math.floor((8 * shape.n_embd) / 3) / 8) * 8 : 4 * shape.n_embd;
 }
 
@@ -110,9 +127,12 @@ export function paramCount(shape: ModelShape): [number, number] {
   const d = shape.n_embd;
   const h = mlpHidden(shape);
   const layerNormBias = shape.norm !== 'rmsnorm' && shape.bias; // RMSNorm has no bias
-  const attention = 4 * d * d + (shape.bias ? 4 * d : 0); // c_attn 3d², c_proj d²
+  const headDim = shape.head_dim ?? d / shape.n_head;
+  const [q, kv] = [shape.n_head * headDim, (shape.n_kv_head ?? shape.n_head) * headDim];
+  // c_attn d·(q + 2kv), c_proj q·d (4d² for GPT-2's heads); biases on all, or on q/k/v alone
+  const attention = d * (q + 2 * kv) + q * d + (shape.bias ? q + 2 * kv + d : shape.attn_bias ? q + 2 * kv : 0);
   const mlp = shape.mlp === 'swiglu' ? 3 * d * h + (shape.bias ? 2 * h + d : 0) : 2 * d * h + (shape.bias ? h + d : 0);
-  const norms = 2 * d + (layerNormBias ? 2 * d : 0) + (shape.qk_norm ? (2 * d) / shape.n_head : 0);
+  const norms = 2 * d + (layerNormBias ? 2 * d : 0) + (shape.qk_norm ? 2 * headDim : 0);
   const lnF = d + (layerNormBias ? d : 0);
   const wte = shape.vocab_size * d;
   const head = shape.tie_embeddings === false ? shape.vocab_size * d : 0; // tied: wte is the head
@@ -125,57 +145,6 @@ export function paramCount(shape: ModelShape): [number, number] {
  *  (both held to test/cases/mfu.json). */
 export function flopsPerToken(params: number, n_layer: number, n_head: number, n_embd: number, seqLen: number): number {
   return 6 * params + 12 * n_layer * n_head * (n_embd / n_head) * seqLen;
-}
-
-// train.device, train.dtype and train.compile resolve as the trainer resolves them (the two are
-// held to test/cases/auto-rules.json). Where the trainer refuses a value, the estimate goes on
-// with what it can and says so in a note that names the key.
-
-/** The device the run will use: train.device = cpu forces the CPU whatever was detected; a
- *  device that is not here (cuda, mps), which the trainer refuses, leaves the detected one, with a
- *  note. */
-export function effectiveDevice(requested: string, detected: DeviceInfo, notes: string[]): DeviceInfo {
-  const cpu: DeviceInfo = detected.kind === 'cpu' ? detected : { kind: 'cpu', name: 'CPU', cores: detected.cores ?? 1 };
-  if (requested === 'cpu') return cpu;
-  if (requested.startsWith('cuda') && detected.kind !== 'cuda') {
-    notes.push(
-      `train.device is ${requested} but no CUDA GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`,
-    );
-  }
-  if (requested === 'mps' && detected.kind !== 'mps') {
-    notes.push(
-      `train.device is mps but no Apple-silicon GPU was detected here: the estimate is for the ${detected.kind.toUpperCase()}.`,
-    );
-  }
-  return detected;
-}
-
-/** The dtype train.dtype gives on a device: auto is bfloat16 on a CUDA GPU that has it, float16 on
- *  one that does not, float32 elsewhere. A dtype the device lacks (float16 off CUDA, bfloat16 on a
- *  GPU without it) is kept, with a note. */
-export function resolveDtype(
-  requested: string,
-  device: DeviceInfo,
-  notes: string[],
-): 'float32' | 'bfloat16' | 'float16' {
-  if (requested === 'float16' && device.kind !== 'cuda') {
-    notes.push(
-      `train.dtype float16 needs a CUDA GPU (the estimate is for the ${device.kind.toUpperCase()}): the trainer refuses it; set train.dtype to auto, bfloat16 or float32.`,
-    );
-  }
-  if (requested === 'bfloat16' && device.kind === 'cuda' && device.bf16 === false) {
-    notes.push(
-      `train.dtype is bfloat16 but ${device.name} has none: the trainer refuses it; set train.dtype to auto or float16.`,
-    );
-  }
-  if (requested === 'float32' || requested === 'bfloat16' || requested === 'float16') return requested;
-  if (device.kind !== 'cuda') return 'float32';
-  return device.bf16 === false ? 'float16' : 'bfloat16';
-}
-
-/** Whether train.compile compiles on a device: auto compiles on CUDA alone. */
-export function resolveCompile(requested: string, device: DeviceInfo): boolean {
-  return requested === 'auto' ? device.kind === 'cuda' : requested === 'true';
 }
 
 // The CPU's two assumptions. Both are per core: PyTorch spreads its matmuls and its large
@@ -226,7 +195,9 @@ export function muonFlops(shape: ModelShape): number {
     const n = Math.max(rows, cols);
     return 5 * (4 * m * m * n + 2 * m * m * m);
   };
-  const attention = newtonSchulz(3 * d, d) + newtonSchulz(d, d); // c_attn, c_proj
+  const headDim = shape.head_dim ?? d / shape.n_head;
+  const [q, kv] = [shape.n_head * headDim, (shape.n_kv_head ?? shape.n_head) * headDim];
+  const attention = newtonSchulz(q + 2 * kv, d) + newtonSchulz(d, q); // c_attn, c_proj
   const mlp = (shape.mlp === 'swiglu' ? 3 : 2) * newtonSchulz(h, d); // SwiGLU's three matrices, or two
   return shape.n_layer * (attention + mlp);
 }
@@ -248,7 +219,7 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
 
   const device = effectiveDevice(t.device, detected, notes);
   const dtype = resolveDtype(t.dtype, device, notes);
-  const compile = resolveCompile(t.compile, device);
+  const compile = resolveCompile(t.compile, device, null, shape.n_embd, m.dropout); // a GPU's, whatever the length
   const world = Math.max(1, config.distributed.nproc_per_node * config.distributed.nnodes);
 
   const [params, paramsTotal] = paramCount(shape);
@@ -256,16 +227,14 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   const tokensPerIter = tokensPerMicroBatch * t.gradient_accumulation_steps;
   const perToken = flopsPerToken(params, shape.n_layer, shape.n_head, shape.n_embd, shape.block_size);
   const flopsPerIter = perToken * tokensPerIter;
+  const trainable = loraParams({ ...shape, hidden: mlpHidden(shape) }, t.lora) ?? paramsTotal;
 
   // Memory of one process: fp32 master weights and gradients (autocast keeps parameters in fp32),
-  // AdamW's two fp32 moments, and the activations of one micro-batch.
+  // AdamW's two fp32 moments (LoRA: those two of its adapters alone), a micro-batch's activations.
   const weights = 4 * paramsTotal;
-  const gradients = 4 * paramsTotal;
-  const optimizer = 8 * paramsTotal;
+  const [gradients, optimizer] = [4 * trainable, 8 * trainable];
   const actBytes = dtype === 'float32' ? 4 : 2;
-  const s = shape.block_size;
-  const b = t.batch_size;
-  const h = shape.n_embd;
+  const [s, b, h] = [shape.block_size, t.batch_size, shape.n_embd];
   // 34·s·b·h bytes per layer at 16 bits, of which 2·s·b·h are dropout masks (absent at dropout 0);
   // scaled by the activation width for float32
   const perLayer = (m.dropout > 0 ? 34 : 32) * s * b * h * (actBytes / 2);
@@ -280,8 +249,8 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
     );
 
   // Time per optimizer step = FLOPs / FLOP rate + bytes / memory bandwidth.
-  //  - FLOPs: the model's (6N + attention per token) and, for Muon, its orthogonalisation, which
-  //    every process runs on every matrix.
+  //  - FLOPs: the model's (6N + attention per token; LoRA skips the frozen weights' gradients, 2N)
+  //    and, for Muon, its orthogonalisation, which every process runs on every matrix.
   //  - Bytes (CPU only; a GPU's assumed MFU stands for its memory-bound kernels too): each
   //    micro-batch's activations are written by the forward pass, read by the backward pass and
   //    their gradients written, 3 x the activation memory above; once a step the model's state
@@ -299,13 +268,21 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
   // every process computes its share of the micro-batches, and its own optimizer step in full
   const microBatches = t.gradient_accumulation_steps / world;
   const bytesPerIter = 3 * activations * microBatches + 2 * (weights + gradients + optimizer);
-  const secondsPerIter = (flopsPerIter / world + optimizerFlopsPerIter) / flops + bytesPerIter / bytesPerSecond;
+  const trainedFlops = trainable < paramsTotal ? flopsPerIter - 2 * params * tokensPerIter : flopsPerIter;
+  const eagerPerIter = (trainedFlops / world + optimizerFlopsPerIter) / flops + bytesPerIter / bytesPerSecond;
   // an evaluation runs eval_iters forward passes on train and val: a third of the training FLOPs,
   // and the activations written once
   const evals = Math.floor(t.max_iters / t.eval_interval) + 1;
   const evalSeconds =
     (evals * 2 * t.eval_iters * ((tokensPerMicroBatch * perToken) / 3 / flops + activations / bytesPerSecond)) / world;
-  const secondsPerRun = secondsPerIter * t.max_iters + evalSeconds;
+  // compiled on the CPU (auto: when the run trains long enough uncompiled), its rates are higher by
+  // the measured speed-up and the compilation counts in the run (schemas/compile.json)
+  const eagerRun = eagerPerIter * t.max_iters + evalSeconds;
+  const cpuRun = Math.min(eagerRun, t.time_budget_s ?? Infinity);
+  const compiled = device.kind === 'cpu' ? resolveCompile(t.compile, device, cpuRun, shape.n_embd, m.dropout) : compile;
+  const speedup = compiled && device.kind === 'cpu' ? compileFacts.cpu_speedup : 1;
+  const secondsPerIter = eagerPerIter / speedup;
+  const secondsPerRun = eagerRun / speedup + (speedup > 1 ? compileFacts.cpu_compile_seconds : 0);
 
   // A vocabulary much larger than the model: say where the parameters (and the compute) go.
   const embeddingParams = shape.vocab_size * shape.n_embd * (shape.tie_embeddings === false ? 2 : 1);
@@ -315,6 +292,7 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
     shape,
     params,
     paramsTotal,
+    trainable,
     tokensPerIter,
     dtype,
     device,
@@ -328,7 +306,8 @@ export function estimate(config: EstimateInput, vocabSize: number, detected: Dev
     secondsPerIter,
     secondsPerRun,
     assumedMfu: mfu,
-    assumedRates: { flops, bytesPerSecond },
+    assumedRates: { flops: flops * speedup, bytesPerSecond: bytesPerSecond * speedup },
+    compiled,
     world,
     notes,
   };
@@ -369,8 +348,7 @@ export function formatCount(n: number): string {
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
+  let [v, u] = [n, 0];
   while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
     u++;
@@ -379,14 +357,8 @@ export function formatBytes(n: number): string {
 }
 
 export function formatFlops(n: number): string {
-  const units: [number, string][] = [
-    [1e18, 'EFLOP'],
-    [1e15, 'PFLOP'],
-    [1e12, 'TFLOP'],
-    [1e9, 'GFLOP'],
-    [1e6, 'MFLOP'],
-  ];
-  for (const [scale, unit] of units) if (n >= scale) return `${(n / scale).toFixed(n / scale >= 100 ? 0 : 1)} ${unit}`;
+  const units = Object.entries({ EFLOP: 1e18, PFLOP: 1e15, TFLOP: 1e12, GFLOP: 1e9, MFLOP: 1e6 });
+  for (const [unit, scale] of units) if (n >= scale) return `${(n / scale).toFixed(n / scale >= 100 ? 0 : 1)} ${unit}`;
   return `${Math.round(n)} FLOP`;
 }
 

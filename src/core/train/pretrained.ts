@@ -1,17 +1,21 @@
-// A pretrained GPT-2 as a run of its own, untrained: the trainer's `export --from`
+// A pretrained model as a run of its own, untrained: the trainer's `export --from`
 // (trainer/wordplay_trainer/export/pretrained_run.py) writes model.onnx + model.json, config.json and a
 // finished events.jsonl into a new run folder, renamed into place whole, which the Runs tree
-// lists and completion uses like a trained run's. The hub's checkpoints and their shapes are
-// schemas/gpt2.json's; downloading them needs the network, a Hugging Face folder does not.
+// lists and completion uses like a trained run's. The hub's models and their shapes are
+// schemas/gpt2.json's (GPT-2) and schemas/open-models.json's (Llama, Qwen2, Qwen3); downloading
+// them needs the network, a Hugging Face folder does not.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { UserError } from '../common/errors';
 import { nextFreePath, safeName } from '../common/names';
 import { trainerInvocation } from '../common/pythonEnv';
+import openModels from '../../../schemas/open-models.json';
 import { GPT2_BLOCK, GPT2_SHAPES, GPT2_VOCAB, formatCount, paramCount } from './estimate';
 
 export interface PretrainedModel {
   name: string;
+  /** The transformers class its weights are for. */
+  class: string;
   n_layer: number;
   n_head: number;
   n_embd: number;
@@ -19,16 +23,20 @@ export interface PretrainedModel {
   params: number;
 }
 
-/** gpt2, gpt2-medium, gpt2-large, gpt2-xl, smallest first. */
-export const PRETRAINED_MODELS: PretrainedModel[] = Object.entries(GPT2_SHAPES).map(([name, shape]) => ({
-  name,
-  ...shape,
-  params: paramCount({ ...shape, block_size: GPT2_BLOCK, vocab_size: GPT2_VOCAB, bias: true })[1],
-}));
+/** gpt2, gpt2-medium, gpt2-large, gpt2-xl, then the open models, each family smallest first. */
+export const PRETRAINED_MODELS: PretrainedModel[] = [
+  ...Object.entries(GPT2_SHAPES).map(([name, shape]) => ({
+    name,
+    class: 'GPT2LMHeadModel',
+    ...shape,
+    params: paramCount({ ...shape, block_size: GPT2_BLOCK, vocab_size: GPT2_VOCAB, bias: true })[1],
+  })),
+  ...Object.entries(openModels.models).map(([name, m]) => ({ name, ...m })),
+];
 
-/** "124.44 M parameters · 12 layers · 768 wide". */
+/** "124.44 M parameters · 12 layers · 768 wide · GPT2LMHeadModel". */
 export function describePretrained(m: PretrainedModel): string {
-  return `${formatCount(m.params)} parameters · ${m.n_layer} layers · ${m.n_embd} wide`;
+  return `${formatCount(m.params)} parameters · ${m.n_layer} layers · ${m.n_embd} wide · ${m.class}`;
 }
 
 /** <runs folder>/<name>-pretrained, or -2, -3 … after it when that is taken: never an existing

@@ -6,12 +6,22 @@ export interface RunConfig {
   model: {
     n_layer: number;
     n_head: number;
+    /** Key/value heads (grouped-query attention); null: n_head. */
+    n_kv_head: number | null;
     n_embd: number;
+    /** Each head's size; null: n_embd / n_head. */
+    head_dim: number | null;
+    /** The MLP's width; null: 4·n_embd, SwiGLU's 8/3·n_embd. */
+    mlp_hidden: number | null;
     block_size: number;
     dropout: number;
     bias: boolean;
+    /** Biases on the query, key and value projections alone (Qwen2). */
+    attn_bias: boolean;
     position: 'learned' | 'rope';
+    rope_base: number;
     norm: 'layernorm' | 'rmsnorm';
+    norm_eps: number;
     qk_norm: boolean;
     mlp: 'gelu' | 'relu2' | 'swiglu';
     tie_embeddings: boolean;
@@ -22,6 +32,8 @@ export interface RunConfig {
     batch_size: number;
     gradient_accumulation_steps: number;
     max_iters: number;
+    /** Seconds the run may take, set-up to export; null: train to max_iters. */
+    time_budget_s: number | null;
     /** Stop at the first eval whose val loss is at or below this; null: train to max_iters. */
     target_val_loss: number | null;
     eval_interval: number;
@@ -34,6 +46,8 @@ export interface RunConfig {
     device: string;
     dtype: 'auto' | 'float32' | 'bfloat16' | 'float16';
     compile: 'auto' | 'true' | 'false';
+    /** Low-rank adapters on a frozen pretrained model (trainer's train/lora.py); rank null: none. */
+    lora: LoraSettings;
   };
   optimizer: {
     name: 'adamw' | 'muon';
@@ -44,6 +58,8 @@ export interface RunConfig {
     warmup_iters: number;
     lr_decay_iters: number | null;
     decay_lr: boolean;
+    /** With a time budget: the share of its training time spent cooling down to min_lr. */
+    cooldown_fraction: number;
     weight_decay: number;
     beta1: number;
     beta2: number;
@@ -70,3 +86,13 @@ export interface RunConfig {
     cpus_per_node: number | null;
   };
 }
+
+/** train.lora: the adapters' rank (null: every weight trains), scale alpha / rank, dropout on their
+ *  input, and the projections they go on (Llama's names). */
+export interface LoraSettings {
+  rank: number | null;
+  alpha: number;
+  dropout: number;
+  targets: LoraTarget[];
+}
+export type LoraTarget = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';

@@ -20,8 +20,8 @@ export interface DeviceInfo {
   bf16?: boolean;
 }
 
-/** A value a config field can hold. */
-export type FieldValue = string | number | boolean | null;
+/** A value a config field can hold (a list of words: train.lora.targets). */
+export type FieldValue = string | number | boolean | null | string[];
 
 export interface Problem {
   /** group.key, or "(config)" / a file for whole-document problems. */
@@ -44,6 +44,10 @@ export interface SchemaNode {
   minLength?: number;
   pattern?: string;
   properties?: Record<string, SchemaNode>;
+  /** A list's items, how few it may hold, whether each must differ (train.lora.targets). */
+  items?: SchemaNode;
+  minItems?: number;
+  uniqueItems?: boolean;
 }
 
 // ---------------------------------------------------------------- config editor
@@ -70,16 +74,16 @@ export interface ConfigDocumentMessage extends ConfigDocumentState {
   type: 'config/document';
 }
 
-/** Sets group.key to a value (a document edit, undoable). */
+/** Sets group.key (or group.sub.key: train.lora.rank) to a value (a document edit, undoable). */
 export interface ConfigEditMessage {
   type: 'config/edit';
-  path: [string, string];
+  path: string[];
   value: FieldValue;
 }
-/** Removes group.key so the schema's default applies. */
+/** Removes group.key (or group.sub.key) so the schema's default applies. */
 export interface ConfigResetMessage {
   type: 'config/reset';
-  path: [string, string];
+  path: string[];
 }
 export interface ConfigTrainMessage {
   type: 'config/train';
@@ -252,9 +256,13 @@ export type WebviewToHost = ConfigEditorToHost | MetricsToHost | CompareToHost |
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NAME = /^[A-Za-z_$][\w$]{0,63}$/;
 const isFieldValue = (v: unknown): v is FieldValue =>
-  v === null || typeof v === 'boolean' || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
-const isPath = (v: unknown): v is [string, string] =>
-  Array.isArray(v) && v.length === 2 && v.every((p) => typeof p === 'string' && NAME.test(p));
+  v === null ||
+  typeof v === 'boolean' ||
+  typeof v === 'string' ||
+  (typeof v === 'number' && Number.isFinite(v)) ||
+  (Array.isArray(v) && v.length <= 64 && v.every((w) => typeof w === 'string' && w.length <= 64));
+const isPath = (v: unknown): v is string[] =>
+  Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every((p) => typeof p === 'string' && NAME.test(p));
 const hasOnly = (v: Record<string, unknown>, keys: string[]) => Object.keys(v).every((k) => keys.includes(k));
 
 /** A PNG export may carry at most this much (a 4K chart is well below). */
@@ -270,13 +278,14 @@ export function configEditorMessageProblem(v: unknown): string | undefined {
       return hasOnly(v, ['type']) ? undefined : 'unexpected properties';
     case 'config/edit':
       if (!hasOnly(v, ['type', 'path', 'value'])) return 'unexpected properties';
-      if (!isPath(v.path)) return 'path must be [group, key]';
-      if (!('value' in v) || !isFieldValue(v.value)) return 'value must be a string, finite number, boolean or null';
+      if (!isPath(v.path)) return 'path must be [group, key] or [group, sub, key]';
+      if (!('value' in v) || !isFieldValue(v.value))
+        return 'value must be a string, finite number, boolean, null or a short list of words';
       if (typeof v.value === 'string' && v.value.length > 4096) return 'value too long';
       return undefined;
     case 'config/reset':
       if (!hasOnly(v, ['type', 'path'])) return 'unexpected properties';
-      return isPath(v.path) ? undefined : 'path must be [group, key]';
+      return isPath(v.path) ? undefined : 'path must be [group, key] or [group, sub, key]';
     default:
       return `unknown type ${JSON.stringify(v.type)}`;
   }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ..common.compute import compile_rule
+from ..common.compute import compile_model, compile_rule, cpu_run_seconds
 from ..common.errors import TrainerError
 from ..common.mfu import device_peak, flops_per_token, mfu
 from ..prepare.dataset import GPT2_VOCAB, Batches, Dataset
@@ -39,8 +39,15 @@ def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | 
     model = new_model(m, vocab_size).to(device)
     optimizer = make_optimizer(model, cfg.optimizer, device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == "float16")
-    compiled = compile_rule(t.compile, device.type)
-    step_model = torch.compile(model) if compiled else model
+    c = model.config
+    n_params = model.num_params()
+    flops_token = flops_per_token(n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, T)
+    peak, peak_source = device_peak(device, dtype)
+    tokens_per_iter = B * G * T
+    # compiled as the config's run would be (train.compile auto on the CPU: by its length)
+    run_s = cpu_run_seconds(flops_token * tokens_per_iter * t.max_iters, peak, t.time_budget_s)
+    compiled = compile_rule(t.compile, device.type, run_s, c.n_embd, c.dropout)
+    step_model = compile_model(model, device) if compiled else model
     batches = Batches(dataset, "train", T, B, device, t.seed) if dataset else None
 
     def micro_batches():
@@ -49,11 +56,6 @@ def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | 
         gen = torch.randint(vocab_size, (G, B, T + 1))
         return [(g[:, :-1].contiguous().to(device), g[:, 1:].contiguous().to(device)) for g in gen]
 
-    c = model.config
-    n_params = model.num_params()
-    flops_token = flops_per_token(n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, T)
-    peak = device_peak(device)
-    tokens_per_iter = B * G * T
     times = []
     model.train()
     for i in range(warmup + iters):
@@ -94,4 +96,5 @@ def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | 
         "tokens_per_s": tps,
         "mfu": util,
         "peak_flops": peak,
+        "peak_source": peak_source,
     }

@@ -1,7 +1,8 @@
 """`python -m wordplay_trainer export --run <dir> [--quantize int8]`: a run's checkpoint as
 model.onnx + model.json for completion (export/onnx_model.py); `--format hf --out <folder>` a
 Hugging Face folder (export/hf_folder.py), `--format gguf --out <file.gguf>` a GGUF file
-(export/gguf_file.py); `--from <gpt2 name | folder> --run <new dir>` a pretrained GPT-2 as a run
+(export/gguf_file.py), `--format peft --out <folder>` a LoRA run's adapters alone in PEFT's format
+(export/peft_adapter.py); `--from <gpt2 name | folder | hub name> --run <new dir>` a pretrained model as a run
 (export/pretrained_run.py). It prints the path written; a problem is one line on stderr naming
 the option or file and the fix, and exit code 1.
 """
@@ -18,7 +19,8 @@ from ..export.onnx_model import export_run
 from ..export.pretrained_run import export_pretrained
 from ..run.rundir import RunDir
 
-# what `export --format` writes: model.onnx + model.json, a Hugging Face folder, a GGUF file
+# what `export --format` writes: model.onnx + model.json, a Hugging Face folder, a GGUF file, a
+# PEFT adapter folder
 FORMATS = read_json("model.json")["export_formats"]
 
 
@@ -26,18 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m wordplay_trainer export",
         description="Export a run's checkpoint: model.onnx + model.json for generation (the default), "
-        "a Hugging Face folder (--format hf) or a GGUF file (--format gguf); or, with --from, a "
-        "pretrained GPT-2 as a run folder that completes without training.",
+        "a Hugging Face folder (--format hf), a GGUF file (--format gguf) or a LoRA run's adapters "
+        "for PEFT (--format peft); or, with --from, a "
+        "pretrained model as a run folder that completes without training.",
     )
     parser.add_argument("--run", required=True, type=Path, help="the run directory (holds checkpoint/)")
     parser.add_argument(
         "--from",
         dest="source",
-        help="gpt2, gpt2-medium, gpt2-large, gpt2-xl or a Hugging Face GPT-2 folder: write its "
-        "weights as they are into --run (model.onnx + model.json, no training)",
+        help="gpt2, gpt2-medium, gpt2-large, gpt2-xl, a Hugging Face folder of a GPT-2, Llama, Qwen2 or "
+        "Qwen3 model, or such a model's hub name (owner/name): write its weights as they are into --run "
+        "(model.onnx + model.json, no training)",
     )
     parser.add_argument("--format", choices=FORMATS, default="onnx", help="what to write (default onnx)")
-    parser.add_argument("--out", type=Path, help="--format hf: the folder to write; gguf: the .gguf file")
+    parser.add_argument(
+        "--out", type=Path, help="--format hf or peft: the folder to write; gguf: the .gguf file"
+    )
     parser.add_argument(
         "--gpt2-tokenizer",
         type=Path,
@@ -64,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
             from ..export.gguf_file import export_gguf  # gguf, loaded for this format only
 
             path = export_gguf(run_dir, args.out, args.gpt2_tokenizer)
+        elif args.format == "peft":
+            from ..export.peft_adapter import export_peft  # peft, loaded for this format only
+
+            path = export_peft(run_dir, args.out)
         else:
             path = export_run(run_dir, args.quantize)
     except TrainerError as err:

@@ -2,16 +2,19 @@
 setting a config resolves to here, and this process's place in a torchrun group.
 
 What train.device, train.dtype and train.compile resolve to is a rule of a few facts (a CUDA
-GPU is present, Apple's MPS is, the GPU has bfloat16): `device_rule`, `dtype_rule` and
-`compile_rule` are pure functions of them, held to test/cases/auto-rules.json, the table the
-config editor's estimate (src/core/train/estimate.ts) is held to as well; `resolve_device` and
-`resolve_dtype` ask PyTorch for the facts."""
+GPU is present, Apple's MPS is, the GPU has bfloat16, how long a CPU run trains): `device_rule`,
+`dtype_rule` and `compile_rule` are pure functions of them, held to test/cases/auto-rules.json,
+the table the config editor's estimate (src/core/train/autoRules.ts) is held to as well;
+`resolve_device` and `resolve_dtype` ask PyTorch for the facts, `cpu_run_seconds` estimates a
+CPU run's length."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import random
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +23,14 @@ import torch.distributed as dist
 
 from .errors import TrainerError
 from .log import log
+from .schemas import read_json
+from .user_cache import cache_dir
+
+COMPILE = read_json("compile.json")
+# The share of the CPU's measured matmul peak (cpu_peak.py) an uncompiled training step reaches:
+# 0.42-0.62 measured for the CPU presets on one thread; toys and large vocabularies reach less, so
+# their runs are longer than this predicts, never shorter
+CPU_EAGER_MFU = 0.5
 
 # ---- the rules ------------------------------------------------------------------------------
 
@@ -61,9 +72,36 @@ def dtype_rule(requested: str, device: str, bf16: bool) -> str:
     return requested
 
 
-def compile_rule(requested: str, device: str) -> bool:
-    """Whether train.compile compiles on a device type: auto compiles on CUDA alone."""
-    return device == "cuda" if requested == "auto" else requested == "true"
+def compile_rule(requested: str, device: str, run_seconds: float | None, n_embd: int, dropout: float) -> bool:
+    """Whether train.compile compiles on a device type. auto: always on CUDA, never on MPS; on the
+    CPU where it was measured to pay (schemas/compile.json): a narrow model (n_embd at most
+    cpu_max_n_embd, where fusing the element-wise work saves most) without dropout (which makes a
+    compiled CPU step slower), in a run expected to train at least cpu_min_run_seconds uncompiled
+    (`run_seconds`; None: not known), long enough to repay compiling with a cold cache."""
+    if requested != "auto":
+        return requested == "true"
+    if device == "cpu":
+        long_enough = run_seconds is not None and run_seconds >= COMPILE["cpu_min_run_seconds"]
+        return long_enough and n_embd <= COMPILE["cpu_max_n_embd"] and dropout == 0
+    return device == "cuda"
+
+
+def cpu_run_seconds(flops: float, peak: float | None, time_budget_s: float | None) -> float | None:
+    """The seconds a CPU run's training FLOPs take uncompiled, at CPU_EAGER_MFU of the measured
+    peak, at most its time budget; None without a peak (and no budget)."""
+    seconds = flops / (peak * CPU_EAGER_MFU) if peak else None
+    if time_budget_s is not None:
+        seconds = time_budget_s if seconds is None else min(seconds, time_budget_s)
+    return seconds
+
+
+def compile_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """torch.compile(model); on the CPU its kernels are kept in the user's cache, which outlives a
+    reboot where the temporary folder (inductor's default) does not, unless
+    TORCHINDUCTOR_CACHE_DIR names another folder."""
+    if device.type == "cpu":
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "torchinductor"))
+    return torch.compile(model)
 
 
 # ---- the rules on this machine --------------------------------------------------------------
@@ -91,6 +129,23 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
 def resolve_dtype(name: str, device: torch.device) -> str:
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     return dtype_rule(name, device.type, bf16)
+
+
+def keep_freed_memory() -> None:
+    """Has glibc's malloc keep what PyTorch frees for the next step. By default it hands freed
+    blocks of a few hundred KB back to the system, and the next step faults them in again: 1,500-2,000
+    minor page faults a step of nanogpt-shakespeare-char-cpu on one thread, 2 µs each, 6-9% of the
+    step (3% of shakespeare-char-cpu's); with these settings, a handful. Memory then stays at the
+    step's peak, which training reaches at every step anyway. Elsewhere (macOS, Windows, musl)
+    nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks under 32 MB come from the heap, reused
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: the heap's free top is kept up to 1 GB
 
 
 # ---- this process in the run -----------------------------------------------------------------
@@ -137,6 +192,8 @@ def compute_init(
     torch_device = resolve_device(device, local_rank)
     if torch_device.type == "cuda":
         torch.cuda.set_device(torch_device)
+    else:
+        keep_freed_memory()
     backend = "nccl" if torch_device.type == "cuda" else "gloo"
     if world > 1:
         dist.init_process_group(backend=backend)

@@ -1,9 +1,9 @@
-"""Model FLOPs utilisation against the peak of the GPU actually present.
+"""Model FLOPs utilisation against the peak of the device actually present.
 
 FLOPs are counted by the PaLM formula (src/core/train/estimate.ts's estimates use the same, the
-case table test/cases/mfu.json holds both to it) against the peaks in schemas/gpu-peaks.json.
-nanoGPT divides by an A100's 312 TFLOPS whatever the device; here an unknown device (or the CPU)
-gives None, never a figure against the wrong peak."""
+case table test/cases/mfu.json holds both to it) against a GPU's peak in schemas/gpu-peaks.json,
+or a CPU's measured one (cpu_peak.py). nanoGPT divides by an A100's 312 TFLOPS whatever the
+device; here an unknown GPU (or MPS) gives None, never a figure against the wrong peak."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 
 import torch
 
+from .cpu_peak import cpu_peak
 from .schemas import read_json
 
 PEAKS = [(re.compile(p["pattern"], re.IGNORECASE), p["flops"]) for p in read_json("gpu-peaks.json")["peaks"]]
@@ -23,11 +24,16 @@ def peak_flops(device_name: str | None) -> float | None:
     return next((peak for pattern, peak in PEAKS if pattern.search(device_name)), None)
 
 
-def device_peak(device: torch.device) -> float | None:
-    """Peak of a torch.device: CUDA devices by name, everything else None."""
+def device_peak(device: torch.device, dtype: str = "float32") -> tuple[float | None, str]:
+    """(peak FLOP/s, how it was found) of a torch.device for matmuls in `dtype`: a CUDA GPU's
+    from the table by its name, the CPU's measured (kept per machine); None where unknown."""
+    if device.type == "cpu":
+        return cpu_peak(dtype)
     if device.type != "cuda" or not torch.cuda.is_available():
-        return None
-    return peak_flops(torch.cuda.get_device_name(device))
+        return None, f"no peak known for {device.type}"
+    name = torch.cuda.get_device_name(device)
+    peak = peak_flops(name)
+    return peak, f"table: {name}" if peak else f"{name} is not in schemas/gpu-peaks.json"
 
 
 def flops_per_token(n_params: int, n_layer: int, n_head: int, head_dim: int, seq_len: int) -> float:

@@ -13,7 +13,15 @@ combination is refused, naming the model.* keys and listing these: transformers 
 class that computes it exactly (learned positions with rmsnorm, rope with layernorm, learned
 positions with swiglu or qk_norm), and Qwen3's and Apertus' MLPs have no biases (model.bias true
 is refused for them). The padded embedding rows are dropped: config.json's vocab_size is the
-tokenizer's.
+tokenizer's, or, for a model folder's tokenizer (prepare --tokenizer <folder>), the embedding's
+rows as that folder had them (Qwen's outnumber its tokenizer's ids).
+
+The shapes Llama and Qwen weights bring go into the config as those classes name them:
+model.n_kv_head is num_key_value_heads, head_dim head_dim, mlp_hidden intermediate_size,
+rope_base rope_theta, norm_eps rms_norm_eps. model.attn_bias (biases on q, k and v alone) makes
+the Llama row Qwen2ForCausalLM, whose attention is exactly that; the other Llama-family classes
+hold it as attention_bias, which adds an output-projection bias too, written as zeros. GPT-2's
+class has neither grouped-query attention nor a head size of its own: those are refused for it.
 
 The folder is written beside `out` and renamed into place only after a check: transformers loads
 it and its logits are ours within 1e-4, so a folder that would give other logits never appears.
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import torch
@@ -67,6 +76,10 @@ def hf_target(c: GPTConfig) -> tuple[str, bool]:
     TrainerError naming the model.* keys when there is none."""
     arch = tuple(getattr(c, k) for k in ARCHITECTURE_KEYS)
     found = HF_ARCHITECTURES.get(arch)
+    if found is not None and found[0] == "GPT2LMHeadModel":
+        _refuse_gpt2_shapes(c)
+    if found is not None and found[0] == "LlamaForCausalLM" and c.attn_bias and not c.bias:
+        return "Qwen2ForCausalLM", False  # Llama with biases on q, k and v alone: Qwen2
     if found is not None and (found[1] or not c.bias):
         return found
     options = ", ".join(f"model.{k} {json.dumps(v)}" for k, v in zip(ARCHITECTURE_KEYS, arch, strict=True))
@@ -82,6 +95,21 @@ def hf_target(c: GPTConfig) -> tuple[str, bool]:
         "export it as ONNX (--format onnx) instead, or train with one of these",
         "model.bias" if found is not None else None,
     )
+
+
+def _refuse_gpt2_shapes(c: GPTConfig) -> None:
+    """GPT2LMHeadModel has one key/value head per query head, each n_embd / n_head wide."""
+    for key, ours, gpt2 in (
+        ("n_kv_head", c.n_kv_head, c.n_head),
+        ("head_dim", c.head_dim, c.n_embd // c.n_head),
+    ):
+        if ours != gpt2:
+            raise TrainerError(
+                f"model.{key} {ours} has no Hugging Face export with learned positions: GPT2LMHeadModel "
+                f"computes model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train "
+                'with model.position "rope" and model.norm "rmsnorm" (a Llama-family class)',
+                f"model.{key}",
+            )
 
 
 def hf_config(name: str, mlp_biases: bool, c: GPTConfig, eot: int | None):
@@ -107,24 +135,26 @@ def hf_config(name: str, mlp_biases: bool, c: GPTConfig, eot: int | None):
             tie_word_embeddings=c.tie_embeddings,
             **special,
         )
-    # mlp_bias exists only in the classes whose MLP can have biases (Llama's, Arcee's)
+    # mlp_bias exists only in the classes whose MLP can have biases (Llama's, Arcee's);
+    # Qwen2's q, k and v always have biases and its output projection never
     mlp_bias = {"mlp_bias": c.bias} if mlp_biases else {}
+    attention_bias = {} if name == "Qwen2ForCausalLM" else {"attention_bias": c.bias or c.attn_bias}
     return config_class(
         vocab_size=c.vocab_size,
         hidden_size=c.n_embd,
         intermediate_size=c.mlp_hidden,
         num_hidden_layers=c.n_layer,
         num_attention_heads=c.n_head,
-        num_key_value_heads=c.n_head,  # no grouped-query attention
+        num_key_value_heads=c.n_kv_head,
         head_dim=c.head_dim,
         hidden_act=ACTIVATIONS[c.mlp],
         max_position_embeddings=c.block_size,
         rms_norm_eps=c.norm_eps,
         rope_theta=c.rope_base,
         rope_scaling=None,  # Apertus' default is Llama 3's scaled rotation; ours is plain
-        attention_bias=c.bias,
         attention_dropout=c.dropout,
         tie_word_embeddings=c.tie_embeddings,
+        **attention_bias,
         **mlp_bias,
         **special,
     )
@@ -147,8 +177,8 @@ def gpt2_weights(sd: dict[str, torch.Tensor], hf_sd: dict[str, torch.Tensor], c:
 
 
 def llama_weights(sd: dict[str, torch.Tensor], c: GPTConfig, name: str) -> dict:
-    """Our weights under the Llama family's names: c_attn split into q, k and v; c_fc is the up
-    projection, c_gate the gate, c_proj down."""
+    """Our weights under the Llama family's names: c_attn split into q (n_head heads), k and v
+    (n_kv_head heads each); c_fc is the up projection, c_gate the gate, c_proj down."""
     attn_norm, mlp_norm = LAYER_NORMS.get(name, ("input_layernorm", "post_attention_layernorm"))
     renames = {
         "ln_1": attn_norm,
@@ -173,7 +203,8 @@ def llama_weights(sd: dict[str, torch.Tensor], c: GPTConfig, name: str) -> dict:
                     out[f"{theirs}{new}.{part}"] = sd[f"{ours}{old}.{part}"]
         for part in ("weight", "bias"):
             if f"{ours}attn.c_attn.{part}" in sd:
-                q, k, v = sd[f"{ours}attn.c_attn.{part}"].split(c.n_embd)
+                kv_width = c.n_kv_head * c.head_dim
+                q, k, v = sd[f"{ours}attn.c_attn.{part}"].split([c.n_head * c.head_dim, kv_width, kv_width])
                 for proj, value in zip(("q_proj", "k_proj", "v_proj"), (q, k, v), strict=True):
                     out[f"{theirs}self_attn.{proj}.{part}"] = value
     return out
@@ -187,9 +218,15 @@ def hf_model(model: GPT, eot: int | None):
     name, mlp_biases = hf_target(c)
     hf = getattr(transformers, name)(hf_config(name, mlp_biases, c, eot)).eval()
     sd = {k: v.detach().to("cpu", torch.float32) for k, v in model.state_dict().items()}
-    weights = (
-        gpt2_weights(sd, hf.state_dict(), c) if name == "GPT2LMHeadModel" else llama_weights(sd, c, name)
-    )
+    hf_sd = hf.state_dict()
+    if name == "GPT2LMHeadModel":
+        weights = gpt2_weights(sd, hf_sd, c)
+    else:
+        weights = llama_weights(sd, c, name)
+        # attention_bias for model.attn_bias gives o_proj a bias we do not have: zero
+        for key in hf_sd.keys() - weights.keys():
+            if key.endswith("self_attn.o_proj.bias"):
+                weights[key] = torch.zeros_like(hf_sd[key])
     # strict: a weight of either side left without its counterpart is a mapping bug
     hf.load_state_dict(weights, strict=True)
     return hf
@@ -305,13 +342,18 @@ def export_hf(run_dir: Path, out: Path, gpt2_tokenizer: Path | None) -> Path:
         raise ValueError(f"{RunDir(run_dir).checkpoint / STATE_FILE} holds no tokenizer")
     hf_target(model.config)  # refuse an architecture without a class before the tokenizer's work
     fast = fast_tokenizer(tokenizer, gpt2_tokenizer, model.config.block_size)
-    if len(fast) != model.config.vocab_size:
+    # a model folder's embedding may have rows past its tokenizer's ids (Qwen's do): kept, as there
+    hf_kind = tokenizer_kind(tokenizer) == "hf"
+    if len(fast) > model.config.vocab_size or (len(fast) < model.config.vocab_size and not hf_kind):
         raise ValueError(
             f"the tokenizer has {len(fast)} tokens but the model's vocab_size is {model.config.vocab_size}"
         )
     hf = hf_model(model, end_of_text(tokenizer))
     with new_folder(out) as tmp:
-        hf.save_pretrained(tmp, safe_serialization=True)
+        # save_pretrained goes through accelerate, which imports DeepSpeed where it is installed,
+        # and DeepSpeed's logger prints to stdout: the command's stdout is the folder's path alone
+        with redirect_stdout(sys.stderr):
+            hf.save_pretrained(tmp, safe_serialization=True)
         fast.save_pretrained(tmp)
         (tmp / CARD).write_text(
             model_card(run_dir, out, hf, model.config, state, tokenizer), encoding="utf-8"

@@ -7,7 +7,8 @@ tokenizer, whose save_pretrained writes the tokenizer.json + tokenizer_config.js
   alone; decoders.Fuse joins the tokens without spaces. A character outside the vocabulary is
   dropped (the BPE model has no unknown token): wordplay's own tokenizer refuses such text, and
   an unknown token's id would index a row the model's embedding does not have.
-- bpe: the dict already is a tokenizer.json (prepare/bpe.py wrote it), read as it is.
+- bpe: the dict already is a tokenizer.json (prepare/bpe.py wrote it), read as it is; hf (a
+  model folder's tokenizer, `prepare --tokenizer <folder>`) carries the folder's, likewise.
 - gpt2: GPT-2's vocab.json + merges.txt (schemas/gpt2.json's tokenizer_files) from a folder,
   converted as GPT2TokenizerFast converts them. The Python side has no GPT-2 vocabulary of its
   own: the Node CLI (`wordplay export`) writes that folder from js-tiktoken's ranks and passes it
@@ -25,7 +26,7 @@ from tokenizers import Tokenizer, decoders, models
 
 from ..common.errors import TrainerError
 from ..common.schemas import read_json
-from ..prepare.dataset import end_of_text, tokenizer_kind
+from ..prepare.dataset import end_of_text, tokenizer_json, tokenizer_kind
 
 # GPT-2's BPE as two files, the ones src/core/prepare/gpt2Files.ts writes for --gpt2-tokenizer
 TOKENIZER_FILES = read_json("gpt2.json")["tokenizer_files"]
@@ -39,8 +40,8 @@ def backend_tokenizer(tokenizer: dict, gpt2_folder: Path | None) -> Tokenizer:
         chars = Tokenizer(models.BPE({ch: i for i, ch in enumerate(tokenizer["vocab"])}, []))
         chars.decoder = decoders.Fuse()
         return chars
-    if kind == "bpe":
-        return Tokenizer.from_str(json.dumps(tokenizer))
+    if kind in ("bpe", "hf"):
+        return Tokenizer.from_str(json.dumps(tokenizer_json(tokenizer)))
     if gpt2_folder is None or not all((Path(gpt2_folder) / name).is_file() for name in GPT2_FILES):
         where = "no folder was given" if gpt2_folder is None else f"{gpt2_folder} lacks them"
         raise TrainerError(

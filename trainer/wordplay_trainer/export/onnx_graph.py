@@ -6,21 +6,24 @@ engine. Its input and output names are schemas/model.json's, which completion
 
     inputs   input_ids        int64   (batch, seq)
              position_ids     int64   (batch, seq)        absolute positions past .. past+seq-1
-             past_key_<i>     float32 (batch, past, n_embd)      one pair per layer i
-             past_value_<i>   float32 (batch, past, n_embd)
+             past_key_<i>     float32 (batch, past, width)      one pair per layer i
+             past_value_<i>   float32 (batch, past, width)
              all_positions    bool    ()   what all_logits holds; generation feeds false
     outputs  logits           float32 (batch, vocab_size)  last position, real vocabulary only
-             present_key_<i>  float32 (batch, past + seq, n_embd)   past and new, concatenated
+             present_key_<i>  float32 (batch, past + seq, width)   past and new, concatenated
              present_value_<i>
-             new_key_<i>      float32 (batch, seq, n_embd)  the new tokens' part of present_*
+             new_key_<i>      float32 (batch, seq, width)  the new tokens' part of present_*
              new_value_<i>
              all_logits       float32 (batch, seq, vocab_size)  every new position's logits when
                               all_positions is true, else (batch, 1, vocab_size): the last one's
 
 so a prompt is prefilled once (past = 0) and every later token costs one position. Batch,
-sequence and past lengths are dynamic. The keys/values are sequence-major, the heads side by
-side in the last axis (head h at columns h*head_dim ..): (batch, seq, n_head, head_dim) viewed
-as (batch, seq, n_embd), i.e. PyTorch's (batch, n_head, seq, head_dim) transposed. A reader may
+sequence and past lengths are dynamic. The keys/values are sequence-major, the key/value heads
+side by side in the last axis (head h at columns h*head_dim ..): (batch, seq, n_kv_head,
+head_dim) viewed as (batch, seq, width = n_kv_head * head_dim), i.e. PyTorch's (batch,
+n_kv_head, seq, head_dim) transposed; width is n_embd for GPT-2's shapes. With grouped-query
+attention (n_kv_head < n_head) the cache holds the n_kv_head heads only, and each is widened to
+its n_head / n_kv_head query heads inside the step (Hugging Face's repeat_kv order). A reader may
 feed present_* back as the next past_*, or, as the TypeScript engine does, fetch only new_* and
 append them to a buffer of its own: the past is then a prefix of that buffer (no re-layout as
 it grows), and each step moves a few kilobytes out of onnxruntime instead of the whole cache.
@@ -99,10 +102,16 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
     SimplifiedLayerNormalization (also per head, for QK-norm, between two Reshapes); rope is
     RotaryEmbedding (com.microsoft) fed the position_ids input, so the cache's offset is just
     the positions given; relu2 is Relu and Mul, swiglu Sigmoid, Mul and Mul; an untied head
-    is a MatMul by its own (n_embd, vocab_size) matrix.
+    is a MatMul by its own (n_embd, vocab_size) matrix. Grouped-query attention keeps n_kv_head
+    heads in the cache and widens them to the n_head query heads for MultiHeadAttention (Reshape,
+    Expand, Reshape: key/value head j serves query heads j*group .. (j+1)*group - 1); onnxruntime's
+    GroupQueryAttention would do it fused, but it keeps its cache as (batch, n_kv_head, seq,
+    head_dim), not the sequence-major layout completion appends to. The query, key and value
+    biases of model.attn_bias are c_attn's bias, added after its MatMul like any other.
     """
     c = model.config
-    C, N, D = c.n_embd, c.n_head, c.head_dim
+    C, N, NKV, D = c.n_embd, c.n_head, c.n_kv_head, c.head_dim
+    width = NKV * D  # one layer's keys (or values) per position: the cache's last axis
     sd = {k: v.detach().to("cpu", torch.float32).numpy() for k, v in model.state_dict().items()}
     inits: list[onnx.TensorProto] = []
     nodes: list[onnx.NodeProto] = []
@@ -155,35 +164,50 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         return linear(h, w["mlp.c_proj.weight"], w["mlp.c_proj.bias"], f"{p}.mlp_proj")
 
     if c.qk_norm:
-        heads_shape = init("heads_shape", np.array([0, 0, N, D], np.int64))
-        width_shape = init("width_shape", np.array([0, 0, C], np.int64))
+        # (batch, seq, heads * head_dim) <-> (batch, seq, heads, head_dim), queries and keys
+        per_head = {n: init(f"heads{n}_shape", np.array([0, 0, n, D], np.int64)) for n in {N, NKV}}
+        flat = init("flat_shape", np.array([0, 0, -1], np.int64))
 
-    def head_norm(x: str, w: np.ndarray, name: str) -> str:
-        """QK-norm: RMSNorm over each head's head_dim columns of (batch, seq, n_embd)."""
-        heads = node("Reshape", [x, heads_shape], f"{name}.heads")
+    def head_norm(x: str, w: np.ndarray, heads: int, name: str) -> str:
+        """QK-norm: RMSNorm over each head's head_dim columns of (batch, seq, heads * head_dim)."""
+        by_head = node("Reshape", [x, per_head[heads]], f"{name}.heads")
         normed = node(
             "SimplifiedLayerNormalization",
-            [heads, init(f"{name}.weight", w)],
+            [by_head, init(f"{name}.weight", w)],
             f"{name}.normed",
             axis=-1,
             epsilon=c.norm_eps,
         )
-        return node("Reshape", [normed, width_shape], name)
+        return node("Reshape", [normed, flat], name)
 
     if c.position == "rope":
         angles = rope_angles(D, torch.arange(c.block_size), c.rope_base).numpy()
         cos_cache, sin_cache = init("rope_cos", np.cos(angles)), init("rope_sin", np.sin(angles))
 
-    def rotate(x: str, name: str) -> str:
+    def rotate(x: str, heads: int, name: str) -> str:
         """RoPE at the absolute positions position_ids (onnxruntime's fused op; interleaved=0 is
         the half-split pairing of model.apply_rope)."""
         if c.position != "rope":
             return x
         inputs = [x, POSITION_IDS, cos_cache, sin_cache]
-        return node("RotaryEmbedding", inputs, name, domain="com.microsoft", interleaved=0, num_heads=N)
+        return node("RotaryEmbedding", inputs, name, domain="com.microsoft", interleaved=0, num_heads=heads)
+
+    group = N // NKV
+    if group > 1:
+        kv_heads = init("kv_heads_shape", np.array([0, 0, NKV, 1, D], np.int64))
+        kv_repeat = init("kv_repeat", np.array([1, 1, 1, group, 1], np.int64))
+        query_width = init("query_width_shape", np.array([0, 0, N * D], np.int64))
+
+    def widen(x: str, name: str) -> str:
+        """(batch, total, n_kv_head * head_dim) keys or values as (batch, total, n_head * head_dim):
+        each key/value head repeated for its query heads, in repeat_kv's order."""
+        if group == 1:
+            return x
+        heads = node("Reshape", [x, kv_heads], f"{name}.heads")
+        return node("Reshape", [node("Expand", [heads, kv_repeat], f"{name}.expand"), query_width], name)
 
     wte = init("wte", sd["transformer.wte.weight"])
-    split = init("qkv_split", np.array([C, C, C], np.int64))
+    split = init("qkv_split", np.array([N * D, width, width], np.int64))
     # The causal mask as an additive bias (1, 1, seq, past + seq), built once for all layers:
     # new token i sits at position past + i and sees keys 0 .. past + i.
     i64 = lambda name, v: init(name, np.array(v, np.int64))  # noqa: E731
@@ -219,16 +243,16 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         q, k, v = f"{p}.q", f"{p}.k", f"{NEW_VALUE}{i}"
         node("Split", [qkv, split], [q, k, v], axis=-1)
         if c.qk_norm:
-            q = head_norm(q, w["attn.q_norm.weight"], f"{p}.q_norm")
-            k = head_norm(k, w["attn.k_norm.weight"], f"{p}.k_norm")
-        q = rotate(q, f"{p}.q_rot")
-        k = node("Identity", [rotate(k, f"{p}.k_rot")], f"{NEW_KEY}{i}")
-        # keys/values of the past and the new tokens, (batch, past + seq, n_embd)
+            q = head_norm(q, w["attn.q_norm.weight"], N, f"{p}.q_norm")
+            k = head_norm(k, w["attn.k_norm.weight"], NKV, f"{p}.k_norm")
+        q = rotate(q, N, f"{p}.q_rot")
+        k = node("Identity", [rotate(k, NKV, f"{p}.k_rot")], f"{NEW_KEY}{i}")
+        # keys/values of the past and the new tokens, (batch, past + seq, width)
         keys = node("Concat", [f"{PAST_KEY}{i}", k], f"{PRESENT_KEY}{i}", axis=1)
         values = node("Concat", [f"{PAST_VALUE}{i}", v], f"{PRESENT_VALUE}{i}", axis=1)
         att = node(
             "MultiHeadAttention",
-            [q, keys, values, "", "", causal],
+            [q, widen(keys, f"{p}.keys"), widen(values, f"{p}.values"), "", "", causal],
             f"{p}.attn",
             domain="com.microsoft",
             num_heads=N,
@@ -275,7 +299,7 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         ),
     )
 
-    kv = ["batch", "past", C]
+    kv = ["batch", "past", width]
     inputs = [
         helper.make_tensor_value_info(INPUT_IDS, onnx.TensorProto.INT64, ["batch", "seq"]),
         helper.make_tensor_value_info(POSITION_IDS, onnx.TensorProto.INT64, ["batch", "seq"]),
@@ -285,11 +309,11 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
     outputs = [
         helper.make_tensor_value_info(LOGITS, onnx.TensorProto.FLOAT, ["batch", c.vocab_size]),
         *(
-            helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["batch", "total", C])
+            helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["batch", "total", width])
             for n in present_names(c.n_layer)
         ),
         *(
-            helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["batch", "seq", C])
+            helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["batch", "seq", width])
             for n in new_names(c.n_layer)
         ),
         helper.make_tensor_value_info(ALL_LOGITS, onnx.TensorProto.FLOAT, ["batch", "rows", c.vocab_size]),

@@ -140,6 +140,7 @@ def model_metadata(model: GPT, state: dict[str, Any] | None, tokenizer: dict[str
             "vocab_size": c.vocab_size,
             "padded_vocab_size": c.padded_vocab_size,
             "bias": c.bias,
+            # the options, the shapes Llama / Qwen weights bring among them (n_kv_head, head_dim, ...)
             **{k: getattr(c, k) for k in OPTION_ARGS},
         },
         "block_size": c.block_size,
@@ -157,13 +158,16 @@ def model_metadata(model: GPT, state: dict[str, Any] | None, tokenizer: dict[str
         # all_logits every new position's logits
         "flag_inputs": [ALL_POSITIONS],
         "kv_cache": {
-            # (batch, seq, n_head * head_dim): head h at columns h*head_dim .. (h+1)*head_dim - 1
+            # (batch, seq, n_kv_head * head_dim): key/value head h at columns h*head_dim ..
+            # (h+1)*head_dim - 1; n_head is the query heads, which share them (grouped-query
+            # attention) when n_kv_head is fewer. A model.json without n_kv_head has n_head.
             "layout": "batch,seq,n_embd",
             "dtype": "float32",
             "n_layer": c.n_layer,
             "n_head": c.n_head,
-            "head_dim": c.n_embd // c.n_head,
-            "width": c.n_embd,
+            "n_kv_head": c.n_kv_head,
+            "head_dim": c.head_dim,
+            "width": c.n_kv_head * c.head_dim,
             "past_inputs": f"{PAST_KEY}<layer>, {PAST_VALUE}<layer>",
             "present_outputs": f"{PRESENT_KEY}<layer>, {PRESENT_VALUE}<layer> (past + new)",
             "new_outputs": f"{NEW_KEY}<layer>, {NEW_VALUE}<layer> (the new tokens only)",
@@ -185,10 +189,15 @@ def export_model(
     if quantize not in (None, "int8"):
         raise ValueError(f'unknown quantization "{quantize}": only "int8" is supported')
     kind = tokenizer_kind(tokenizer)
-    if kind != "gpt2" and tokenizer_vocab_size(tokenizer) != model.config.vocab_size:
+    tokens = tokenizer_vocab_size(tokenizer)
+    # a model folder's embedding may have rows past its tokenizer's ids (Qwen pads 151,669 to
+    # 151,936), as completion's model.json check allows (src/core/complete/modelFiles.ts)
+    if kind != "gpt2" and (
+        tokens > model.config.vocab_size if kind == "hf" else tokens != model.config.vocab_size
+    ):
         raise ValueError(
-            f"the {kind} tokenizer has {tokenizer_vocab_size(tokenizer)} tokens but the model's "
-            f"vocab_size is {model.config.vocab_size}"
+            f"the {kind} tokenizer has {tokens} tokens but the model's vocab_size is "
+            f"{model.config.vocab_size}"
         )
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out_dir = Path(out_dir)

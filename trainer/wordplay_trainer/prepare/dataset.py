@@ -1,6 +1,12 @@
 """The dataset folder (train.bin, val.bin, tokenizer.json, meta.json: schemas/dataset.json, as
 `wordplay prepare` writes it) read through np.memmap, and its tokenizer's facts.
 
+The ids are as wide as meta.json's dtype says (uint16, or uint32 for a vocabulary past 65,535).
+A dataset prepared with a Hugging Face model folder's tokenizer (meta.json's tokenizer "hf") has
+the folder's tokenizer.json verbatim; its tokenizer here is {"type": "hf", "source": the folder,
+"end_of_text": meta.json's end_of_text, "json": tokenizer.json}, the spec model.json carries too
+(src/core/prepare/tokenizerBase.ts), read with the `tokenizers` library.
+
 A batch is one vectorised gather: random offsets, plus arange(block_size + 1), index the
 memmap once. Offsets come from the loader's own torch.Generator seeded from train.seed, so
 batches are reproducible and, with its state saved in the checkpoint, resumable. Every
@@ -25,6 +31,7 @@ GPT2_END_OF_TEXT = read_json("gpt2.json")["end_of_text"]
 BPE_END_OF_TEXT = read_json("bpe.json")["end_of_text"]
 DATASET = read_json("dataset.json")
 FILES = DATASET["files"]  # by role: train, val, tokenizer, meta
+WIDTHS = {"uint16": "<u2", "uint32": "<u4"}  # meta.json's dtype: little-endian ids
 
 
 def token_dtype(vocab_size: int) -> type[np.unsignedinteger]:
@@ -33,9 +40,10 @@ def token_dtype(vocab_size: int) -> type[np.unsignedinteger]:
 
 
 def tokenizer_kind(tokenizer: dict) -> str:
-    """char and gpt2 are wordplay's own {"type": ...}; bpe is a Hugging Face tokenizer.json
-    (trained by prepare/bpe.py), which has a "model" object instead."""
-    if tokenizer.get("type") in ("char", "gpt2"):
+    """char, gpt2 and hf (a model folder's tokenizer.json, wrapped) are wordplay's own
+    {"type": ...}; bpe is a Hugging Face tokenizer.json (trained by prepare/bpe.py), which has a
+    "model" object instead."""
+    if tokenizer.get("type") in ("char", "gpt2", "hf"):
         return tokenizer["type"]
     if isinstance(tokenizer.get("model"), dict) and tokenizer["model"].get("type") == "BPE":
         return "bpe"
@@ -48,13 +56,32 @@ def tokenizer_vocab_size(tokenizer: dict) -> int:
         return len(tokenizer["vocab"])
     if kind == "gpt2":
         return GPT2_VOCAB
-    ids = [*tokenizer["model"]["vocab"].values(), *(t["id"] for t in tokenizer.get("added_tokens", []))]
+    hf = tokenizer_json(tokenizer)
+    ids = [*hf["model"]["vocab"].values(), *(t["id"] for t in hf.get("added_tokens", []))]
     return max(ids) + 1
 
 
-def end_of_text(tokenizer: dict) -> int | None:
-    """The id of <|endoftext|> (between documents), or None for char."""
+def tokenizer_json(tokenizer: dict) -> dict | None:
+    """The Hugging Face tokenizer.json of a bpe or hf tokenizer (for hf, the model folder's
+    verbatim), or None for char and gpt2."""
     kind = tokenizer_kind(tokenizer)
+    return tokenizer if kind == "bpe" else tokenizer["json"] if kind == "hf" else None
+
+
+def hf_tokenizer(tokenizer: dict):
+    """A bpe or hf tokenizer as a `tokenizers.Tokenizer`, which gives the ids prepare wrote with
+    encode(text, add_special_tokens=False)."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(json.dumps(tokenizer_json(tokenizer)))
+
+
+def end_of_text(tokenizer: dict) -> int | None:
+    """The id between documents: gpt2's and bpe's <|endoftext|>, an hf tokenizer's own (its
+    folder's eos, which prepare recorded in meta.json), None for char."""
+    kind = tokenizer_kind(tokenizer)
+    if kind == "hf":
+        return tokenizer["end_of_text"]
     if kind == "gpt2":
         return GPT2_END_OF_TEXT
     if kind == "bpe":
@@ -100,13 +127,15 @@ class Dataset:
         tokenizer_file = self.path / FILES["tokenizer"]
         self.tokenizer = self._json(FILES["tokenizer"])
         self.meta = self._json(FILES["meta"])
+        if self.meta.get("tokenizer") == "hf":
+            self.tokenizer = self._hf_spec(tokenizer_file)
         try:
             self.vocab_size = tokenizer_vocab_size(self.tokenizer)
         except (KeyError, TypeError, ValueError, StopIteration) as e:
             raise TrainerError(
                 f"{tokenizer_file} is malformed ({e}); prepare the dataset again", str(tokenizer_file)
             ) from None
-        dtype = token_dtype(self.vocab_size)
+        dtype = self._width()
         self.dtype = dtype
         self.splits: dict[str, np.memmap] = {}
         for split in ("train", "val"):
@@ -128,6 +157,53 @@ class Dataset:
                     str(file),
                 )
             self.splits[split] = data
+
+    def _hf_spec(self, tokenizer_file: Path) -> dict:
+        """A model folder's tokenizer.json wrapped with meta.json's facts, checked to load in
+        `tokenizers`."""
+        meta_file = self.path / FILES["meta"]
+        eot = self.meta.get("end_of_text")
+        if not isinstance(self.meta.get("tokenizer_source"), str) or not (
+            eot is None or isinstance(eot, int)
+        ):
+            raise TrainerError(
+                f"{meta_file} says tokenizer hf but lacks tokenizer_source (a folder) or has an end_of_text "
+                "that is not an id; prepare the dataset again",
+                str(meta_file),
+            )
+        spec = {
+            "type": "hf",
+            "source": self.meta["tokenizer_source"],
+            "end_of_text": eot,
+            "json": self.tokenizer,
+        }
+        try:
+            hf_tokenizer(spec)
+        except Exception as e:  # tokenizers raises its own Exception with the reason
+            raise TrainerError(
+                f"{tokenizer_file} cannot be read by the tokenizers library ({e}); prepare the dataset again",
+                str(tokenizer_file),
+            ) from None
+        return spec
+
+    def _width(self) -> np.dtype:
+        """meta.json's dtype (datasets prepared before it was recorded: by the vocabulary)."""
+        name = self.meta.get("dtype")
+        if name is None:
+            return np.dtype(token_dtype(self.vocab_size)).newbyteorder("<")
+        meta_file = self.path / FILES["meta"]
+        if name not in WIDTHS:
+            raise TrainerError(
+                f"{meta_file} has dtype {name!r}, not one of {', '.join(WIDTHS)}; prepare the dataset again",
+                str(meta_file),
+            )
+        if name == "uint16" and self.vocab_size > DATASET["uint16_max_vocab"]:
+            raise TrainerError(
+                f"{meta_file} has dtype uint16 but its tokenizer has {self.vocab_size} tokens, more than "
+                "uint16 holds; prepare the dataset again",
+                str(meta_file),
+            )
+        return np.dtype(WIDTHS[name])
 
     def _json(self, name: str) -> dict:
         file = self.path / name

@@ -4,6 +4,8 @@ Layout of checkpoint/:
 - model.safetensors: the weights (a head tied to the embedding stored once, as lm_head.weight);
 - optimizer.safetensors + optimizer.json: the optimizer's tensors, and its structure and scalars;
 - state.json: iteration, best and last val loss, model_args, the dataset's tokenizer, RNG states.
+A LoRA run's model.safetensors holds its adapters alone, and state.json's "lora" names the base
+they go on (lora.py).
 Both weights and optimizer state are whole whatever wrote them: one process, DDP, or a sharded
 backend (sharded.py gathers the shards first), so any backend and process count resumes them.
 
@@ -33,12 +35,26 @@ from safetensors.torch import load_model as st_load_model
 from ..common.errors import TrainerError
 from ..common.files import fsync_dir, fsync_file
 from ..run.rundir import OPTIMIZER_FILE, OPTIMIZER_JSON, STATE_FILE, WEIGHTS_FILE, RunDir
+from . import lora
 from .model import GPT, GPTConfig
 
-# What state.json's model_args hold: the shape, then the architecture options (a checkpoint
-# written before they existed lacks them, and is GPT-2: GPTConfig's defaults).
+# What state.json's model_args hold: the shape every checkpoint has, then the shape and
+# architecture options added since (a checkpoint written before one existed lacks it, and has
+# GPTConfig's default for it, today's meaning: GPT-2's parts, or the rule n_kv_head = n_head ...).
 SHAPE_ARGS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")
-OPTION_ARGS = ("position", "norm", "qk_norm", "mlp", "tie_embeddings")
+OPTION_ARGS = (
+    "position",
+    "norm",
+    "qk_norm",
+    "mlp",
+    "tie_embeddings",
+    "n_kv_head",
+    "head_dim",
+    "mlp_hidden",
+    "rope_base",
+    "norm_eps",
+    "attn_bias",
+)
 MODEL_ARGS = (*SHAPE_ARGS, *OPTION_ARGS)
 
 
@@ -307,11 +323,15 @@ def load_optimizer(
 
 
 def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> tuple[GPT, dict]:
-    """The run's checkpointed model in eval mode, and its state.json."""
+    """The run's checkpointed model in eval mode, and its state.json. A LoRA run's is its base
+    with the adapters merged in (lora.py), a plain GPT as any other run's."""
     folder = checkpoint_dir(RunDir(Path(run_dir)))
     state = read_state(folder)
-    model = GPT(config_from_args(state["model_args"]))
-    load_weights(model, folder, device)
+    if "lora" in state:
+        model = lora.merged(lora.load_checkpoint(folder, state, 0.0, str(folder / STATE_FILE)))
+    else:
+        model = GPT(config_from_args(state["model_args"]))
+        load_weights(model, folder, device)
     model.to(device)
     model.eval()
     return model, state

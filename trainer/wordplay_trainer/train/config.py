@@ -13,19 +13,19 @@ import copy
 import json
 import math
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from ..common.errors import ConfigError
+from ..common.js import js_number
 from ..common.schemas import PACKAGE_DIR, read_json
+from .hf_config import fill_model, is_hub_name
 from .run_config import RunConfig
 
 PRESETS_DIR = PACKAGE_DIR / "presets"
 INIT_KEYWORDS = ("scratch", "resume", *read_json("gpt2.json")["models"])
-GPT2_ARCHITECTURE: dict = read_json("gpt2.json")["architecture"]
 
 
 # ---- loading ---------------------------------------------------------------------------------
@@ -110,13 +110,16 @@ def _coerce(raw: str, spec: dict, key: str) -> Any:
             if raw.lower() in ("false", "0", "no", "off"):
                 return False
             continue
+        if t == "array":  # a list of words: q,k,v
+            return [word.strip() for word in raw.split(",")] if raw.strip() else []
         if t == "string":
             return raw
     raise ConfigError([(key, f'"{raw}" is not a valid {" or ".join(types)}')])
 
 
 def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
-    """`group.key=value` pairs, each value coerced by the schema's type for that key."""
+    """`group.key=value` pairs (group.sub.key for a group within a group: train.lora.rank), each
+    value coerced by the schema's type for that key."""
     schema = load_schema()
     cfg = copy.deepcopy(cfg)
     problems: list[tuple[str, str]] = []
@@ -132,14 +135,25 @@ def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
             groups = [g for g, s in schema["properties"].items() if s.get("type") == "object"]
             problems.append((key, f'unknown group "{group}"; groups: {", ".join(groups)}'))
             continue
-        spec = gspec["properties"].get(name)
-        if spec is None:
-            problems.append((key, f'unknown key "{name}" in {group}; keys: {", ".join(gspec["properties"])}'))
-            continue
-        try:
-            cfg.setdefault(group, {})[name] = _coerce(raw, spec, key)
-        except ConfigError as e:
-            problems.extend(e.problems)
+        names, spec, where = name.split("."), gspec, group
+        for part in names:
+            keys = spec.get("properties", {})
+            if part not in keys:
+                problems.append((key, f'unknown key "{part}" in {where}; keys: {", ".join(keys)}'))
+                break
+            spec, where = keys[part], f"{where}.{part}"
+        else:
+            try:
+                value = _coerce(raw, spec, key)
+            except ConfigError as e:
+                problems.extend(e.problems)
+                continue
+            node = cfg
+            for part in [group, *names[:-1]]:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node[names[-1]] = value
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -157,26 +171,6 @@ def _fill(value: Any, spec: dict) -> Any:
 
 def fill_defaults(cfg: dict) -> dict:
     return _fill(copy.deepcopy(cfg), load_schema())
-
-
-def js_number(x: float) -> str:
-    """A number as JavaScript's String() writes it (1 not 1.0, 0.00001 not 1e-05, 1e-7 not
-    1e-07), so a problem reads the same from the trainer as from the extension's validator."""
-    if isinstance(x, int) or x == 0:
-        return str(int(x))
-    _, digits, exponent = Decimal(repr(abs(x))).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0")
-    k = len(text)  # significant digits
-    n = int(exponent) + len(digits)  # the decimal point's place: x = 0.<text> * 10**n
-    sign = "-" if x < 0 else ""
-    if k <= n <= 21:
-        return sign + text + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + text[:n] + "." + text[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * -n + text
-    mantissa = text[0] + ("." + text[1:] if k > 1 else "")
-    return f"{sign}{mantissa}e{'+' if n > 0 else '-'}{abs(n - 1)}"
 
 
 def _key_of(error: jsonschema.ValidationError) -> tuple[str, str]:
@@ -229,14 +223,34 @@ def semantic_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     m, t, o, d = cfg.model, cfg.train, cfg.optimizer, cfg.distributed
     js = js_number
     problems = []
-    if m.n_embd % m.n_head:
+    if m.head_dim is None and m.n_embd % m.n_head:
         message = f"{js(m.n_embd)} is not divisible by model.n_head {js(m.n_head)}; make it a multiple"
         problems.append(("model.n_embd", message))
+    if m.n_kv_head is not None and m.n_head % m.n_kv_head:
+        message = f"{js(m.n_kv_head)} does not divide model.n_head {js(m.n_head)}; make it a divisor"
+        problems.append(("model.n_kv_head", message))
+    head = m.head_dim if m.head_dim is not None else m.n_embd / m.n_head
+    if m.position == "rope" and head % 2 == 1:
+        message = "rope turns a head's dimensions in pairs, so the head size must be even"
+        if m.head_dim is not None:
+            problems.append(("model.head_dim", f"{js(head)} is odd: model.position {message}"))
+        else:
+            message = (
+                f"{js(m.n_embd)} / model.n_head {js(m.n_head)} is {js(head)}, odd: model.position {message}"
+            )
+            problems.append(("model.n_embd", message))
     if o.min_lr > o.learning_rate:
         message = f"{js(o.min_lr)} exceeds optimizer.learning_rate {js(o.learning_rate)}; lower it"
         problems.append(("optimizer.min_lr", message))
     if o.lr_decay_iters is not None and o.lr_decay_iters < o.warmup_iters:
         problems.append(("optimizer.lr_decay_iters", "must be at least optimizer.warmup_iters"))
+    if t.time_budget_s is not None and o.decay_lr and t.max_iters <= o.warmup_iters:
+        message = (
+            f"{js(t.max_iters)} ends the run within its warmup "
+            f"(optimizer.warmup_iters {js(o.warmup_iters)}), "
+            "before train.time_budget_s is used; raise it well beyond the warmup"
+        )
+        problems.append(("train.max_iters", message))
     if d.node_rank >= d.nnodes:
         problems.append(("distributed.node_rank", f"must be below distributed.nnodes ({js(d.nnodes)})"))
     world = d.nproc_per_node * d.nnodes
@@ -246,26 +260,44 @@ def semantic_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             "(it counts micro-batches over all processes)"
         )
         problems.append(("train.gradient_accumulation_steps", message))
-    if t.init_from not in ("scratch", "resume"):
-        for key, needed in GPT2_ARCHITECTURE.items():
-            value = getattr(m, key)
-            if value != needed:
-                message = (
-                    f"{json.dumps(value)} conflicts with train.init_from {t.init_from}: GPT-2's weights "
-                    f"need {json.dumps(needed)}; set it to {json.dumps(needed)}, or train from scratch"
-                )
-                problems.append((f"model.{key}", message))
     if o.name == "muon" and d.backend == "deepspeed":
         message = (
             "muon cannot run under distributed.backend deepspeed (ZeRO flattens the matrices Muon "
             "orthogonalises); use adamw, or backend ddp"
         )
         problems.append(("optimizer.name", message))
+    if t.lora.rank is not None:
+        problems += lora_problems(t.init_from, o.name, d.backend)
+    return problems
+
+
+def lora_problems(init_from: str, optimizer: str, backend: str) -> list[tuple[str, str]]:
+    """What train.lora (a rank set) cannot run with."""
+    problems = []
+    if init_from == "scratch":
+        message = (
+            "LoRA adapts pretrained weights, and train.init_from scratch has none; set train.init_from "
+            "to gpt2*, a Hugging Face folder or resume, or train.lora.rank to null"
+        )
+        problems.append(("train.lora.rank", message))
+    if optimizer == "muon":
+        message = (
+            "muon does not train LoRA's adapters (train.lora.rank is set): it orthogonalises whole "
+            "hidden matrices, not low-rank factors; use adamw"
+        )
+        problems.append(("optimizer.name", message))
+    if backend != "ddp":
+        message = (
+            f"{backend} does not run LoRA (train.lora.rank is set): the frozen base is not sharded; "
+            "use ddp, each process holding the base once"
+        )
+        problems.append(("distributed.backend", message))
     return problems
 
 
 def resolve_paths(cfg: dict, base: Path) -> dict:
-    """data.dataset and a local init_from folder, relative to the config file's folder."""
+    """data.dataset and a local init_from folder, relative to the config file's folder (a hub
+    name stays as it is)."""
     cfg = copy.deepcopy(cfg)
     # before validation a group may be anything; validation names what is wrong with it
     data, train = cfg.get("data"), cfg.get("train")
@@ -274,7 +306,9 @@ def resolve_paths(cfg: dict, base: Path) -> dict:
         data["dataset"] = str((base / ds).resolve())
     init = train.get("init_from") if isinstance(train, dict) else None
     if isinstance(init, str) and init not in INIT_KEYWORDS and "\x00" not in init and not os.path.isabs(init):
-        train["init_from"] = str((base / init).resolve())
+        # owner/name is a model on the hub, unless a folder of that name is there
+        if not is_hub_name(init) or (base / init).is_dir():
+            train["init_from"] = str((base / init).resolve())
     return cfg
 
 
@@ -289,7 +323,7 @@ def load_config(
     # the file's relative paths resolve against its folder, those given by --set against the cwd
     cfg = resolve_paths(cfg, folder)
     cfg = resolve_paths(apply_overrides(cfg, overrides or []), Path.cwd())
-    cfg = fill_defaults(cfg)
+    cfg = fill_defaults(fill_model(cfg))  # a pretrained model's shape first, then the schema's
     validate(cfg)
     return RunConfig.from_dict(resolve_paths(cfg, folder))
 

@@ -8,7 +8,7 @@ import contextlib
 
 import torch
 
-from ..prepare.dataset import Batches, Dataset, end_of_text
+from ..prepare.dataset import Batches, Dataset, end_of_text, hf_tokenizer, tokenizer_kind
 from .model import GPT
 from .run_config import TrainConfig
 
@@ -60,9 +60,12 @@ def sample(
 
 
 def sample_start(tokenizer: dict) -> int:
-    """The token a sample starts from: a newline for characters, <|endoftext|> for GPT-2 and BPE."""
+    """The token a sample starts from: a newline for characters, the end of text for GPT-2, BPE
+    and a model folder's tokenizer (a newline's first token where that names none)."""
     eot = end_of_text(tokenizer)
     if eot is not None:
         return eot
+    if tokenizer_kind(tokenizer) == "hf":
+        return hf_tokenizer(tokenizer).encode("\n", add_special_tokens=False).ids[0]
     vocab = tokenizer["vocab"]
     return vocab.index("\n") if "\n" in vocab else 0

@@ -62,6 +62,8 @@ def from_pretrained(
         n_embd=hc.n_embd,
         dropout=dropout,
         bias=True,
+        mlp_hidden=hc.n_inner,  # None: 4·n_embd
+        norm_eps=hc.layer_norm_epsilon,
     )
     model = GPT(config)
     sd = model.state_dict()

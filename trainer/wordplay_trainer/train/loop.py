@@ -4,13 +4,14 @@ An iteration: set the learning rate (linear warmup, then cosine decay to min_lr)
 gradient_accumulation_steps micro-batches forward and backward under autocast (bf16, or fp16
 with a GradScaler), each process taking its share, DDP (or FSDP) syncing gradients on the last
 micro-step only; agree on the mean loss and on stopping through one all-reduce; clip the
-gradients; step AdamW (fused on CUDA, weight decay on matrices and embeddings only). Under
+gradients; step AdamW (fused, weight decay on matrices and embeddings only). Under
 DeepSpeed its engine accumulates, clips and steps the same AdamW (sharded.py). Every log_interval a
 `train` event (loss, learning rate, tokens/s, MFU); every eval_interval the mean train and val
 loss over eval_iters fixed batches, a checkpoint when val loss improved (or always), a sample,
 with train.keep_exports the model handed to the caller's keep_model (the train command keeps
 it as a completion model in exports/); the first eval at or below train.target_val_loss ends
 the loop, checkpointed, as the end does.
+With train.time_budget_s the run ends when that time is spent, as at max_iters (budget.py).
 A stop request (SIGINT, SIGTERM or the watcher gone: stop.py) ends the loop after its step with
 a checkpoint; a loss that is no longer finite ends it with an error naming the learning rate.
 
@@ -30,7 +31,7 @@ from collections.abc import Callable
 import torch
 import torch.distributed as dist
 
-from ..common.compute import Compute, compile_rule, compute_init
+from ..common.compute import Compute, compile_model, compile_rule, compute_init, cpu_run_seconds
 from ..common.errors import TrainerError
 from ..common.log import log
 from ..common.mfu import device_peak, flops_per_token, mfu
@@ -38,9 +39,10 @@ from ..prepare.dataset import Batches, Dataset
 from ..run.events import EventWriter
 from ..run.rundir import RunDir
 from . import checkpoint as ckpt
-from . import sharded
+from . import lora, sharded
+from .budget import Budget, run_budget
 from .evaluate import mean_losses, sample
-from .init_from import initial_model
+from .init_from import check_resume, initial_model, restore_progress, restore_rng
 from .model import GPT
 from .optimizer import learning_rate, make_optimizer
 from .run_config import RunConfig
@@ -93,19 +95,22 @@ class Trainer:
         self.sharding: sharded.Fsdp | sharded.DeepSpeed | None = None  # full states of a sharded run
         self.scalars: Scalars | None = None  # rank 0's copies for wandb and TensorBoard
         self.target_reached = False  # an eval's val loss reached train.target_val_loss
+        self.budget: Budget | None = None  # train.time_budget_s on the clock, set by run()
 
     # -- the loop
 
     def run(self) -> str:
-        """Trains from self.iter to train.max_iters, or to the first eval at train.target_val_loss
-        (finished, with self.target_reached); returns why it ended: finished or stopped."""
+        """Trains from self.iter to train.max_iters or train.time_budget_s's end, or to the first eval at
+        train.target_val_loss (with self.target_reached); returns why it ended: finished or stopped."""
         t, c = self.cfg.train, self.model.config
         tokens_per_iter = t.batch_size * t.gradient_accumulation_steps * c.block_size
-        flops_token = flops_per_token(self.n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, c.block_size)
-        peak = device_peak(self.device)
-        self._announce(tokens_per_iter)
+        self.budget = run_budget(self.cfg, self.t0, self.iter, self.n_params_total, self.compute.master)
+        end_iter = self.budget.end_iter if self.budget else t.max_iters
+        self._announce(tokens_per_iter, end_iter)
+        if self.budget:
+            self.target_reached = self._evaluate_and_save()
         self.model.train()
-        while self.iter < t.max_iters:
+        while self.iter < end_iter and not self.target_reached:
             t0 = time.perf_counter()
             try:
                 loss, stop = self.train_step()
@@ -121,9 +126,9 @@ class Trainer:
                 torch.cuda.synchronize(self.device)
             dt = time.perf_counter() - t0
             self.iter += 1
-            if self.iter % t.log_interval == 0 or self.iter == t.max_iters:
+            if self.iter % t.log_interval == 0 or self.iter == end_iter:
                 tps = tokens_per_iter / dt
-                util = mfu(flops_token, tps / self.compute.world, peak)
+                util = mfu(self.flops_token, tps / self.compute.world, self.peak)
                 self.events.emit(
                     "train",
                     iter=self.iter,
@@ -132,11 +137,12 @@ class Trainer:
                     dt_ms=dt * 1000,
                     tokens_per_s=tps,
                     mfu=util,
+                    elapsed_s=round(time.perf_counter() - self.t0, 3),
                 )
                 if self.compute.master:
                     mfu_text = f"{util * 100:.1f}%" if util is not None else "n/a"
                     log(
-                        f"iter {self.iter}/{t.max_iters} | loss {loss:.4f} | lr {self.lr:.2e} | "
+                        f"iter {self.iter}/{end_iter} | loss {loss:.4f} | lr {self.lr:.2e} | "
                         f"{dt * 1000:.1f} ms | {tps:,.0f} tok/s | mfu {mfu_text}"
                     )
                 if self.scalars:
@@ -144,16 +150,17 @@ class Trainer:
             if stop:
                 self.save("stopped")
                 return "stopped"
-            if self.iter % t.eval_interval == 0 or self.iter == t.max_iters:
+            spent = self.budget is not None and self.budget.spent()
+            if self.iter % t.eval_interval == 0 or self.iter == end_iter or spent:
                 self.target_reached = self._evaluate_and_save()
-                if self.target_reached:
+                if self.target_reached or spent:
                     break
         return "finished"
 
     def train_step(self) -> tuple[float, bool]:
         """One optimizer step over all micro-batches: (mean loss over every process, stop?)."""
-        t, opt = self.cfg.train, self.cfg.optimizer
-        lr = learning_rate(self.iter, opt, t.max_iters)
+        budget, t, opt = self.budget, self.cfg.train, self.cfg.optimizer
+        lr = budget.learning_rate(self.iter, opt) if budget else learning_rate(self.iter, opt, t.max_iters)
         for group in self.optimizer.param_groups:
             group["lr"] = group["peak_lr"] * lr / opt.learning_rate  # Muon's too, in proportion
         world = self.compute.world
@@ -193,16 +200,22 @@ class Trainer:
         return mean_loss, stop
 
     def _sync(self, loss_sum: torch.Tensor) -> tuple[float, bool]:
-        """Mean loss over every process's micro-batches, and whether any process was asked to stop."""
-        flags = torch.stack([loss_sum.float(), torch.tensor(float(self.stop.set), device=loss_sum.device)])
+        """Mean loss over the processes, whether any was asked to stop; a budget's clock agreed on."""
+        local = [float(self.stop.set), *(self.budget.local() if self.budget else [])]
+        flags = torch.cat([loss_sum.float().reshape(1), torch.tensor(local, device=loss_sum.device)])
         if self.compute.ddp:
             dist.all_reduce(flags)
             flags[0] /= self.compute.world
+            flags[2:] /= self.compute.world
         values = flags.tolist()
+        if self.budget:
+            self.budget.agree(self.iter, *values[2:])
         return values[0], values[1] > 0
 
     def _evaluate_and_save(self) -> bool:
-        """Evaluates, checkpoints and samples; returns whether val loss reached train.target_val_loss."""
+        """Evaluates, checkpoints and samples; returns whether val loss reached train.target_val_loss.
+        Timed for a budget's reserve."""
+        started = time.perf_counter()
         losses = mean_losses(
             self.model, self.compiled, self.dataset, self.cfg.train, self.device, self.autocast
         )
@@ -235,6 +248,8 @@ class Trainer:
             seed, n = self.cfg.train.seed + self.iter, self.cfg.train.sample_tokens
             tokens = sample(self.model, self.dataset.tokenizer, n, seed, self.device, self.autocast)
             self.events.emit("sample", iter=self.iter, tokens=tokens)
+        if self.budget:
+            self.budget.evaluated(time.perf_counter() - started)
         return reached
 
     def save(self, reason: str) -> None:
@@ -261,6 +276,8 @@ class Trainer:
             "reason": reason,
             "rng": rngs,
         }
+        if self.lora is not None:  # the adapters alone, and the base they go on
+            weights, state["lora"] = lora.adapter_state(weights), self.lora
         extra = {"scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {}
         ckpt.save_full_state(self.run_dir, self.model.config, weights, optimizer_state, state, extra)
         self.events.emit("checkpoint", iter=self.iter, val_loss=self.last_val)
@@ -271,7 +288,7 @@ class Trainer:
         if self.sharding is not None:
             weights = self.sharding.full_state()[0]
         else:
-            weights = self.model.state_dict()
+            weights = lora.merged_state(self.model)  # a LoRA model's with its adapters merged in
         if not self.compute.master:
             return
         model = GPT(self.model.config)
@@ -283,7 +300,7 @@ class Trainer:
         }
         self.keep_model(model, self.dataset.tokenizer, state)
 
-    def _announce(self, tokens_per_iter: int) -> None:
+    def _announce(self, tokens_per_iter: int, end_iter: int) -> None:
         """The start event, and its line for people."""
         t, world = self.cfg.train, self.compute.world
         device_name = str(self.device)
@@ -292,7 +309,7 @@ class Trainer:
         self.events.emit(
             "start",
             iter=self.iter,
-            max_iters=t.max_iters,
+            max_iters=end_iter,
             pid=os.getpid(),
             device=device_name,
             dtype=self.compute.dtype,
@@ -302,20 +319,25 @@ class Trainer:
             world_size=world,
             torch=torch.__version__,
             threads=torch.get_num_threads(),
+            peak_flops=self.peak,
+            peak_source=self.peak_source,
             init_from=t.init_from,
             run_dir=str(self.run_dir.root),
             **({} if t.target_val_loss is None else {"target_val_loss": t.target_val_loss}),
+            **({} if t.time_budget_s is None else {"time_budget_s": t.time_budget_s}),
         )
         if self.compute.master:
+            within = "" if t.time_budget_s is None else f" within {t.time_budget_s:g} s"
             log(
-                f"wordplay: training {self.n_params / 1e6:.2f}M parameters on {device_name} "
+                f"wordplay: training {lora.describe(self.model)} on {device_name} "
                 f"({self.compute.dtype}), {world} process(es), {tokens_per_iter:,} tokens per iteration, "
-                f"iterations {self.iter} -> {t.max_iters}; run dir {self.run_dir.root}"
+                f"iterations {self.iter} -> {end_iter}{within}; run dir {self.run_dir.root}"
             )
 
     # -- set-up: the machine, the data, the model and its optimizer, before the loop
 
     def setup(self) -> None:
+        self.t0 = time.perf_counter()  # the budget's clock (train.time_budget_s) starts here
         cfg, t = self.cfg, self.cfg.train
         self.compute: Compute = run_compute(cfg)
         self.device = self.compute.device
@@ -325,6 +347,7 @@ class Trainer:
             cfg, self.dataset, self.run_dir, self.compute.master
         )
         self.dataset.check_block_size(self.model.config.block_size)
+        self.lora = lora.run_record(t, self.resume_state, self.compute.master)  # state.json's "lora"
         self.model.to(self.device)
         # counted whole, before ZeRO-3 leaves each process an empty tensor per parameter
         self.n_params = self.model.num_params()
@@ -348,16 +371,25 @@ class Trainer:
         )
         self.best_val = math.inf
         self.last_val: float | None = None
-        if self.resume_state is not None:
-            self._restore()
+        if self.resume_state is not None:  # its optimizer, scaler, progress and RNG states too
+            self.iter, self.best_val, self.last_val = restore_progress(
+                self.resume_state, self.resume_folder, self.optimizer, self.sharding, self.scaler
+            )
+            restore_rng(self.resume_state, self.compute.rank, self.train_batches.generator)
+            check_resume(self.iter, t)
 
-        self.compiled = self.model
-        if compile_rule(t.compile, self.device.type):
+        self.peak, self.peak_source = device_peak(self.device, self.compute.dtype)  # a CPU's measured
+        c, self.compiled = self.model.config, self.model
+        self.flops_token = flops_per_token(self.n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, block)
+        iters = t.max_iters - (0 if t.time_budget_s else self.iter)  # a budget's count from here (budget.py)
+        flops = self.flops_token * t.batch_size * t.gradient_accumulation_steps * block * iters
+        run_s = cpu_run_seconds(flops / self.compute.world, self.peak, t.time_budget_s)  # compile auto's
+        if compile_rule(t.compile, self.device.type, run_s, c.n_embd, c.dropout):
             if self.engine is not None:
                 log("wordplay: train.compile is not applied under distributed.backend deepspeed")
             else:
                 log("wordplay: compiling the model (torch.compile) ...")
-                self.compiled = torch.compile(self.model)
+                self.compiled = compile_model(self.model, self.device)
         self.step_model = self.compiled if self.engine is None else self.engine
         if backend == "ddp" and self.compute.ddp:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -366,26 +398,3 @@ class Trainer:
             self.step_model = DDP(self.compiled, device_ids=ids)
         if self.compute.master:
             self.scalars = Scalars(cfg, self.run_dir)
-
-    def _restore(self) -> None:
-        """The optimizer, scaler, iteration, losses and RNG states of the checkpoint resumed."""
-        state, folder = self.resume_state, self.resume_folder
-        assert state is not None and folder is not None
-        load = self.optimizer.load_state_dict if self.sharding is None else self.sharding.load_optimizer_state
-        meta = ckpt.load_optimizer(self.optimizer, folder, load)
-        if meta.get("scaler") and self.scaler.is_enabled():
-            self.scaler.load_state_dict(meta["scaler"])
-        self.iter = int(state["iteration"])
-        best = state.get("best_val_loss")
-        self.best_val = math.inf if best is None else float(best)
-        self.last_val = state.get("val_loss")
-        rngs = state.get("rng") or []
-        if rngs:
-            rank = self.compute.rank
-            ckpt.set_rng_state(rngs[rank] if rank < len(rngs) else rngs[0], self.train_batches.generator)
-        if self.iter >= self.cfg.train.max_iters:
-            raise TrainerError(
-                f"train.max_iters {self.cfg.train.max_iters} is not beyond the checkpoint's iteration "
-                f"{self.iter}; raise train.max_iters to continue training",
-                "train.max_iters",
-            )

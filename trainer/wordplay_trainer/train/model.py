@@ -130,7 +130,11 @@ class CausalSelfAttention(nn.Module):
         self.dropout = config.dropout
         # query, key and value for all heads in one matmul: n_head query heads, then n_kv_head
         # key heads and n_kv_head value heads
-        self.widths = (self.n_head * self.head_dim, self.n_kv_head * self.head_dim, self.n_kv_head * self.head_dim)
+        self.widths = (
+            self.n_head * self.head_dim,
+            self.n_kv_head * self.head_dim,
+            self.n_kv_head * self.head_dim,
+        )
         self.c_attn = nn.Linear(config.n_embd, sum(self.widths), bias=config.bias or config.attn_bias)
         self.c_proj = nn.Linear(self.n_head * self.head_dim, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)

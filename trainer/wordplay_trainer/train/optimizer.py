@@ -1,7 +1,8 @@
 """The optimizer a config names and its learning-rate schedule, as nanoGPT's: AdamW with weight
-decay on matrices and embeddings only (fused on CUDA), or with optimizer.name muon, Muon for the
-blocks' matrices and that AdamW for the rest (muon.py); linear warmup, then cosine decay to
-min_lr."""
+decay on matrices and embeddings only (fused on CUDA and the CPU), or with optimizer.name muon,
+Muon for the blocks' matrices and that AdamW for the rest (muon.py); linear warmup, then cosine decay to
+min_lr by iteration, or with train.time_budget_s warmup, constant, then a linear cool-down to
+min_lr by the budget's clock (budget.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def make_optimizer(
         return MuonAdamW(hidden, groups, opt.muon_learning_rate, opt.muon_momentum, opt.learning_rate, betas)
     for g in groups:
         g["peak_lr"] = opt.learning_rate
-    extra = {"fused": True} if device.type == "cuda" else {}
+    # fused: one pass over each tensor instead of foreach's several, on CUDA and on the CPU too
+    # (several times faster there: a 135M-parameter step 0.1 s against 0.5 s on one core)
+    extra = {"fused": True} if device.type in ("cuda", "cpu") else {}
     return torch.optim.AdamW(groups, lr=opt.learning_rate, betas=betas, **extra)
 
 
@@ -47,3 +50,19 @@ def learning_rate(it: int, opt: OptimizerConfig, max_iters: int) -> float:
         return opt.min_lr
     ratio = (it - opt.warmup_iters) / max(1, decay - opt.warmup_iters)
     return opt.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (opt.learning_rate - opt.min_lr)
+
+
+def budget_learning_rate(step: int, progress: float, opt: OptimizerConfig) -> float:
+    """The schedule of a time budget, warmup-stable-decay (modded-nanogpt's and nanochat's
+    trapezoid): linear warmup over the first warmup_iters steps of this run (a resumed run warms up
+    again), constant at learning_rate, then linear down to min_lr over the last cooldown_fraction
+    of its training time. progress is the share of that time spent, 0..1 (budget.py), so the run
+    can end whenever it is told and still end cooled down. The lower of the warmup's ramp and the
+    cool-down's line: a budget too short for its warmup still ends at min_lr."""
+    if not opt.decay_lr:
+        return opt.learning_rate
+    warm = opt.learning_rate * min(1.0, (step + 1) / (opt.warmup_iters + 1))
+    left = 1.0 - min(max(progress, 0.0), 1.0)
+    if left >= opt.cooldown_fraction:
+        return warm
+    return min(warm, opt.min_lr + (opt.learning_rate - opt.min_lr) * left / opt.cooldown_fraction)

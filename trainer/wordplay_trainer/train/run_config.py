@@ -15,18 +15,36 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    # n_kv_head, head_dim, mlp_hidden null: today's rule (GPTConfig fills in n_head, n_embd / n_head,
+    # 4·n_embd or SwiGLU's 8/3·n_embd)
     n_layer: int
     n_head: int
+    n_kv_head: int | None
     n_embd: int
+    head_dim: int | None
+    mlp_hidden: int | None
     block_size: int
     dropout: float
     bias: bool
+    attn_bias: bool
     position: str
+    rope_base: float
     norm: str
+    norm_eps: float
     qk_norm: bool
     mlp: str
     tie_embeddings: bool
     zero_init: bool
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    """train.lora: low-rank adapters on a frozen pretrained model (train/lora.py); rank None: none."""
+
+    rank: int | None
+    alpha: float
+    dropout: float
+    targets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class TrainConfig:
     batch_size: int
     gradient_accumulation_steps: int
     max_iters: int
+    time_budget_s: float | None
     target_val_loss: float | None
     eval_interval: int
     eval_iters: int
@@ -46,6 +65,7 @@ class TrainConfig:
     device: str
     dtype: str
     compile: str
+    lora: LoraConfig
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,7 @@ class OptimizerConfig:
     warmup_iters: int
     lr_decay_iters: int | None
     decay_lr: bool
+    cooldown_fraction: float
     weight_decay: float
     beta1: float
     beta2: float
@@ -113,10 +134,11 @@ class RunConfig:
     @classmethod
     def from_dict(cls, cfg: dict) -> RunConfig:
         """From a dict the schema has validated and filled (a key it lacks raises TypeError)."""
+        lora = {**cfg["train"]["lora"], "targets": tuple(cfg["train"]["lora"]["targets"])}
         return cls(
             data=DataConfig(**cfg["data"]),
             model=ModelConfig(**cfg["model"]),
-            train=TrainConfig(**cfg["train"]),
+            train=TrainConfig(**{**cfg["train"], "lora": LoraConfig(**lora)}),
             optimizer=OptimizerConfig(**cfg["optimizer"]),
             distributed=DistributedConfig(**cfg["distributed"]),
             logging=LoggingConfig(**cfg["logging"]),
@@ -127,4 +149,5 @@ class RunConfig:
     def as_dict(self) -> dict:
         """The JSON form, as config.json holds it."""
         groups = {f.name: asdict(getattr(self, f.name)) for f in fields(self) if f.name != "schema"}
+        groups["train"]["lora"]["targets"] = list(self.train.lora.targets)  # a tuple here, a list in JSON
         return groups if self.schema is None else {"$schema": self.schema, **groups}
