@@ -5,7 +5,8 @@
 // The weights are random (offline; speed and memory do not depend on them) and the tokenizer a
 // BPE trained on tiny Shakespeare, which prepare then encodes with it. The runs take turns, one
 // at a time on the same cores (taskset) with the same threads, ours first in odd rounds and
-// theirs first in even ones, so a drift in the machine's load weighs on both alike.
+// theirs first in even ones, so a drift in the machine's load weighs on both alike, and each
+// waits (up to --quiet-s) for the other processes on the machine to leave its cores nearly idle.
 // Tokens/s: over the steps after warm-up (ours timed by its train events, theirs by its own
 // clock, both around the whole step), the median step's and the fastest step's: this machine is
 // shared, and another process's load only ever slows a step. Peak memory: the process's VmHWM
@@ -25,13 +26,14 @@ import { canPin } from './pinned';
 import { median } from './recipe';
 import { cliPath } from './spawn';
 
-export const benchFinetuneUsage = `Usage: wordplay bench finetune [--runs 2] [--iters 12] [--warmup 2] [--batch-size 2] [--block-size 128] [--threads 2] [--lora-rank 8] [--modes full,lora]
+export const benchFinetuneUsage = `Usage: wordplay bench finetune [--runs 2] [--iters 12] [--warmup 2] [--batch-size 2] [--block-size 128] [--threads 2] [--lora-rank 8] [--modes full,lora] [--quiet-s 300]
 
 Writes a SmolLM2-135M-shaped Llama folder (random weights, a BPE tokenizer trained on tiny
 Shakespeare), prepares tiny Shakespeare with its tokenizer, and fine-tunes it for --iters steps
 of --batch-size × --block-size tokens, full and with LoRA (rank --lora-rank on every
 projection), with our trainer and with a plain transformers (+ PEFT) loop: --runs rounds, one
-process at a time on the same cores with --threads threads. The last line is JSON: per mode and
+process at a time on the same cores with --threads threads, each after waiting up to --quiet-s
+seconds for the machine's other processes to keep less than half a core busy. The last line is JSON: per mode and
 side tokens/s over the steps after --warmup (the median of the runs' median steps, and the
 fastest step of all), the median peak resident memory, the first loss and each run's figures;
 tokens_ratio (of the medians), best_ratio (of the fastest steps) and memory_ratio, ours over
@@ -47,6 +49,8 @@ export interface RunFigures {
   peak_rss_mib: number | null;
   first_loss: number;
   last_loss: number;
+  /** Cores the machine's other processes kept busy as it started; null where /proc cannot tell. */
+  busy_before?: number | null;
 }
 
 interface Setup {
@@ -62,6 +66,35 @@ export function stepRates(tokensPerIter: number, dtS: number[], warmup: number) 
   const timed = dtS.slice(warmup);
   if (!timed.length) throw new UserError(`--iters must be more than --warmup (${warmup})`);
   return { tokens_per_s: tokensPerIter / median(timed)!, best_tokens_per_s: tokensPerIter / Math.min(...timed) };
+}
+
+/** The cores kept busy over the next `seconds` (/proc/stat); null where there is no /proc. */
+async function busyCores(seconds = 3): Promise<number | null> {
+  const read = () => {
+    try {
+      const ticks = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      return { total: ticks.reduce((a, b) => a + b, 0), idle: ticks[3] + (ticks[4] ?? 0) }; // idle, iowait
+    } catch {
+      return null;
+    }
+  };
+  const a = read();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const b = read();
+  if (!a || !b || b.total === a.total) return null;
+  return (1 - (b.idle - a.idle) / (b.total - a.total)) * os.cpus().length;
+}
+
+/** Waits up to `limitS` seconds for the machine's other processes (nothing of this bench runs
+ *  meanwhile) to keep less than half a core busy; the cores they keep busy then. */
+async function quiet(limitS: number): Promise<number | null> {
+  const until = Date.now() + limitS * 1000;
+  let busy = await busyCores();
+  while (busy !== null && busy >= 0.5 && Date.now() < until) {
+    console.error(`finetune: waiting for the machine to quieten (${fixed(busy)} cores busy)`);
+    busy = await busyCores(10);
+  }
+  return busy;
 }
 
 /** A process's peak resident memory (VmHWM) in MiB; null where /proc cannot tell. */
@@ -206,6 +239,7 @@ export async function benchFinetune(args: string[]): Promise<number> {
       threads: { type: 'string' },
       'lora-rank': { type: 'string' },
       modes: { type: 'string', default: 'full,lora' },
+      'quiet-s': { type: 'string' },
     },
     benchFinetuneUsage,
   );
@@ -222,6 +256,7 @@ export async function benchFinetune(args: string[]): Promise<number> {
   const block = whole('block-size', 128, 8);
   const threads = whole('threads', 2, 1);
   const rank = whole('lora-rank', 8, 1);
+  const quietS = whole('quiet-s', 300, 0);
   if (warmup >= iters) throw new UserError(`--iters (${iters}) must be more than --warmup (${warmup}).`);
   const modes = (opts.modes ?? '').split(',') as Mode[];
   if (!modes.length || modes.some((m) => m !== 'full' && m !== 'lora'))
@@ -246,11 +281,13 @@ export async function benchFinetune(args: string[]): Promise<number> {
       for (let round = 1; round <= runs; round++) {
         const order: Side[] = round % 2 ? ['ours', 'theirs'] : ['theirs', 'ours'];
         for (const side of order) {
+          const busy = await quiet(quietS);
           console.error(`finetune: ${mode}, round ${round}/${runs}: ${side} ...`);
           const f =
             side === 'ours'
               ? await ours(configFile, path.join(work, `${mode}-ours-${round}`), setup, warmup)
               : await theirs(configFile, path.join(work, `${mode}-theirs-${round}.log`), setup, warmup);
+          f.busy_before = busy;
           console.error(
             `finetune: ${mode}, ${side}: ${fixed(f.tokens_per_s)} tokens/s (fastest step ${fixed(f.best_tokens_per_s)}), peak ${f.peak_rss_mib === null ? '?' : int(f.peak_rss_mib)} MiB, loss ${fixed(f.first_loss, 4)} -> ${fixed(f.last_loss, 4)}`,
           );

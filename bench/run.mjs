@@ -31,6 +31,7 @@ const MODULES = [
   'training',
   'timeToLoss',
   'recipe',
+  'budget',
   'finetune',
   'tokenizerRows',
   'generation',

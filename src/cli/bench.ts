@@ -3,6 +3,7 @@
 import { UserError } from '../core/common/errors';
 import type { Subcommand } from './subcommand';
 import { benchActivation, benchActivationUsage } from '../../bench/activation';
+import { benchBudget, benchBudgetUsage } from '../../bench/budget';
 import { benchFinetune, benchFinetuneUsage } from '../../bench/finetune';
 import { benchFirstCompletion, benchFirstCompletionUsage } from '../../bench/firstCompletion';
 import { benchGeneration, benchGenerationUsage } from '../../bench/generation';
@@ -21,12 +22,13 @@ const benches: Record<string, (args: string[]) => Promise<number>> = {
   'first-completion': benchFirstCompletion,
   stop: benchStop,
   recipe: benchRecipe,
+  budget: benchBudget,
   tokenizers: benchTokenizers,
   surprise: benchSurprise,
   finetune: benchFinetune,
 };
 
-const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | tokenizers | surprise | finetune> [options]
+const summary = `Usage: wordplay bench <prepare | training | generation | activation | first-completion | stop | recipe | budget | tokenizers | surprise | finetune> [options]
 
   prepare           prepare's MB/s, char, GPT-2 and trained BPE, on tiny Shakespeare repeated to 100 MB
   training          the trainer's tokens/s and MFU for a preset (medians after warm-up)
@@ -35,6 +37,7 @@ const summary = `Usage: wordplay bench <prepare | training | generation | activa
   first-completion  a session's first completion to its first token, onnxruntime loading included
   stop              a graceful stop (SIGINT, SIGTERM) of a training run, to its done event and its exit
   recipe            two training presets side by side on the CPU, one core each: time to a val loss
+  budget            Train for… (--dataset --minutes): the val loss reached and the end against the budget
   tokenizers        char, GPT-2 and trained BPEs: val bits per byte after the same CPU time, on Python's code
   surprise          Model Surprise: 2,000 tokens scored (loss, probability, top 5) with the demo model
   finetune          fine-tuning a SmolLM2-135M-shaped model, full and LoRA: ours against transformers + PEFT
@@ -50,6 +53,7 @@ const usage = [
   benchFirstCompletionUsage,
   benchStopUsage,
   benchRecipeUsage,
+  benchBudgetUsage,
   benchTokenizersUsage,
   benchSurpriseUsage,
   benchFinetuneUsage,

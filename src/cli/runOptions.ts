@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { UserError } from '../core/common/errors';
 import { defaultRunDir } from '../core/run/runDir';
 import { loadConfig, type RunConfig } from '../core/train/config';
-import { parseMinutes, planConfig, planLines, sizeRun, trainForName } from '../core/train/trainFor';
+import { budgetLeft, parseMinutes, planConfig, planLines, sizeRun, trainForName } from '../core/train/trainFor';
 
 export const runOptions = {
   config: { type: 'string' },
@@ -72,7 +72,9 @@ export async function loadTrainFor(
   });
   if (!plan) throw new UserError('sizing was interrupted; nothing was trained.');
   process.stderr.write(`${planLines(plan).join('\n')}\n`);
-  const config = planConfig(plan, opts.set ?? []);
+  // --minutes counts from this command's start: sizing took some of them
+  const config = planConfig(plan, opts.set ?? [], budgetLeft(minutes, process.uptime()));
+  process.stderr.write(`wordplay: ${config.train.time_budget_s} s left for the trainer after sizing\n`);
   const name = trainForName(opts.dataset, minutes);
   return { config, runDir: path.resolve(opts['run-dir'] ?? defaultRunDir(name)) };
 }

@@ -11,13 +11,16 @@ import { packageRoot } from '../../src/core/common/paths';
 import { readEvents } from '../../src/core/run/events';
 import { runPaths } from '../../src/core/run/runDir';
 import { ConfigError } from '../../src/core/train/config';
+import { UserError } from '../../src/core/common/errors';
 import {
+  budgetLeft,
   minutesProblem,
   parseMinutes,
   planConfig,
   planLines,
   planSummary,
   trainForName,
+  TRAINER_START_S,
   type TrainForPlan,
 } from '../../src/core/train/trainFor';
 import { SHAKESPEARE, tempDir } from './helpers';
@@ -96,6 +99,16 @@ test("the plan's config: --set applied after it, validated, every default filled
     },
   );
   assert.equal((PLAN.config.train as { device?: string }).device, undefined, 'the plan is left as it was');
+  assert.equal(planConfig(PLAN, [], 291.5).train.time_budget_s, 291.5, 'the budget left after sizing');
+  assert.equal(planConfig(PLAN, ['train.time_budget_s=100'], 291.5).train.time_budget_s, 100, 'unless --set says');
+});
+
+test("--minutes count from the command: what sizing took and the trainer's start come off them", () => {
+  assert.ok(Math.abs(budgetLeft(5, 12.34) - (300 - 12.34 - TRAINER_START_S)) <= 0.05);
+  assert.throws(
+    () => budgetLeft(0.1, 4),
+    (err: unknown) => err instanceof UserError && /--minutes 0\.1/.test(err.message),
+  );
 });
 
 test('wordplay train --minutes that is not a positive number is refused before anything runs', () => {
@@ -151,15 +164,16 @@ test('wordplay train --dataset --minutes prints the plan, then trains it within 
   fs.writeFileSync(file, JSON.stringify(kept));
   const runDir = path.join(tempDir(), 'run');
   const result = wordplay(
-    ['train', '--dataset', dataset(), '--minutes', '0.2', '--run-dir', runDir, '--set', 'train.sample_tokens=0'],
+    ['train', '--dataset', dataset(), '--minutes', '0.4', '--run-dir', runDir, '--set', 'train.sample_tokens=0'],
     { WORDPLAY_CACHE_DIR: cache, WORDPLAY_SKIP_EXPORT: '1' },
   );
   assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stderr, /plan for 0\.2 min on cpu/);
+  assert.match(result.stderr, /plan for 0\.4 min on cpu/);
   assert.match(result.stderr, /model {6}\d+ layers × \d+ wide/);
   assert.match(result.stderr, /val loss {3}≈\d\.\d\d expected/);
   const config = JSON.parse(fs.readFileSync(runPaths(runDir).config, 'utf8'));
-  assert.equal(config.train.time_budget_s, 12);
+  // 0.4 minutes from the command's start: sizing and the trainer's start come off them
+  assert.ok(config.train.time_budget_s > 0 && config.train.time_budget_s <= 24 - TRAINER_START_S, result.stderr);
   assert.equal(config.train.sample_tokens, 0, '--set applies after the plan');
   const done = readEvents(runPaths(runDir).events).find((e) => e.type === 'done');
   assert.equal(done?.reason, 'finished');

@@ -81,11 +81,12 @@ test('a run config that reaches outside is refused with each key named', () => {
     () => checkBounds(config, path.join(ws, 'runs', 'r'), bounds),
     (err: unknown) => err instanceof ConfigError && err.problems.length === 2,
   );
-  // init_from keywords are no paths; with no workspace folder nothing is inside
-  assert.deepEqual(
-    boundsProblems(configWith(path.join(ws, 'data', 'ds'), 'gpt2'), path.join(ws, 'runs', 'r'), bounds),
-    [],
-  );
+  // init_from keywords and hub names are no paths; with no workspace folder nothing is inside
+  for (const init of ['gpt2', 'Qwen/Qwen3-0.6B'])
+    assert.deepEqual(
+      boundsProblems(configWith(path.join(ws, 'data', 'ds'), init), path.join(ws, 'runs', 'r'), bounds),
+      [],
+    );
   assert.equal(
     boundsProblems(configWith(path.join(ws, 'data', 'ds')), path.join(ws, 'runs', 'r'), { roots: [] }).length,
     2,

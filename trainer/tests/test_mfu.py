@@ -7,9 +7,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from wordplay_trainer.common.mfu import device_peak, flops_per_token, mfu, peak_flops
+from wordplay_trainer.common.mfu import device_peak, flops_per_token, mfu, model_flops_per_token, peak_flops
+from wordplay_trainer.train.model import GPT, GPTConfig
 
 CASES = json.loads((Path(__file__).resolve().parents[2] / "test" / "cases" / "mfu.json").read_text())
+
+
+def test_a_models_flops_count_its_own_head_size_and_frozen_weights_at_4_not_6():
+    config = GPTConfig(vocab_size=64, block_size=16, n_layer=2, n_head=4, n_embd=32, head_dim=16, n_kv_head=2)
+    model = GPT(config)
+    n = model.num_params()
+    assert model_flops_per_token(model, n, 16) == flops_per_token(n, 2, 4, 16, 16)
+    # LoRA's base: no weight gradient, so 2 FLOPs a token less for each frozen weight
+    frozen = [p for name, p in model.named_parameters() if name.startswith("transformer.h.0.")]
+    for p in frozen:
+        p.requires_grad_(False)
+    saved = 2 * sum(p.numel() for p in frozen)
+    assert model_flops_per_token(model, n, 16) == flops_per_token(n, 2, 4, 16, 16) - saved
 
 
 def test_palm_formula():

@@ -83,7 +83,7 @@ def test_a_plan_is_a_valid_config_for_each_tokenizer(datasets, kind):
     assert result["tokenizer"] == kind
     cfg = load_config(result["config"])  # validated: schema and cross-field rules
     assert cfg.train.time_budget_s == 300
-    assert cfg.train.max_iters >= 3 * result["steps"] > 0, "the budget ends the run, not max_iters"
+    assert cfg.train.max_iters >= 20 * result["steps"] > 0, "the budget ends the run, not max_iters"
     assert (cfg.model.n_layer, cfg.model.n_embd) == (result["shape"]["n_layer"], result["shape"]["n_embd"])
     assert cfg.model.n_embd == sizing.ASPECT * cfg.model.n_layer
     assert cfg.model.block_size < result["params"] and cfg.model.block_size < 0.1 * len(TEXT * 100)

@@ -5,11 +5,13 @@
 // schemas/gpt2.json's (GPT-2) and schemas/open-models.json's (Llama, Qwen2, Qwen3); downloading
 // them needs the network, a Hugging Face folder does not.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../common/errors';
 import { nextFreePath, safeName } from '../common/names';
 import { trainerInvocation } from '../common/pythonEnv';
 import openModels from '../../../schemas/open-models.json';
+import { isHubName } from './hfConfig';
 import { GPT2_BLOCK, GPT2_SHAPES, GPT2_VOCAB, formatCount, paramCount } from './estimate';
 
 export interface PretrainedModel {
@@ -63,7 +65,8 @@ export interface ExportPretrainedOptions {
 export function exportPretrained(options: ExportPretrainedOptions): Promise<string | undefined> {
   const { source, runDir } = options;
   // a folder goes by its absolute path: the trainer's working directory is not the workspace
-  const from = PRETRAINED_MODELS.some((m) => m.name === source) ? source : path.resolve(source);
+  const named = PRETRAINED_MODELS.some((m) => m.name === source) || (isHubName(source) && !fs.existsSync(source));
+  const from = named ? source : path.resolve(source);
   const inv = trainerInvocation(['export', '--from', from, '--run', runDir], options.env);
   return new Promise((resolve, reject) => {
     // SIGINT, not SIGTERM: Python turns it into an exception, so the trainer removes its

@@ -163,8 +163,26 @@ export function planLines(plan: TrainForPlan): string[] {
 }
 
 /** The plan's config with `overrides` applied: valid, every default filled. */
-export function planConfig(plan: TrainForPlan, overrides: string[] = []): RunConfig {
+/** Seconds from the trainer's spawn to the start of its budget's clock (Python and PyTorch
+ *  loading: 2–3 s measured on the development VM). */
+export const TRAINER_START_S = 3;
+
+/** The budget left for the trainer of `wordplay train --minutes`, whose minutes count from the
+ *  command's start: what sizing (and calibrating) took, and the trainer's start, come off them. */
+export function budgetLeft(minutes: number, spentSeconds: number): number {
+  const left = Math.round((minutes * 60 - spentSeconds - TRAINER_START_S) * 10) / 10;
+  if (left <= 0)
+    throw new UserError(
+      `--minutes ${minutes} was spent sizing the run (${spentSeconds.toFixed(1)} s); give more minutes.`,
+    );
+  return left;
+}
+
+/** The plan's config with `overrides` (--set) applied; `budgetS`, when given, replaces
+ *  train.time_budget_s unless an override sets it. */
+export function planConfig(plan: TrainForPlan, overrides: string[] = [], budgetS?: number): RunConfig {
   const config = structuredClone(plan.config);
+  if (budgetS !== undefined) (config.train as Record<string, unknown>).time_budget_s = budgetS;
   applyOverrides(config, overrides);
   const problems = validateConfig(config);
   if (problems.length) throw new ConfigError(problems);

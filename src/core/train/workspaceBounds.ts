@@ -5,7 +5,7 @@
 // after resolving `..` and symbolic links, so neither can lead out of the workspace.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, INIT_KEYWORDS, type ConfigProblem, type RunConfig } from './config';
+import { ConfigError, type ConfigProblem, type RunConfig } from './config';
 
 export interface WorkspaceBounds {
   /** The workspace folders. */
@@ -63,7 +63,8 @@ export function boundsProblems(config: RunConfig, runDir: string, bounds: Worksp
     ['run dir', runDir],
     ['data.dataset', config.data.dataset],
   ];
-  if (!INIT_KEYWORDS.includes(config.train.init_from)) paths.push(['train.init_from', config.train.init_from]);
+  // a folder is absolute once the config is loaded; scratch, resume, gpt2* and hub names are not
+  if (path.isAbsolute(config.train.init_from)) paths.push(['train.init_from', config.train.init_from]);
   const where = bounds.roots.length ? bounds.roots.join(', ') : 'no workspace folder';
   return paths
     .filter(([, p]) => !insideBounds(p, bounds))

@@ -14,7 +14,7 @@ import torch
 
 from ..common.compute import compile_model, compile_rule, cpu_run_seconds
 from ..common.errors import TrainerError
-from ..common.mfu import device_peak, flops_per_token, mfu
+from ..common.mfu import device_peak, mfu, model_flops_per_token
 from ..prepare.dataset import GPT2_VOCAB, Batches, Dataset
 from ..train.init_from import new_model
 from ..train.loop import run_compute
@@ -41,7 +41,7 @@ def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | 
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == "float16")
     c = model.config
     n_params = model.num_params()
-    flops_token = flops_per_token(n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, T)
+    flops_token = model_flops_per_token(model, n_params, T)
     peak, peak_source = device_peak(device, dtype)
     tokens_per_iter = B * G * T
     # compiled as the config's run would be (train.compile auto on the CPU: by its length)

@@ -41,6 +41,14 @@ def flops_per_token(n_params: int, n_layer: int, n_head: int, head_dim: int, seq
     return 6 * n_params + 12 * n_layer * n_head * head_dim * seq_len
 
 
+def model_flops_per_token(model: torch.nn.Module, n_params: int, seq_len: int) -> float:
+    """flops_per_token of our GPT (n_params counted as GPT.num_params counts them); a frozen weight
+    (LoRA's base) costs 4 FLOPs a token, not 6: its input's gradient, but no weight gradient."""
+    c = model.config
+    frozen = sum(p.numel() for n, p in model.named_parameters() if not p.requires_grad and "wpe" not in n)
+    return flops_per_token(n_params, c.n_layer, c.n_head, c.head_dim, seq_len) - 2 * frozen
+
+
 def mfu(flops_token: float, tokens_per_s_per_device: float, peak: float | None) -> float | None:
     if peak is None or tokens_per_s_per_device <= 0:
         return None

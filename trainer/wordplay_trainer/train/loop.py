@@ -34,7 +34,7 @@ import torch.distributed as dist
 from ..common.compute import Compute, compile_model, compile_rule, compute_init, cpu_run_seconds
 from ..common.errors import TrainerError
 from ..common.log import log
-from ..common.mfu import device_peak, flops_per_token, mfu
+from ..common.mfu import device_peak, mfu, model_flops_per_token
 from ..prepare.dataset import Batches, Dataset
 from ..run.events import EventWriter
 from ..run.rundir import RunDir
@@ -380,7 +380,7 @@ class Trainer:
 
         self.peak, self.peak_source = device_peak(self.device, self.compute.dtype)  # a CPU's measured
         c, self.compiled = self.model.config, self.model
-        self.flops_token = flops_per_token(self.n_params, c.n_layer, c.n_head, c.n_embd // c.n_head, block)
+        self.flops_token = model_flops_per_token(self.model, self.n_params, block)
         iters = t.max_iters - (0 if t.time_budget_s else self.iter)  # a budget's count from here (budget.py)
         flops = self.flops_token * t.batch_size * t.gradient_accumulation_steps * block * iters
         run_s = cpu_run_seconds(flops / self.compute.world, self.peak, t.time_budget_s)  # compile auto's

@@ -298,7 +298,8 @@ def run_config(e: Estimate, data: Dataset, dataset_path: str, recipe: dict, devi
             **{k: v for k, v in recipe["train"].items() if k not in ("device", "compile")},
             "batch_size": e.batch_size,
             "gradient_accumulation_steps": e.accumulation,
-            "max_iters": max(10, 3 * e.steps),
+            # 20x: a calibration kept from a busy hour can be 10x slow (measured on a loaded 2-core VM)
+            "max_iters": max(10, 20 * e.steps),
             "time_budget_s": round(e.budget_s, 3),
             "eval_interval": e.eval_interval,
             "eval_iters": EVAL_ITERS,
