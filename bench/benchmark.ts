@@ -42,3 +42,12 @@ export interface Benchmark {
 export const int = (x: number) => Math.round(x).toLocaleString('en-US');
 export const fixed = (x: number, digits = 1) => Number(x).toFixed(digits);
 export const percent = (x: number) => `${fixed(100 * x)}%`;
+
+/** A benchmark command's result, its one line on stdout (run.mjs reads it): fractions to 4 digits. */
+export function printResult(result: object): void {
+  console.log(
+    JSON.stringify(result, (_key, v: unknown) =>
+      typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
+    ),
+  );
+}

@@ -12,7 +12,7 @@ import { UserError } from '../src/core/common/errors';
 import { numberOption, parseOptions } from '../src/core/common/options';
 import { prepare } from '../src/core/prepare/prepare';
 import { readEvents, type EvalEvent, type RunEvent, type TrainEvent } from '../src/core/run/events';
-import { fixed, int, type Benchmark, type Recorded } from './benchmark';
+import { fixed, int, printResult, type Benchmark, type Recorded } from './benchmark';
 import { copyCorpus } from './pythonCorpus';
 import { median } from './recipe';
 import { cliPath, runCommand } from './spawn';
@@ -97,11 +97,7 @@ export async function benchBudget(args: string[]): Promise<number> {
       cpus: os.cpus().length,
       ...budgetFigures(events, config.model ?? {}, wallS, minutes * 60),
     };
-    console.log(
-      JSON.stringify(result, (_key, v: unknown) =>
-        typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
-      ),
-    );
+    printResult(result);
     return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

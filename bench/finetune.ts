@@ -21,7 +21,7 @@ import { numberOption, parseOptions } from '../src/core/common/options';
 import { trainerInvocation } from '../src/core/common/pythonEnv';
 import { EventFollower, readEvents, type TrainEvent } from '../src/core/run/events';
 import { runPaths } from '../src/core/run/runDir';
-import { fixed, int, type Benchmark, type Recorded } from './benchmark';
+import { fixed, int, printResult, type Benchmark, type Recorded } from './benchmark';
 import { canPin } from './pinned';
 import { median } from './recipe';
 import { cliPath } from './spawn';
@@ -323,11 +323,7 @@ export async function benchFinetune(args: string[]): Promise<number> {
       cpus: os.cpus().length,
       ...results,
     };
-    console.log(
-      JSON.stringify(result, (_key, v: unknown) =>
-        typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
-      ),
-    );
+    printResult(result);
     return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

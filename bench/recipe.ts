@@ -14,7 +14,7 @@ import { shakespearePath } from '../src/core/prepare/shakespeare';
 import { type EvalEvent, type RunEvent } from '../src/core/run/events';
 import { numberOption, parseOptions } from '../src/core/common/options';
 import { canPin, trainPinned } from './pinned';
-import { fixed, int, type Benchmark, type Recorded } from './benchmark';
+import { fixed, int, printResult, type Benchmark, type Recorded } from './benchmark';
 
 export const benchRecipeUsage = `Usage: wordplay bench recipe [--baseline nanogpt-shakespeare-char-cpu] [--candidate shakespeare-char-cpu] [--runs 2] [--target 1.88] [--budget-s 180] [--set group.key=value ...]
 
@@ -206,11 +206,7 @@ export async function benchRecipe(args: string[]): Promise<number> {
       `ratio ${num(result.ratio, 3)} (the candidate's time to ${target} over the baseline's ${result.baseline_reference}); ` +
         `the candidate's val at the baseline's wall time: ${num(result.candidate_val_at_baseline_wall, 4)}`,
     );
-    console.log(
-      JSON.stringify(result, (_key, v: unknown) =>
-        typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
-      ),
-    );
+    printResult(result);
     return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -47,6 +47,7 @@ import { prepare } from '../src/core/prepare/prepare';
 import { defaultBpeVocab } from '../src/core/prepare/trainBpe';
 import { numberOption, parseOptions } from '../src/core/common/options';
 import { canPin, trainPinned, type PinnedOptions, type Sample } from './pinned';
+import { printResult } from './benchmark';
 import { copyCorpus } from './pythonCorpus';
 import type { RunEvent } from '../src/core/run/events';
 import {
@@ -328,11 +329,7 @@ export async function benchTokenizers(args: string[]): Promise<number> {
     say(
       `lowest val bits per byte: ${lowest ? `${lowest.name} (${lowest.val_bpb!.toFixed(4)})` : 'none'}; ${result.bpe_lowest ? 'a trained BPE' : 'not a trained BPE'}`,
     );
-    console.log(
-      JSON.stringify(result, (_key, v: unknown) =>
-        typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v,
-      ),
-    );
+    printResult(result);
     return 0;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -18,6 +18,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import TrainerError
+
+
+def require_new_folder(out: Path) -> None:
+    """An export's --out must not be there yet, or be an empty folder: nothing is replaced."""
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise TrainerError(
+            f"--out {out} exists and is not an empty folder: name a new folder for the export, "
+            "or empty this one",
+            "--out",
+        )
+
 
 def fsync_file(path: Path) -> None:
     with open(path, "rb") as f:

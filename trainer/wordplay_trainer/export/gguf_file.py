@@ -108,18 +108,15 @@ def _architecture(c: GPTConfig) -> gguf.MODEL_ARCH:
 
 
 def _refuse_gpt2_shapes(c: GPTConfig) -> None:
-    """llama.cpp's gpt2 has one key/value head per query head, each n_embd / n_head wide."""
-    for key, ours, gpt2 in (
-        ("n_kv_head", c.n_kv_head, c.n_head),
-        ("head_dim", c.head_dim, c.n_embd // c.n_head),
-    ):
-        if ours != gpt2:
-            raise TrainerError(
-                f"model.{key} {ours} has no GGUF export with learned positions: llama.cpp's gpt2 computes "
-                f"model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train with "
-                'model.position "rope", model.norm "rmsnorm" and model.mlp "swiglu" (llama)',
-                f"model.{key}",
-            )
+    """llama.cpp's gpt2 computes GPT-2's heads only."""
+    if conflict := c.gpt2_heads_conflict():
+        key, ours, gpt2 = conflict
+        raise TrainerError(
+            f"model.{key} {ours} has no GGUF export with learned positions: llama.cpp's gpt2 computes "
+            f"model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train with "
+            'model.position "rope", model.norm "rmsnorm" and model.mlp "swiglu" (llama)',
+            f"model.{key}",
+        )
 
 
 def _name(tensor: gguf.MODEL_TENSOR, layer: int | None = None, suffix: str = "weight") -> str:

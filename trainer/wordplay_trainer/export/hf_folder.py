@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from ..common.errors import TrainerError
-from ..common.files import new_folder
+from ..common.files import new_folder, require_new_folder
 from ..prepare.dataset import FILES, bits_per_byte, end_of_text, tokenizer_kind, tokens_per_byte
 from ..run.rundir import STATE_FILE, RunDir
 from ..train.checkpoint import load_model
@@ -98,18 +98,15 @@ def hf_target(c: GPTConfig) -> tuple[str, bool]:
 
 
 def _refuse_gpt2_shapes(c: GPTConfig) -> None:
-    """GPT2LMHeadModel has one key/value head per query head, each n_embd / n_head wide."""
-    for key, ours, gpt2 in (
-        ("n_kv_head", c.n_kv_head, c.n_head),
-        ("head_dim", c.head_dim, c.n_embd // c.n_head),
-    ):
-        if ours != gpt2:
-            raise TrainerError(
-                f"model.{key} {ours} has no Hugging Face export with learned positions: GPT2LMHeadModel "
-                f"computes model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train "
-                'with model.position "rope" and model.norm "rmsnorm" (a Llama-family class)',
-                f"model.{key}",
-            )
+    """GPT2LMHeadModel computes GPT-2's heads only."""
+    if conflict := c.gpt2_heads_conflict():
+        key, ours, gpt2 = conflict
+        raise TrainerError(
+            f"model.{key} {ours} has no Hugging Face export with learned positions: GPT2LMHeadModel "
+            f"computes model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train "
+            'with model.position "rope" and model.norm "rmsnorm" (a Llama-family class)',
+            f"model.{key}",
+        )
 
 
 def hf_config(name: str, mlp_biases: bool, c: GPTConfig, eot: int | None):
@@ -330,12 +327,7 @@ def export_hf(run_dir: Path, out: Path, gpt2_tokenizer: Path | None) -> Path:
     """Writes the run's checkpoint as a Hugging Face folder at `out` (not there yet, or empty);
     returns `out`."""
     run_dir, out = Path(run_dir), Path(out)
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        raise TrainerError(
-            f"--out {out} exists and is not an empty folder: name a new folder for the export, "
-            "or empty this one",
-            "--out",
-        )
+    require_new_folder(out)
     model, state = load_model(run_dir, device="cpu")
     tokenizer = state.get("tokenizer")
     if not isinstance(tokenizer, dict):

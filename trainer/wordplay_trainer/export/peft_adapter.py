@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..common.errors import TrainerError
-from ..common.files import new_folder
+from ..common.files import new_folder, require_new_folder
 from ..run.rundir import STATE_FILE, RunDir
 from ..train import lora
 from ..train.checkpoint import checkpoint_dir, read_state
@@ -129,12 +129,7 @@ def export_peft(run_dir: Path, out: Path) -> Path:
     """Writes a LoRA run's adapters as a PEFT adapter folder at `out` (not there yet, or empty);
     returns `out`."""
     run_dir, out = Path(run_dir), Path(out)
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        raise TrainerError(
-            f"--out {out} exists and is not an empty folder: name a new folder for the export, "
-            "or empty this one",
-            "--out",
-        )
+    require_new_folder(out)
     folder = checkpoint_dir(RunDir(run_dir))
     state = read_state(folder)
     if "lora" not in state:

@@ -72,6 +72,17 @@ class GPTConfig:
             self.mlp_hidden = 4 * self.n_embd if self.mlp != "swiglu" else (8 * self.n_embd // 3) // 8 * 8
         assert self.n_head % self.n_kv_head == 0, "n_head must be a multiple of n_kv_head"
 
+    def gpt2_heads_conflict(self) -> tuple[str, int, int] | None:
+        """(key, ours, GPT-2's) for the first of n_kv_head, head_dim that GPT-2's attention (one
+        key/value head per query head, each n_embd / n_head wide) cannot compute; None if none."""
+        for key, ours, gpt2 in (
+            ("n_kv_head", self.n_kv_head, self.n_head),
+            ("head_dim", self.head_dim, self.n_embd // self.n_head),
+        ):
+            if ours != gpt2:
+                return key, ours, gpt2
+        return None
+
     @property
     def padded_vocab_size(self) -> int:
         return math.ceil(self.vocab_size / VOCAB_MULTIPLE) * VOCAB_MULTIPLE
