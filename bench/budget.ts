@@ -17,13 +17,15 @@ import { copyCorpus } from './pythonCorpus';
 import { median } from './recipe';
 import { cliPath, runCommand } from './spawn';
 
-export const benchBudgetUsage = `Usage: wordplay bench budget --dataset shakespeare|python --minutes N [--corpus-mb 0]
+export const benchBudgetUsage = `Usage: wordplay bench budget --dataset shakespeare|python --minutes N [--corpus-mb 0] [--against <preset>]
 
 Prepares tiny Shakespeare (char-level) or the .py files of the trainer's Python's standard
 library (trained BPE; --corpus-mb N keeps the first files up to N MB, 0: all) and runs
 "wordplay train --dataset <dir> --minutes N". The last line is JSON: the chosen shape and its
 parameters, the final val loss and val bits per byte, the median MFU of the train events, and
-the command's wall time (spawn to exit) against the budget.`;
+the command's wall time (spawn to exit) against the budget. --against then trains that preset
+on the same dataset with the same budget (train.time_budget_s), its shape as the preset has it,
+and adds its figures (against) and its val bits per byte less Train for…'s (bpb_gain).`;
 
 /** The figures of one budgeted run from its events, its config and the command's wall time. */
 export function budgetFigures(events: RunEvent[], model: Record<string, unknown>, wallS: number, budgetS: number) {
@@ -53,10 +55,26 @@ export function budgetFigures(events: RunEvent[], model: Record<string, unknown>
   };
 }
 
+/** `wordplay train <args> --run-dir <work>/<name>` to its exit, and its budgetFigures. */
+async function train(work: string, name: string, args: string[], minutes: number) {
+  const runDir = path.join(work, name);
+  const started = Date.now();
+  const trained = await runCommand(process.execPath, [cliPath, 'train', ...args, '--run-dir', runDir]);
+  const wallS = (Date.now() - started) / 1000;
+  if (trained.code !== 0) throw new Error(`wordplay train ${args.join(' ')} exited with ${trained.code}`);
+  const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8'));
+  return budgetFigures(readEvents(path.join(runDir, 'events.jsonl')), config.model ?? {}, wallS, minutes * 60);
+}
+
 export async function benchBudget(args: string[]): Promise<number> {
   const opts = parseOptions(
     args,
-    { dataset: { type: 'string' }, minutes: { type: 'string' }, 'corpus-mb': { type: 'string' } },
+    {
+      dataset: { type: 'string' },
+      minutes: { type: 'string' },
+      'corpus-mb': { type: 'string' },
+      against: { type: 'string' },
+    },
     benchBudgetUsage,
   );
   if (opts.dataset !== 'shakespeare' && opts.dataset !== 'python')
@@ -73,29 +91,27 @@ export async function benchBudget(args: string[]): Promise<number> {
       corpus = { python: copied.python, files: copied.files, bytes: copied.bytes, corpus_mb: corpusMb };
       await prepare({ input: copied.dir, tokenizer: 'bpe', out: data });
     }
-    const runDir = path.join(work, 'run');
-    const started = Date.now();
-    const trained = await runCommand(process.execPath, [
-      cliPath,
-      'train',
-      '--dataset',
-      data,
-      '--minutes',
-      String(minutes),
-      '--run-dir',
-      runDir,
-    ]);
-    const wallS = (Date.now() - started) / 1000;
-    if (trained.code !== 0) throw new Error(`wordplay train exited with ${trained.code}`);
-    const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8'));
-    const events = readEvents(path.join(runDir, 'events.jsonl'));
+    const sized = await train(work, 'run', ['--dataset', data, '--minutes', String(minutes)], minutes);
+    const against = opts.against
+      ? await train(
+          work,
+          'against',
+          [
+            ...['--config', opts.against, '--set', `data.dataset=${data}`],
+            ...['--set', `train.time_budget_s=${minutes * 60}`, '--set', 'train.max_iters=10000000'],
+          ],
+          minutes,
+        )
+      : null;
     const result = {
       dataset: opts.dataset,
       tokenizer: opts.dataset === 'shakespeare' ? 'char' : 'bpe',
       minutes,
       corpus,
       cpus: os.cpus().length,
-      ...budgetFigures(events, config.model ?? {}, wallS, minutes * 60),
+      ...sized,
+      ...(against && { against: { config: opts.against, ...against } }),
+      ...(against?.val_bpb != null && sized.val_bpb !== null && { bpb_gain: against.val_bpb - sized.val_bpb }),
     };
     printResult(result);
     return 0;
@@ -123,13 +139,34 @@ const datasets = {
   python: { label: 'the Python standard library (trained BPE, first 5 MB of files)', extra: ['--corpus-mb', '5'] },
 };
 
+/** #30: on the Python standard library, Train for…'s 5 minutes against the demo preset's shape. */
+const AGAINST = 'shakespeare-char-cpu';
+const againstValue = (r: Recorded) =>
+  r.against === undefined
+    ? 'not measured (a result from before --against)'
+    : `${r.bpb_gain === undefined ? '—' : `${fixed(Math.abs(r.bpb_gain), 3)} bits per byte ${r.bpb_gain >= 0 ? 'lower' : 'higher'}`} (Train for…’s ${r.shape.n_layer} × ${r.shape.n_embd} ${fixed(r.val_bpb, 3)}, ${int(r.iters)} iterations; \`${AGAINST}\`’s ${r.against.shape.n_layer} × ${r.against.shape.n_embd} ${fixed(r.against.val_bpb, 3)} with the same budget, ${int(r.against.iters)} iterations)`;
+
 function budgetBenchmark(dataset: 'shakespeare' | 'python', minutes: number): Benchmark {
   const { label, extra } = datasets[dataset];
   const charGoal = dataset === 'shakespeare' && minutes === 5;
+  const pythonGoal = dataset === 'python' && minutes === 5;
   return {
     name: `budget-${dataset === 'shakespeare' ? 'char' : 'python'}-${minutes}`,
-    args: ['bench', 'budget', '--dataset', dataset, '--minutes', String(minutes), ...extra],
+    args: [
+      ...['bench', 'budget', '--dataset', dataset, '--minutes', String(minutes), ...extra],
+      ...(pythonGoal ? ['--against', AGAINST] : []),
+    ],
     rows: [
+      ...(pythonGoal
+        ? [
+            {
+              figure: `Train for… \`--minutes 5\` on ${label} against \`${AGAINST}\`’s architecture and shape with the same BPE and budget, one after the other`,
+              goal: '≥ 0.15 bits per byte lower (#30)',
+              value: againstValue,
+              met: (r: Recorded) => r.bpb_gain !== undefined && r.bpb_gain >= 0.15,
+            },
+          ]
+        : []),
       {
         figure: `Train for… \`--minutes ${minutes}\` on ${label}: final val loss, the shape it chose, MFU`,
         goal: charGoal ? 'val ≤ 1.50 on 2 cores (#30)' : '—',

@@ -13,14 +13,18 @@ import { prepare } from '../src/core/prepare/prepare';
 import { shakespearePath } from '../src/core/prepare/shakespeare';
 import { type EvalEvent, type RunEvent } from '../src/core/run/events';
 import { numberOption, parseOptions } from '../src/core/common/options';
+import { planSummary, sizeRun } from '../src/core/train/trainFor';
 import { canPin, trainPinned } from './pinned';
 import { fixed, int, printResult, type Benchmark, type Recorded } from './benchmark';
 
-export const benchRecipeUsage = `Usage: wordplay bench recipe [--baseline nanogpt-shakespeare-char-cpu] [--candidate shakespeare-char-cpu] [--runs 2] [--target 1.88] [--budget-s 180] [--set group.key=value ...]
+export const benchRecipeUsage = `Usage: wordplay bench recipe [--baseline nanogpt-shakespeare-char-cpu] [--candidate shakespeare-char-cpu] [--runs 2] [--target 1.88] [--budget-s 180] [--set group.key=value ...] [--candidate-set group.key=value ...] [--candidate-minutes M]
 
 Trains both configs (presets or files) on tiny Shakespeare (char-level), --runs rounds, both at
 once in each round, each pinned to its own core with one thread (cores swapped every round; one
-after the other, unpinned, where taskset or a second core is missing). --set applies to both.
+after the other, unpinned, where taskset or a second core is missing). --set applies to both,
+--candidate-set to the candidate alone (model.skip_connections=true: one option against the
+same preset). --candidate-minutes makes the candidate Train for…'s plan for M minutes on this
+dataset, sized for one thread (the size command, as wordplay train --dataset --minutes runs it).
 The last line is JSON: per run and as medians per preset, from the start event, wall_s,
 target_iter and target_s (the first eval at val loss <= --target, null if never),
 val_at_budget (the last eval by --budget-s), final_val, n_params (every parameter the model
@@ -118,6 +122,18 @@ interface Slot {
   runDir: string;
 }
 
+/** Train for…'s plan for `minutes` on the dataset, sized for one thread, as a config file. */
+async function trainForCandidate(work: string, dataset: string, minutes: number) {
+  const env = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const plan = await sizeRun({ dataset, minutes, device: 'cpu', env, onLine: (l) => console.error(`recipe: ${l}`) });
+  if (!plan) throw new UserError('sizing the candidate was stopped');
+  const file = path.join(work, 'train-for.json');
+  fs.writeFileSync(file, JSON.stringify(plan.config));
+  const summary = { minutes, shape: plan.shape, params_total: plan.params_total, steps: plan.steps };
+  console.error(`recipe: the candidate is ${planSummary(plan)}`);
+  return { file, summary };
+}
+
 export async function benchRecipe(args: string[]): Promise<number> {
   const opts = parseOptions(
     args,
@@ -128,6 +144,8 @@ export async function benchRecipe(args: string[]): Promise<number> {
       target: { type: 'string' },
       'budget-s': { type: 'string' },
       set: { type: 'string', multiple: true },
+      'candidate-set': { type: 'string', multiple: true },
+      'candidate-minutes': { type: 'string' },
     },
     benchRecipeUsage,
   );
@@ -135,7 +153,7 @@ export async function benchRecipe(args: string[]): Promise<number> {
   if (!Number.isInteger(runs) || runs < 1) throw new UserError('--runs must be a whole number of at least 1.');
   const target = numberOption(opts.target, 'target', 1.88);
   const budgetS = numberOption(opts['budget-s'], 'budget-s', 180);
-  const configs = {
+  const configs: Record<'baseline' | 'candidate', string> = {
     baseline: opts.baseline ?? 'nanogpt-shakespeare-char-cpu',
     candidate: opts.candidate ?? 'shakespeare-char-cpu',
   };
@@ -147,6 +165,11 @@ export async function benchRecipe(args: string[]): Promise<number> {
   try {
     const dataset = await prepare({ input: await shakespearePath(), tokenizer: 'char', out: path.join(work, 'data') });
     const sets = [`data.dataset=${dataset.dir}`, ...(opts.set ?? [])];
+    const candidateSets = opts['candidate-set'] ?? [];
+    const plan = opts['candidate-minutes']
+      ? await trainForCandidate(work, dataset.dir, numberOption(opts['candidate-minutes'], 'candidate-minutes', 0.5))
+      : null;
+    if (plan) configs.candidate = plan.file;
     type Run = RunFigures & { round: number; core: number | null };
     const figures: Record<'baseline' | 'candidate', Run[]> = { baseline: [], candidate: [] };
     for (let round = 1; round <= runs; round++) {
@@ -164,7 +187,7 @@ export async function benchRecipe(args: string[]): Promise<number> {
       let failure: unknown;
       const go = (slot: Slot) =>
         trainPinned(
-          { ...slot, label: slot.role, sets },
+          { ...slot, label: slot.role, sets: slot.role === 'candidate' ? [...sets, ...candidateSets] : sets },
           { signal: abort.signal, say: (line) => console.error(`recipe: round ${round}: ${line}`) },
         ).catch((err: unknown) => {
           failure ??= err;
@@ -180,10 +203,12 @@ export async function benchRecipe(args: string[]): Promise<number> {
 
     const preset = (role: 'baseline' | 'candidate') => ({
       config: configs[role],
+      sets: role === 'candidate' ? candidateSets : [],
       ...summarize(figures[role]),
       runs: figures[role].map(({ evals: _evals, ...rest }) => rest),
     });
     const result = {
+      ...(plan && { candidate_plan: plan.summary }),
       target,
       budget_s: budgetS,
       runs,
@@ -221,6 +246,9 @@ const recipeRatioValue = (r: Recorded) =>
   `${r.ratio === null ? 'n/a: ours never reached it' : `${fixed(r.ratio, 2)}×`} (ours ${recipeTarget(r.candidate)}, nanoGPT’s ${recipeTarget(r.baseline)}` +
   `${r.baseline_reference === 'whole run' ? `, so over its whole run of ${fixed(r.baseline.wall_s)} s` : ''}), medians of ${r.runs} runs${r.pinned ? '' : ', one after the other (unpinned)'}`;
 
+/** #30: the candidate is Train for…'s plan for this many minutes: sized for the time. */
+const CANDIDATE_MINUTES = 0.5;
+
 export const benchmarks: Benchmark[] = [
   {
     name: 'recipe',
@@ -240,6 +268,19 @@ export const benchmarks: Benchmark[] = [
           `${r.candidate_val_at_baseline_wall === null ? 'no eval by then' : fixed(r.candidate_val_at_baseline_wall, 3)} at ${fixed(r.baseline.wall_s)} s ` +
           `(its own run: ${fixed(r.candidate.wall_s)} s, final val ${fixed(r.candidate.final_val, 3)}; nanoGPT’s final val ${fixed(r.baseline.final_val, 3)}), median of ${r.runs} runs`,
         met: (r) => r.candidate_val_at_baseline_wall !== null && r.candidate_val_at_baseline_wall <= 1.7,
+      },
+    ],
+  },
+  {
+    name: 'recipe-budget',
+    args: ['bench', 'recipe', '--runs', '2', '--candidate-minutes', String(CANDIDATE_MINUTES)],
+    rows: [
+      {
+        figure: `training recipe, CPU: time to val loss ≤ 1.88, Train for… \`--minutes ${CANDIDATE_MINUTES}\` (its plan sized for one thread) over nanoGPT’s \`nanogpt-shakespeare-char-cpu\`, side by side, one core and one thread each`,
+        goal: '≤ 0.25× (#30)',
+        value: (r) =>
+          `${recipeRatioValue(r)}; the plan: ${r.candidate_plan.shape.n_layer} × ${r.candidate_plan.shape.n_embd}, ${fixed(r.candidate_plan.params_total / 1e6, 2)}M params (nanoGPT’s ${fixed(r.baseline.n_params / 1e6, 2)}M), final val ${fixed(r.candidate.final_val, 3)}`,
+        met: (r) => r.ratio !== null && r.ratio <= 0.25,
       },
     ],
   },

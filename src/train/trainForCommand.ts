@@ -12,7 +12,14 @@ import { trainingEnvironment } from '../common/pythonCommands';
 import { UserError } from '../core/common/errors';
 import { nextFreePath } from '../core/common/names';
 import { datasetFiles } from '../core/prepare/dataset';
-import { minutesProblem, planSummary, sizeRun, trainForName, type TrainForPlan } from '../core/train/trainFor';
+import {
+  exportsNote,
+  minutesProblem,
+  planSummary,
+  sizeRun,
+  trainForName,
+  type TrainForPlan,
+} from '../core/train/trainFor';
 
 const COMMAND = 'Train for…';
 const NOTHING_TRAINED = 'no run was started';
@@ -47,7 +54,7 @@ async function trainFor(log: vscode.LogOutputChannel): Promise<void> {
       {
         label: '$(play) Train',
         description: `saved as ${path.basename(file)}`,
-        detail: `${plan.batch_size * plan.gradient_accumulation_steps} sequences of ${plan.shape.block_size} tokens a step, ≈${plan.steps.toLocaleString('en-US')} steps at ${Math.round(plan.tokens_per_s).toLocaleString('en-US')} tokens/s on ${plan.device}`,
+        detail: `${plan.batch_size * plan.gradient_accumulation_steps} sequences of ${plan.shape.block_size} tokens a step, ≈${plan.steps.toLocaleString('en-US')} steps at ${Math.round(plan.tokens_per_s).toLocaleString('en-US')} tokens/s on ${plan.device}${exportsNote(plan) ? `; ${exportsNote(plan)}` : ''}`,
         train: true,
       },
       { label: 'Cancel', train: false },

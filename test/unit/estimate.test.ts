@@ -44,6 +44,7 @@ const shakespeare: EstimateInput = {
     rope_base: 10000,
     norm_eps: 1e-5,
     attn_bias: false,
+    skip_connections: false,
   },
   train: {
     init_from: 'scratch',

@@ -30,6 +30,7 @@ const gpt2 = (rank: number | null): EstimateInput => ({
     rope_base: 10000,
     norm_eps: 1e-5,
     attn_bias: false,
+    skip_connections: false,
   },
   train: {
     init_from: 'gpt2',

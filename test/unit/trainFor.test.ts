@@ -81,6 +81,12 @@ test('the plan in words, and the name of its run', () => {
   );
   assert.match(lines, /val loss {3}≈1\.55 expected/);
   assert.match(lines, /budget {5}300 s \(train\.time_budget_s\)/);
+  assert.doesNotMatch(lines, /exports/, 'a plan without U-net skips exports everywhere');
+  const skips = { ...PLAN, config: { ...PLAN.config, model: { ...PLAN.shape, skip_connections: true } } };
+  assert.match(
+    planLines(skips).join('\n'),
+    /exports {4}ONNX export only: its U-net skips \(model\.skip_connections\) have no Hugging Face or GGUF class; .* \(--set model\.skip_connections=false\)/,
+  );
   assert.equal(trainForName('/data/shakespeare-char/', 0.25), 'shakespeare-char-0.25min');
   assert.equal(trainForName('my data', 5), 'my-data-5min');
 });

@@ -87,6 +87,7 @@ def test_nanogpts_recipes_are_kept_as_its_readme_gives_them():
         # the options Llama and Qwen weights bring, at today's meaning
         **{"n_kv_head": None, "head_dim": None, "mlp_hidden": None, "attn_bias": False},
         **{"rope_base": 10000, "norm_eps": 1e-5},
+        "skip_connections": False,
     }
     assert gpu.train.batch_size == 64 and gpu.train.max_iters == 5000 and gpu.train.eval_interval == 250
     o = gpu.optimizer

@@ -58,6 +58,7 @@ VARIANTS = {
     "relu2": {"mlp": "relu2"},
     "swiglu": {"mlp": "swiglu", "bias": True},
     "untied": {"tie_embeddings": False},
+    "skips": {"skip_connections": True},
     "default-recipe": MUON_RECIPE["model"],
     "every-option": {
         "position": "rope",
@@ -65,6 +66,7 @@ VARIANTS = {
         "qk_norm": True,
         "mlp": "swiglu",
         "tie_embeddings": False,
+        "skip_connections": True,
     },
 }
 

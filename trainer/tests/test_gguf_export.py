@@ -262,6 +262,14 @@ def test_architectures_llama_cpp_lacks_are_refused(tmp_path, options, named):
     assert list(tmp_path.iterdir()) == [run_dir]
 
 
+def test_skip_connections_are_refused_naming_the_key(tmp_path):
+    run_dir = write_run(tmp_path / "run", tiny_model(**MUON_RECIPE["model"], skip_connections=True), CHAR)
+    with pytest.raises(TrainerError, match="model.skip_connections true has no GGUF export") as err:
+        export_gguf(run_dir, tmp_path / "m.gguf", None)
+    assert err.value.key == "model.skip_connections"
+    assert list(tmp_path.iterdir()) == [run_dir]
+
+
 def test_bad_out_and_tokenizers_are_refused(tmp_path):
     run_dir = write_run(tmp_path / "run", model_for("gpt2"), CHAR)
     with pytest.raises(TrainerError, match="--out .* is a folder"):

@@ -195,6 +195,15 @@ def test_architecture_without_a_transformers_class_is_refused(tmp_path, options,
     assert not (tmp_path / "out").exists()
 
 
+def test_skip_connections_are_refused_naming_the_key(tmp_path):
+    """The demo preset's architecture with U-net skips: no transformers class has them."""
+    run = write_run(tmp_path / "run", tiny_model(**MUON_RECIPE["model"], skip_connections=True), CHAR)
+    with pytest.raises(TrainerError, match="model.skip_connections true has no Hugging Face export") as info:
+        export_hf(run, tmp_path / "out", None)
+    assert info.value.key == "model.skip_connections" and "--format onnx" in info.value.message
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_folder_is_refused_unless_empty(tmp_path):
     run = write_run(tmp_path / "run", tiny_model(), CHAR)
     (tmp_path / "full").mkdir()

@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wordplay_trainer.train.model import GPT, GPTConfig, apply_rope, rope_angles
+from wordplay_trainer.train.layers import apply_rope, rope_angles
+from wordplay_trainer.train.model import GPT, GPTConfig
 
 
 def tiny(**kw) -> GPT:

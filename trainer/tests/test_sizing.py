@@ -86,6 +86,7 @@ def test_a_plan_is_a_valid_config_for_each_tokenizer(datasets, kind):
     assert cfg.train.max_iters >= 20 * result["steps"] > 0, "the budget ends the run, not max_iters"
     assert (cfg.model.n_layer, cfg.model.n_embd) == (result["shape"]["n_layer"], result["shape"]["n_embd"])
     assert cfg.model.n_embd == sizing.ASPECT * cfg.model.n_layer
+    assert cfg.model.skip_connections, "the record's U-net skips, beyond the preset's architecture"
     assert cfg.model.block_size < result["params"] and cfg.model.block_size < 0.1 * len(TEXT * 100)
     assert result["tokens"] == result["steps"] * result["tokens_per_step"]
     # the smallest fits; the chosen one's tokens a parameter are the nearest the rule's
@@ -146,7 +147,7 @@ def test_calibration_is_kept_per_machine_and_shape(datasets, tmp_path, monkeypat
     cache = tmp_path / "calibration.json"
     _, data = size.dataset_facts(datasets["char"])
     recipe = json.loads((size.PRESETS_DIR / f"{size.RECIPE}.json").read_text())
-    architecture = {k: recipe["model"][k] for k in size.ARCHITECTURE_KEYS}
+    architecture = {**{k: recipe["model"][k] for k in size.ARCHITECTURE_KEYS}, **size.RECORD_OPTIONS}
     optimizer = load_config(size.RECIPE).optimizer
     two = list(itertools.islice(sizing.candidates(data, "cpu", architecture), 2))
     first = Calibration(cache, torch.device("cpu"), "auto")

@@ -112,6 +112,8 @@ export interface ModelShape {
   head_dim?: number | null;
   mlp_hidden?: number | null;
   attn_bias?: boolean;
+  /** U-net skips: one learned weight per pair of mirrored blocks. */
+  skip_connections?: boolean;
 }
 
 /** The MLP's hidden width: 4·n_embd; SwiGLU's three matrices 8/3·n_embd, down to a multiple of 8
@@ -137,7 +139,8 @@ export function paramCount(shape: ModelShape): [number, number] {
   const wte = shape.vocab_size * d;
   const head = shape.tie_embeddings === false ? shape.vocab_size * d : 0; // tied: wte is the head
   const wpe = shape.position === 'rope' ? 0 : shape.block_size * d;
-  const withoutPos = shape.n_layer * (attention + mlp + norms) + lnF + wte + head;
+  const skips = shape.skip_connections ? Math.floor(shape.n_layer / 2) : 0;
+  const withoutPos = shape.n_layer * (attention + mlp + norms) + lnF + wte + head + skips;
   return [withoutPos, withoutPos + wpe];
 }
 

@@ -26,6 +26,7 @@ export interface RunConfig {
     mlp: 'gelu' | 'relu2' | 'swiglu';
     tie_embeddings: boolean;
     zero_init: boolean;
+    skip_connections: boolean;
   };
   train: {
     init_from: string;

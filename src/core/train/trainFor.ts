@@ -141,6 +141,15 @@ export function planSummary(plan: TrainForPlan): string {
   );
 }
 
+/** What a plan's U-net skips (model.skip_connections: they win on time, commands/size.py) cost
+ *  in exports; undefined where it has none. */
+export function exportsNote(plan: TrainForPlan): string | undefined {
+  const model = plan.config.model as { skip_connections?: boolean } | undefined;
+  return model?.skip_connections
+    ? 'ONNX export only: its U-net skips (model.skip_connections) have no Hugging Face or GGUF class; model.skip_connections false trains one that has'
+    : undefined;
+}
+
 /** The plan as the CLI prints it before training. */
 export function planLines(plan: TrainForPlan): string[] {
   const s = plan.shape;
@@ -159,6 +168,7 @@ export function planLines(plan: TrainForPlan): string[] {
     `  tokens     ≈${formatCount(plan.tokens)} in ≈${plan.steps.toLocaleString('en-US')} steps (${plan.epochs.toFixed(2)} epochs) at ${Math.round(plan.tokens_per_s).toLocaleString('en-US')} tokens/s, ${calibrated}`,
     `  val loss   ≈${plan.expected_val_loss.toFixed(2)} expected (fitted on tiny Shakespeare; other text differs)`,
     `  budget     ${plan.budget_s} s (train.time_budget_s), evaluations and the export included`,
+    ...(exportsNote(plan) ? [`  exports    ${exportsNote(plan)} (--set model.skip_connections=false)`] : []),
   ];
 }
 

@@ -97,4 +97,5 @@ def bench(cfg: RunConfig, iters: int, warmup: int, name: str, vocab_size: int | 
         "mfu": util,
         "peak_flops": peak,
         "peak_source": peak_source,
+        "threads": torch.get_num_threads(),
     }

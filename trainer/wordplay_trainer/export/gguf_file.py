@@ -84,6 +84,12 @@ SPLITS = {LLAMA3_SPLIT: "llama-bpe", LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}
 
 
 def _architecture(c: GPTConfig) -> gguf.MODEL_ARCH:
+    if key := c.ours_only():
+        raise TrainerError(
+            f"model.{key} true has no GGUF export: llama.cpp computes no such model. Export it as "
+            f"ONNX (--format onnx) instead, or train with model.{key} false",
+            f"model.{key}",
+        )
     options = (c.position, c.norm, c.qk_norm, c.mlp)
     arch = ARCHITECTURES.get(options)
     if arch == gguf.MODEL_ARCH.GPT2:

@@ -74,6 +74,12 @@ META_KEYS += ("train_tokens", "val_tokens", "train_bytes", "val_bytes", "created
 def hf_target(c: GPTConfig) -> tuple[str, bool]:
     """The transformers class that computes the model, and whether it holds MLP biases; a
     TrainerError naming the model.* keys when there is none."""
+    if key := c.ours_only():
+        raise TrainerError(
+            f"model.{key} true has no Hugging Face export: no transformers class computes it. Export "
+            f"it as ONNX (--format onnx) instead, or train with model.{key} false",
+            f"model.{key}",
+        )
     arch = tuple(getattr(c, k) for k in ARCHITECTURE_KEYS)
     found = HF_ARCHITECTURES.get(arch)
     if found is not None and found[0] == "GPT2LMHeadModel":

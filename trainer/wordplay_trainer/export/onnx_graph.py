@@ -43,7 +43,8 @@ import torch
 from onnx import helper, numpy_helper
 
 from ..common.schemas import read_json
-from ..train.model import GPT, rope_angles
+from ..train.layers import rope_angles
+from ..train.model import GPT
 
 OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.23 (Python) reads IR <= 11; 8 is what opset 17 needs
@@ -107,7 +108,8 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
     Expand, Reshape: key/value head j serves query heads j*group .. (j+1)*group - 1); onnxruntime's
     GroupQueryAttention would do it fused, but it keeps its cache as (batch, n_kv_head, seq,
     head_dim), not the sequence-major layout completion appends to. The query, key and value
-    biases of model.attn_bias are c_attn's bias, added after its MatMul like any other.
+    biases of model.attn_bias are c_attn's bias, added after its MatMul like any other. The U-net
+    skips of model.skip_connections are a Mul by their weight and an Add.
     """
     c = model.config
     C, N, NKV, D = c.n_embd, c.n_head, c.n_kv_head, c.head_dim
@@ -206,6 +208,19 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
         heads = node("Reshape", [x, kv_heads], f"{name}.heads")
         return node("Reshape", [node("Expand", [heads, kv_repeat], f"{name}.expand"), query_width], name)
 
+    def skip(x: str, layer: int, skips: list[str], output: bool) -> str:
+        """model.skip_connections (the U-net of GPT._skip): a first-half block's output kept, and
+        joined, weighted, to its mirror's input in the second half."""
+        if not c.skip_connections:
+            return x
+        half, n = c.n_layer // 2, c.n_layer
+        if output and layer < half:
+            skips.append(x)
+        elif not output and layer >= n - half:
+            weight = init(f"h{layer}.skip_weight", sd["skip_weights"][n - 1 - layer])
+            x = node("Add", [x, node("Mul", [skips.pop(), weight], f"h{layer}.skip")], f"h{layer}.skipped")
+        return x
+
     wte = init("wte", sd["transformer.wte.weight"])
     split = init("qkv_split", np.array([N * D, width, width], np.int64))
     # The causal mask as an additive bias (1, 1, seq, past + seq), built once for all layers:
@@ -235,9 +250,11 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
     if c.position == "learned":
         pos = node("Gather", [init("wpe", sd["transformer.wpe.weight"]), POSITION_IDS], "pos_emb")
         x = node("Add", [x, pos], "h0")
+    skips: list[str] = []
     for i in range(c.n_layer):
         w = _block_weights(sd, f"transformer.h.{i}.")
         p = f"h{i}"
+        x = skip(x, i, skips, output=False)
         a = norm(x, w["ln_1.weight"], w["ln_1.bias"], f"{p}.ln_1")
         qkv = linear(a, w["attn.c_attn.weight"], w["attn.c_attn.bias"], f"{p}.c_attn")
         q, k, v = f"{p}.q", f"{p}.k", f"{NEW_VALUE}{i}"
@@ -263,6 +280,7 @@ def build_onnx(model: GPT) -> onnx.ModelProto:
             f"{p}.r1",
         )
         x = node("Add", [x, mlp(norm(x, w["ln_2.weight"], w["ln_2.bias"], f"{p}.ln_2"), w, p)], f"{p}.r2")
+        x = skip(x, i, skips, output=True)
     last = node("Gather", [x, init("last_index", np.array(-1, np.int64))], "last", axis=1)
     ln_f = sd["transformer.ln_f.weight"], sd.get("transformer.ln_f.bias")
     last = norm(last, *ln_f, "ln_f")

@@ -54,6 +54,7 @@ OPTION_ARGS = (
     "rope_base",
     "norm_eps",
     "attn_bias",
+    "skip_connections",
 )
 MODEL_ARGS = (*SHAPE_ARGS, *OPTION_ARGS)
 

@@ -13,7 +13,8 @@ queries and keys before the rotation (QK-norm, Qwen3); a ReLU² MLP (modded-nano
 SwiGLU (Llama) of any width; grouped-query attention (fewer key/value heads than query heads,
 each shared by n_head / n_kv_head query heads); a head size other than n_embd / n_head (Qwen3);
 biases on the query, key and value projections alone (Qwen2); an untied head; output
-projections that start at zero. A pretrained Llama, Qwen2 or Qwen3 folder maps onto these
+projections that start at zero; U-net skips from the first half's blocks to the second's
+(modded-nanogpt; ONNX export only). A pretrained Llama, Qwen2 or Qwen3 folder maps onto these
 (hf_weights.py), so one model, one exporter and one completion engine serve them all.
 
 Two forward paths share every weight:
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
+
+from .layers import RMSNorm, apply_rope, make_norm, rope_angles
 
 # The embedding and head are padded to a multiple of this many rows: matrix shapes that are
 # multiples of 64 run markedly faster on GPUs. Padding rows are never sampled.
@@ -60,6 +63,7 @@ class GPTConfig:
     rope_base: float = 10000.0  # the rotary base (Llama 2's; Llama 3 and Qwen use larger)
     norm_eps: float = 1e-5  # LayerNorm's and RMSNorm's epsilon
     attn_bias: bool = False  # biases on the query, key and value projections (Qwen2)
+    skip_connections: bool = False  # U-net: early blocks' outputs join late blocks' inputs
 
     def __post_init__(self) -> None:
         if self.n_kv_head is None:
@@ -83,55 +87,14 @@ class GPTConfig:
                 return key, ours, gpt2
         return None
 
+    def ours_only(self) -> str | None:
+        """The first option no transformers or llama.cpp class computes (so no Hugging Face or
+        GGUF export), or None."""
+        return "skip_connections" if self.skip_connections else None
+
     @property
     def padded_vocab_size(self) -> int:
         return math.ceil(self.vocab_size / VOCAB_MULTIPLE) * VOCAB_MULTIPLE
-
-
-class LayerNorm(nn.Module):
-    """LayerNorm with an optional bias (PyTorch's has no bias=False before 2.1)."""
-
-    def __init__(self, ndim: int, bias: bool, eps: float):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(ndim))
-        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
-
-
-class RMSNorm(nn.Module):
-    """x / sqrt(mean(x²) + eps) · weight (Llama's; no mean subtracted, no bias)."""
-
-    def __init__(self, ndim: int, eps: float):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(ndim))
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
-
-
-def make_norm(config: GPTConfig, ndim: int) -> nn.Module:
-    if config.norm == "rmsnorm":
-        return RMSNorm(ndim, config.norm_eps)
-    return LayerNorm(ndim, bias=config.bias, eps=config.norm_eps)
-
-
-def rope_angles(head_dim: int, positions: torch.Tensor, base: float) -> torch.Tensor:
-    """The rotation angle of each position (..., head_dim / 2): position · base^(-2i/head_dim)."""
-    inv_freq = 1.0 / base ** (
-        torch.arange(0, head_dim, 2, dtype=torch.int64, device=positions.device).float() / head_dim
-    )
-    return positions.float()[..., None] * inv_freq
-
-
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotates each pair (x[i], x[i + head_dim/2]) of x (B, n_head, T, head_dim) by its angle;
-    cos and sin are (B or 1, 1, T, head_dim / 2)."""
-    x1, x2 = x.float().chunk(2, dim=-1)
-    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).type_as(x)
 
 
 class CausalSelfAttention(nn.Module):
@@ -230,9 +193,9 @@ class MLP(nn.Module):
 class Block(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.ln_1 = make_norm(config, config.n_embd)
+        self.ln_1 = make_norm(config.norm, config.n_embd, config.bias, config.norm_eps)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = make_norm(config, config.n_embd)
+        self.ln_2 = make_norm(config.norm, config.n_embd, config.bias, config.norm_eps)
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
@@ -255,11 +218,13 @@ class GPT(nn.Module):
             wte=nn.Embedding(config.padded_vocab_size, config.n_embd),
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-            ln_f=make_norm(config, config.n_embd),
+            ln_f=make_norm(config.norm, config.n_embd, config.bias, config.norm_eps),
         )
         if config.position == "learned":
             layers["wpe"] = nn.Embedding(config.block_size, config.n_embd)
         self.transformer = nn.ModuleDict(layers)
+        # U-net: block i of the first half hands its output to block n_layer-1-i of the second
+        self.skip_weights = nn.Parameter(torch.ones(config.n_layer // 2)) if config.skip_connections else None
         self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size, bias=False)
         if config.tie_embeddings:
             # the head reads the token embedding (https://paperswithcode.com/method/weight-tying)
@@ -299,6 +264,19 @@ class GPT(nn.Module):
         angles = angles[None, None] if pos.dim() == 1 else angles[:, None]
         return angles.cos(), angles.sin()
 
+    def _skip(self, x: torch.Tensor, layer: int, skips: list[torch.Tensor], output: bool) -> torch.Tensor:
+        """The U-net skips around block `layer`: before a block of the second half (output
+        False), the output of its mirror in the first half, weighted, joins its input; after a
+        block of the first half (output True), its output is kept for its mirror."""
+        if self.skip_weights is None:
+            return x
+        half, n = self.config.n_layer // 2, self.config.n_layer
+        if output and layer < half:
+            skips.append(x)
+        elif not output and layer >= n - half:
+            x = x + self.skip_weights[n - 1 - layer] * skips.pop()
+        return x
+
     def _embed(self, idx: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         x = self.transformer.wte(idx)
         return x + self.transformer.wpe(pos) if "wpe" in self.transformer else x
@@ -314,8 +292,10 @@ class GPT(nn.Module):
         pos = torch.arange(T, dtype=torch.long, device=idx.device)
         x = self.transformer.drop(self._embed(idx, pos))
         rotation = self._rotation(pos)
-        for block in self.transformer.h:
-            x = block(x, rotation)
+        skips: list[torch.Tensor] = []
+        for i, block in enumerate(self.transformer.h):
+            x = self._skip(x, i, skips, output=False)
+            x = self._skip(block(x, rotation), i, skips, output=True)
         x = self.transformer.ln_f(x)
         if targets is None:
             return self.lm_head(x[:, [-1], :]), None
@@ -341,9 +321,11 @@ class GPT(nn.Module):
         vocabulary (B, vocab_size) and the keys/values including the new tokens."""
         x = self._embed(idx, pos)
         rotation = self._rotation(pos)
-        presents = []
-        for block, layer_past in zip(self.transformer.h, past, strict=True):
+        presents, skips = [], []
+        for i, (block, layer_past) in enumerate(zip(self.transformer.h, past, strict=True)):
+            x = self._skip(x, i, skips, output=False)
             x, present = block.forward_cached(x, layer_past, rotation)
+            x = self._skip(x, i, skips, output=True)
             presents.append(present)
         x = self.transformer.ln_f(x[:, -1, :])
         return self.lm_head(x)[:, : self.config.vocab_size], presents

@@ -35,6 +35,7 @@ class ModelConfig:
     mlp: str
     tie_embeddings: bool
     zero_init: bool
+    skip_connections: bool
 
 
 @dataclass(frozen=True)

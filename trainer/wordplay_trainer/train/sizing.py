@@ -9,10 +9,10 @@ heads of both shakespeare-char presets), depths 1 to 8 and then even ones to 24 
 each about twice the last in parameters). Block size: the preset's 64 tokens below 256 wide, then
 half the width rounded down to a power of two (256 at 16×512), whatever the tokenizer (a BPE
 token holds more text, so its context reaches further), within the dataset's smaller split.
-Everything else, the architecture (RoPE, RMSNorm, QK-norm, SwiGLU, tied embeddings) and Muon with
-its learning rates, is that preset's, the recipe tuned for time to a loss on a CPU (#16); AdamW's
-learning rate falls as 1/sqrt(width) above the 384 where shakespeare-char still uses it
-(nanochat's scaling of it).
+Everything else, the architecture (RoPE, RMSNorm, QK-norm, SwiGLU, tied embeddings; U-net skips
+added, commands/size.py) and Muon with its learning rates, is that preset's, the recipe tuned
+for time to a loss on a CPU (#16); AdamW's learning rate falls as 1/sqrt(width) above the 384
+where shakespeare-char still uses it (nanochat's scaling of it).
 
 The rule: each candidate gets tokens/s × its training time (the budget less set-up, the
 evaluations, the checkpoint and the export, as train/budget.py reserves them); the largest
@@ -288,6 +288,7 @@ def run_config(e: Estimate, data: Dataset, dataset_path: str, recipe: dict, devi
         "data": {"dataset": dataset_path},
         "model": {
             **recipe["model"],
+            "skip_connections": c.config.skip_connections,
             "n_layer": c.n_layer,
             "n_head": c.n_head,
             "n_embd": c.n_embd,
