@@ -1,7 +1,6 @@
-// `npm test`: every check, in order (pytest beside the e2e step), each with its own tool's
-// summary. Runs them all and fails at the end if any failed, so one red step does not hide the
-// others.
-import { spawn, spawnSync } from 'node:child_process';
+// `npm test`: every check, in order, each with its own tool's summary. Runs them all and
+// fails at the end if any failed, so one red step does not hide the others.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -70,59 +69,28 @@ const steps = [
     ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('e2e')],
     { ...pythonEnv, WORDPLAY_E2E_SHARED: e2eShared, WORDPLAY_E2E_FOCUS_ROUNDS: '2' },
   ],
+  ['trainer tests (pytest)', python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], pythonEnv],
 ];
-// pytest runs beside the e2e step, which mostly waits on the browser: its PyTorch on one thread
-// so each has a core of the two; its output comes after the e2e step's, whole
-const beside = {
-  before: 'end-to-end tests (code-server in Chromium)',
-  step: [
-    'trainer tests (pytest)',
-    python,
-    ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'],
-    { ...pythonEnv, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-  ],
-};
-
-/** Starts a step in the background, its output into a file; resolves to [exit code, output]. */
-function startBeside([name, command, args, env]) {
-  console.log(`\n=== ${name}: started beside the next step`);
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wordplay-beside-')), 'output.txt');
-  const fd = fs.openSync(out, 'w');
-  const child = spawn(command, args, { cwd: root, stdio: ['ignore', fd, fd], env });
-  fs.closeSync(fd);
-  const started = Date.now();
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ name, code, signal, started, output: fs.readFileSync(out, 'utf8') })),
-  );
-}
 
 // the browser tests need Chromium (Debian's package); installed once when missing
 spawnSync(process.execPath, [path.join(root, 'scripts', 'ensure-chromium.mjs')], { cwd: root, stdio: 'inherit' });
 
 const failed = [];
-let besideRun;
-const report = (name, status, signal, started) => {
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (status !== 0) failed.push(name);
-  console.log(`=== ${name}: ${status === 0 ? 'ok' : `FAILED (exit ${status ?? signal})`} in ${seconds} s`);
-};
 for (const [name, command, args, env] of steps) {
-  if (name === beside.before) besideRun = startBeside(beside.step);
   console.log(`\n=== ${name}`);
   const started = Date.now();
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: env ?? process.env });
-  report(name, result.status, result.signal, started);
-}
-if (besideRun) {
-  const done = await besideRun;
-  console.log(`\n=== ${done.name} (beside the e2e step)\n${done.output}`);
-  report(done.name, done.code, done.signal, done.started);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.status !== 0) failed.push(name);
+  console.log(
+    `=== ${name}: ${result.status === 0 ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds} s`,
+  );
 }
 // whether the steps passed or not: the cluster's daemons and jobs, and the e2e code-server, end here
 spawnSync(process.execPath, [slurmCluster, 'stop'], { cwd: root, stdio: 'inherit' });
 spawnSync(process.execPath, [codeServer, 'stop', e2eShared], { cwd: root, stdio: 'inherit' });
 console.log(
-  `\nchecks: ${steps.length + (besideRun ? 1 : 0) - failed.length} passed, ${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}`,
+  `\nchecks: ${steps.length - failed.length} passed, ${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}`,
 );
 const total = Math.round((Date.now() - startedAll) / 1000);
 console.log(`total: ${Math.floor(total / 60)} min ${total % 60} s`);
