@@ -82,8 +82,9 @@ def new_folder(final: Path) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)  # this pid's, left by a process long gone
-    tmp.mkdir()  # mkdir keeps the umask's permissions
     try:
+        # inside the try: a Ctrl-C (SIGINT) just after mkdir still removes it
+        tmp.mkdir()  # mkdir keeps the umask's permissions
         yield tmp
         if final.exists():
             final.rmdir()  # empty; a rename cannot replace a folder on every platform
