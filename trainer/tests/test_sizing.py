@@ -147,7 +147,7 @@ def test_calibration_is_kept_per_machine_and_shape(datasets, tmp_path, monkeypat
     cache = tmp_path / "calibration.json"
     _, data = size.dataset_facts(datasets["char"])
     recipe = json.loads((size.PRESETS_DIR / f"{size.RECIPE}.json").read_text())
-    architecture = {**{k: recipe["model"][k] for k in size.ARCHITECTURE_KEYS}, **size.RECORD_OPTIONS}
+    architecture = size.plan_architecture(recipe)
     optimizer = load_config(size.RECIPE).optimizer
     two = list(itertools.islice(sizing.candidates(data, "cpu", architecture), 2))
     first = Calibration(cache, torch.device("cpu"), "auto")

@@ -36,6 +36,11 @@ ARCHITECTURE_KEYS = ("bias", "position", "norm", "qk_norm", "mlp", "tie_embeddin
 RECORD_OPTIONS = {"skip_connections": True}
 
 
+def plan_architecture(recipe: dict) -> dict:
+    """The model options of every plan: the recipe preset's, and RECORD_OPTIONS."""
+    return {**{k: recipe["model"][k] for k in ARCHITECTURE_KEYS}, **RECORD_OPTIONS}
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m wordplay_trainer size", description="Size a run for a time budget."
@@ -74,7 +79,7 @@ def plan(dataset: Path, budget_s: float, device_name: str, calibration: Calibrat
     """(the plan or the refusal, the exit code)."""
     ds, data = dataset_facts(dataset)
     recipe = json.loads((PRESETS_DIR / f"{RECIPE}.json").read_text(encoding="utf-8"))
-    architecture = {**{k: recipe["model"][k] for k in ARCHITECTURE_KEYS}, **RECORD_OPTIONS}
+    architecture = plan_architecture(recipe)
     optimizer = load_config(RECIPE).optimizer
     device = calibration.device
     estimates: list[sizing.Estimate] = []

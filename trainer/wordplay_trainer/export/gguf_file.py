@@ -62,6 +62,7 @@ from ..run.rundir import STATE_FILE, RunDir
 from ..train.checkpoint import load_model
 from ..train.model import GPT, GPTConfig
 from .hf_tokenizer import GPT2_FILES
+from .refusals import refuse_gpt2_heads, refuse_ours_only
 
 T = gguf.MODEL_TENSOR
 # (position, norm, qk_norm, mlp) -> the llama.cpp architecture that computes it
@@ -84,16 +85,16 @@ SPLITS = {LLAMA3_SPLIT: "llama-bpe", LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}
 
 
 def _architecture(c: GPTConfig) -> gguf.MODEL_ARCH:
-    if key := c.ours_only():
-        raise TrainerError(
-            f"model.{key} true has no GGUF export: llama.cpp computes no such model. Export it as "
-            f"ONNX (--format onnx) instead, or train with model.{key} false",
-            f"model.{key}",
-        )
+    refuse_ours_only(c, "GGUF", "llama.cpp computes no such model")
     options = (c.position, c.norm, c.qk_norm, c.mlp)
     arch = ARCHITECTURES.get(options)
     if arch == gguf.MODEL_ARCH.GPT2:
-        _refuse_gpt2_shapes(c)
+        refuse_gpt2_heads(
+            c,
+            "GGUF",
+            "llama.cpp's gpt2",
+            'model.position "rope", model.norm "rmsnorm" and model.mlp "swiglu" (llama)',
+        )
         return arch
     if arch == gguf.MODEL_ARCH.LLAMA and c.attn_bias and not c.bias:
         return gguf.MODEL_ARCH.QWEN2  # Llama with biases on q, k and v alone
@@ -111,18 +112,6 @@ def _architecture(c: GPTConfig) -> gguf.MODEL_ARCH:
         "Export it as ONNX (--format onnx) instead"
     )
     raise TrainerError(message, "model")
-
-
-def _refuse_gpt2_shapes(c: GPTConfig) -> None:
-    """llama.cpp's gpt2 computes GPT-2's heads only."""
-    if conflict := c.gpt2_heads_conflict():
-        key, ours, gpt2 = conflict
-        raise TrainerError(
-            f"model.{key} {ours} has no GGUF export with learned positions: llama.cpp's gpt2 computes "
-            f"model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train with "
-            'model.position "rope", model.norm "rmsnorm" and model.mlp "swiglu" (llama)',
-            f"model.{key}",
-        )
 
 
 def _name(tensor: gguf.MODEL_TENSOR, layer: int | None = None, suffix: str = "weight") -> str:

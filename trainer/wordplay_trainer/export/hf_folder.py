@@ -45,6 +45,7 @@ from ..train.checkpoint import load_model
 from ..train.gpt2_weights import TRANSPOSED
 from ..train.model import GPT, GPTConfig
 from .hf_tokenizer import fast_tokenizer
+from .refusals import refuse_gpt2_heads, refuse_ours_only
 
 # (model.position, model.norm, model.qk_norm, model.mlp) -> (the transformers class, whether it
 # can hold model.bias true)
@@ -74,16 +75,16 @@ META_KEYS += ("train_tokens", "val_tokens", "train_bytes", "val_bytes", "created
 def hf_target(c: GPTConfig) -> tuple[str, bool]:
     """The transformers class that computes the model, and whether it holds MLP biases; a
     TrainerError naming the model.* keys when there is none."""
-    if key := c.ours_only():
-        raise TrainerError(
-            f"model.{key} true has no Hugging Face export: no transformers class computes it. Export "
-            f"it as ONNX (--format onnx) instead, or train with model.{key} false",
-            f"model.{key}",
-        )
+    refuse_ours_only(c, "Hugging Face", "no transformers class computes it")
     arch = tuple(getattr(c, k) for k in ARCHITECTURE_KEYS)
     found = HF_ARCHITECTURES.get(arch)
     if found is not None and found[0] == "GPT2LMHeadModel":
-        _refuse_gpt2_shapes(c)
+        refuse_gpt2_heads(
+            c,
+            "Hugging Face",
+            "GPT2LMHeadModel",
+            'model.position "rope" and model.norm "rmsnorm" (a Llama-family class)',
+        )
     if found is not None and found[0] == "LlamaForCausalLM" and c.attn_bias and not c.bias:
         return "Qwen2ForCausalLM", False  # Llama with biases on q, k and v alone: Qwen2
     if found is not None and (found[1] or not c.bias):
@@ -101,18 +102,6 @@ def hf_target(c: GPTConfig) -> tuple[str, bool]:
         "export it as ONNX (--format onnx) instead, or train with one of these",
         "model.bias" if found is not None else None,
     )
-
-
-def _refuse_gpt2_shapes(c: GPTConfig) -> None:
-    """GPT2LMHeadModel computes GPT-2's heads only."""
-    if conflict := c.gpt2_heads_conflict():
-        key, ours, gpt2 = conflict
-        raise TrainerError(
-            f"model.{key} {ours} has no Hugging Face export with learned positions: GPT2LMHeadModel "
-            f"computes model.{key} {gpt2} only. Export it as ONNX (--format onnx) instead, or train "
-            'with model.position "rope" and model.norm "rmsnorm" (a Llama-family class)',
-            f"model.{key}",
-        )
 
 
 def hf_config(name: str, mlp_biases: bool, c: GPTConfig, eot: int | None):
