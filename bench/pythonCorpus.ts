@@ -1,9 +1,12 @@
 // The corpus of `wordplay bench tokenizers`: code every Python installation ships, the `.py`
 // files of the trainer's Python's standard library (sysconfig's "stdlib" path; site-packages and
 // dist-packages left out; files that are empty, not UTF-8 or hold a NUL byte skipped, as prepare
-// would refuse the last two), in sorted order, copied into a folder of the benchmark's.
+// would refuse the last two), copied into a folder of the benchmark's. A cap takes files in the
+// order of their paths' SHA-256, a sample of the whole library, and not its alphabetical head,
+// whose last tenth (prepare's val split) is nothing but encodings/'s code-page tables.
 import { isUtf8 } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../src/core/common/errors';
@@ -46,14 +49,23 @@ function pyFiles(dir: string, rel = ''): string[] {
   return out.sort();
 }
 
-/** Copies the standard library's .py files into work/corpus, the first ones up to capBytes (0: all). */
+/** A file's place in the sample: the SHA-256 of its path, '/'-separated on every platform. */
+function sampleKey(rel: string): string {
+  return createHash('sha256').update(rel.split(path.sep).join('/')).digest('hex');
+}
+
+/** Copies the standard library's .py files into work/corpus: a sample up to capBytes (0: all). */
 export function copyCorpus(work: string, capBytes: number): Corpus {
   const { stdlib, python } = stdlibOf();
   const dir = path.join(work, 'corpus');
   const skipped = { empty: 0, not_utf8: 0 };
   let bytes = 0;
   let files = 0;
-  for (const rel of pyFiles(stdlib)) {
+  const sampled = pyFiles(stdlib)
+    .map((rel) => ({ rel, key: sampleKey(rel) }))
+    .sort((a, b) => (a.key < b.key ? -1 : 1))
+    .map((f) => f.rel);
+  for (const rel of sampled) {
     if (capBytes > 0 && bytes >= capBytes) break;
     if (rel.split(path.sep).some((part) => part.startsWith('.'))) continue; // prepare skips hidden entries
     const text = fs.readFileSync(path.join(stdlib, rel));

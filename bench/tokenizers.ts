@@ -2,8 +2,8 @@
 // small model trains for the same time on one CPU core (#17's goal: the trained BPE). The corpus
 // is code every Python installation ships: the `.py` files of the trainer's Python's standard
 // library (sysconfig's "stdlib" path; site-packages and dist-packages left out; files that are
-// empty, not UTF-8 or hold a NUL byte skipped, as prepare would refuse the last two), in sorted
-// order (pythonCorpus.ts), copied into a temporary folder (optionally only the first files up to --corpus-mb) and
+// empty, not UTF-8 or hold a NUL byte skipped, as prepare would refuse the last two), copied
+// into a temporary folder (pythonCorpus.ts; optionally a sample of files up to --corpus-mb) and
 // prepared once per tokenizer: char, GPT-2 and the trained BPE at several vocabulary sizes.
 // prepare puts <|endoftext|> between the files for GPT-2 and BPE; its split holds out the last
 // 10% of the text (the last files in path order) for validation.
@@ -68,8 +68,8 @@ export const benchTokenizersUsage = `Usage: wordplay bench tokenizers [--seconds
 Trains the same small model (shakespeare-char-cpu's architecture) for the same --seconds of CPU
 time on the .py files of the trainer's Python's standard library with char, GPT-2 and a trained
 BPE of each --vocab-sizes, two runs at a time, one core and one thread each; the schedule is
-sized from each tokenizer's speed in a --calibrate-s run just before. --corpus-mb N keeps the
-first files up to N MB (0: all). The last line is JSON: per tokenizer, the vocabulary, the
+sized from each tokenizer's speed in a --calibrate-s run just before. --corpus-mb N keeps a
+sample of the files up to N MB (0: all). The last line is JSON: per tokenizer, the vocabulary, the
 dataset's tokens and tokens per byte, the iterations and training seconds (CPU and wall), tokens
 per CPU second, the final val loss and val bits per byte; the corpus; and which tokenizer gave
 the lowest val bits per byte.`;

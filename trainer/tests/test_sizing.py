@@ -86,13 +86,14 @@ def test_a_plan_is_a_valid_config_for_each_tokenizer(datasets, kind):
     assert cfg.train.max_iters >= 20 * result["steps"] > 0, "the budget ends the run, not max_iters"
     assert (cfg.model.n_layer, cfg.model.n_embd) == (result["shape"]["n_layer"], result["shape"]["n_embd"])
     assert cfg.model.n_embd == sizing.ASPECT * cfg.model.n_layer
-    assert cfg.model.skip_connections, "the record's U-net skips, beyond the preset's architecture"
+    # the record's U-net skips, beyond the preset's architecture, won on char text and lost on BPE
+    assert cfg.model.skip_connections == (kind == "char")
     assert cfg.model.block_size < result["params"] and cfg.model.block_size < 0.1 * len(TEXT * 100)
     assert result["tokens"] == result["steps"] * result["tokens_per_step"]
-    # the smallest fits; the chosen one's tokens a parameter are the nearest the rule's
+    # the smallest fits; the chosen one's bytes a parameter are the nearest the rule's
     assert result["candidates"][0]["fits"]
-    off = [abs(math.log(c["tokens_per_param"] / sizing.TOKENS_PER_PARAM)) for c in result["candidates"]]
-    assert abs(math.log(result["tokens_per_param"] / sizing.TOKENS_PER_PARAM)) == min(off)
+    off = [abs(math.log(c["bytes_per_param"] / sizing.BYTES_PER_PARAM)) for c in result["candidates"]]
+    assert abs(math.log(result["bytes_per_param"] / sizing.BYTES_PER_PARAM)) == min(off)
     assert 0 < result["expected_val_loss"] < 12
     # measured from the smallest up to the first that does not fit, and no further
     assert [c["fits"] for c in result["candidates"]][-2:] == [True, False]
@@ -113,7 +114,7 @@ def test_little_data_caps_the_model_and_many_epochs_get_dropout(datasets):
     train_tokens = int(len(TEXT * 100) * 0.9)
     assert result["epochs"] > 1 + sizing.REPEAT_DECAY
     # repeated data is worth at most 1 + R* times the unique data
-    assert result["params"] * sizing.TOKENS_PER_PARAM <= (1 + sizing.REPEAT_DECAY) * train_tokens
+    assert result["params"] * sizing.BYTES_PER_PARAM <= (1 + sizing.REPEAT_DECAY) * train_tokens
     assert result["tokens_per_param"] < result["tokens"] / result["params"]
     assert result["config"]["model"]["dropout"] == sizing.SMALL_DATA_DROPOUT
 
@@ -147,7 +148,7 @@ def test_calibration_is_kept_per_machine_and_shape(datasets, tmp_path, monkeypat
     cache = tmp_path / "calibration.json"
     _, data = size.dataset_facts(datasets["char"])
     recipe = json.loads((size.PRESETS_DIR / f"{size.RECIPE}.json").read_text())
-    architecture = size.plan_architecture(recipe)
+    architecture = size.plan_architecture(recipe, data.kind)
     optimizer = load_config(size.RECIPE).optimizer
     two = list(itertools.islice(sizing.candidates(data, "cpu", architecture), 2))
     first = Calibration(cache, torch.device("cpu"), "auto")
@@ -181,13 +182,13 @@ def test_the_loss_fit_holds_the_runs_it_was_fitted_to_and_gives_the_ratio():
     # with equal exponents the compute-optimal ratio is (B/A)^(1/alpha), whatever the budget
     f = sizing.LOSS_FIT
     assert f["ALPHA"] == f["BETA"]
-    assert abs((f["B"] / f["A"]) ** (1 / f["ALPHA"]) - sizing.TOKENS_PER_PARAM) < 0.1
+    assert abs((f["B"] / f["A"]) ** (1 / f["ALPHA"]) - sizing.BYTES_PER_PARAM) < 0.1
 
 
 def test_the_next_larger_shape_wins_when_its_tokens_a_parameter_come_nearer_the_rule(datasets):
     _, data = size.dataset_facts(datasets["char"])
     two, three = itertools.islice(sizing.candidates(data, "cpu", {}), 1, 3)
-    r = sizing.TOKENS_PER_PARAM
+    r = sizing.BYTES_PER_PARAM
 
     def at(c, ratio):  # the throughput at which c sees `ratio` tokens a parameter in 300 s
         return next(
@@ -201,3 +202,31 @@ def test_the_next_larger_shape_wins_when_its_tokens_a_parameter_come_nearer_the_
     assert sizing.choose([small, at(three, 0.8)], data).candidate is three
     assert sizing.choose([small, at(three, 0.1)], data).candidate is two
     assert sizing.choose([at(two, 0.9), at(three, 0.5)], data) is None, "the smallest does not train in time"
+
+
+def test_a_plan_counts_bytes_not_tokens(datasets, tmp_path):
+    # the same tokens at the same throughput, said to hold 4 bytes of text each (a GPT-2 token's
+    # worth) or 1: the tokens that hold more text fit a larger model
+    ids = np.concatenate([np.fromfile(datasets["bpe"] / f"{s}.bin", dtype="<u2") for s in ("train", "val")])
+    tokenizer = (datasets["bpe"] / "tokenizer.json").read_text()
+    plans = {}
+    for per_token in (1, 4):
+        folder = token_dataset(tmp_path / f"{per_token}", tokenizer, ids, per_token * len(ids))
+        plans[per_token], _ = size.plan(folder, 300, "cpu", Measured())
+    fitting = {n: [c["params"] for c in plan["candidates"] if c["fits"]] for n, plan in plans.items()}
+    assert max(fitting[1]) < max(fitting[4])
+    four = plans[4]
+    assert four["bytes_per_param"] == pytest.approx(4 * four["tokens_per_param"], rel=0.01)
+
+
+def test_the_byte_rule_picks_the_best_of_the_bpe_runs_it_was_checked_on():
+    bytes_per_token = 3.895  # the whole standard library's val bytes a token
+    ratio = [tokens * bytes_per_token / params for _, params, tokens, _ in sizing.MEASURED_BPE]
+    nearest = min(range(len(ratio)), key=lambda i: abs(math.log(ratio[i] / sizing.BYTES_PER_PARAM)))
+    best = min(range(len(ratio)), key=lambda i: sizing.MEASURED_BPE[i][3])
+    assert nearest == best
+    # counted in tokens, the rule would have picked a worse one
+    by_tokens = min(
+        range(len(ratio)), key=lambda i: abs(math.log(ratio[i] / bytes_per_token / sizing.BYTES_PER_PARAM))
+    )
+    assert sizing.MEASURED_BPE[by_tokens][3] > sizing.MEASURED_BPE[best][3]

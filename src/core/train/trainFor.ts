@@ -141,7 +141,7 @@ export function planSummary(plan: TrainForPlan): string {
   );
 }
 
-/** What a plan's U-net skips (model.skip_connections: they win on time, commands/size.py) cost
+/** What a plan's U-net skips (model.skip_connections: they win on time on char datasets, commands/size.py) cost
  *  in exports; undefined where it has none. */
 export function exportsNote(plan: TrainForPlan): string | undefined {
   const model = plan.config.model as { skip_connections?: boolean } | undefined;

@@ -31,14 +31,17 @@ from ..train.config import PRESETS_DIR, load_config
 
 RECIPE = "shakespeare-char-cpu"  # the preset whose architecture and optimizer every plan takes
 ARCHITECTURE_KEYS = ("bias", "position", "norm", "qk_norm", "mlp", "tie_embeddings", "zero_init")
-# beyond the preset, which stays exportable to Hugging Face and GGUF: U-net skips won 0.014 nats
-# of val loss in 120 s on the CPU, side by side (train/sizing.py's docstring)
-RECORD_OPTIONS = {"skip_connections": True}
+# beyond the preset, which stays exportable to Hugging Face and GGUF, for char datasets only:
+# U-net skips won 0.014 nats of val loss in 120 s on tiny Shakespeare (char) on the CPU, side by
+# side, and lost 0.03 bits per byte in 300 s on the Python standard library's BPE (BENCHMARKS.md)
+CHAR_RECORD_OPTIONS = {"skip_connections": True}
 
 
-def plan_architecture(recipe: dict) -> dict:
-    """The model options of every plan: the recipe preset's, and RECORD_OPTIONS."""
-    return {**{k: recipe["model"][k] for k in ARCHITECTURE_KEYS}, **RECORD_OPTIONS}
+def plan_architecture(recipe: dict, kind: str) -> dict:
+    """The model options of a plan for a dataset of this tokenizer kind: the recipe preset's,
+    and for char datasets CHAR_RECORD_OPTIONS."""
+    architecture = {k: recipe["model"][k] for k in ARCHITECTURE_KEYS}
+    return {**architecture, **CHAR_RECORD_OPTIONS} if kind == "char" else architecture
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -79,7 +82,7 @@ def plan(dataset: Path, budget_s: float, device_name: str, calibration: Calibrat
     """(the plan or the refusal, the exit code)."""
     ds, data = dataset_facts(dataset)
     recipe = json.loads((PRESETS_DIR / f"{RECIPE}.json").read_text(encoding="utf-8"))
-    architecture = plan_architecture(recipe)
+    architecture = plan_architecture(recipe, data.kind)
     optimizer = load_config(RECIPE).optimizer
     device = calibration.device
     estimates: list[sizing.Estimate] = []
@@ -100,7 +103,7 @@ def plan(dataset: Path, budget_s: float, device_name: str, calibration: Calibrat
                 "(--device cpu)",
                 "--device",
             )
-        shortest = sizing.shortest_budget_s(smallest.candidate, smallest.tokens_per_s)
+        shortest = sizing.shortest_budget_s(smallest.candidate, smallest.tokens_per_s, data)
         why = (
             f"{budget_s / 60:g} minutes is too short to train anything on {dataset} here: the smallest "
             f"model ({smallest.candidate.name}, {smallest.candidate.params:,} parameters) needs about "
@@ -131,7 +134,8 @@ def plan(dataset: Path, budget_s: float, device_name: str, calibration: Calibrat
         "tokens": chosen.tokens,
         "epochs": round(chosen.tokens / data.train_tokens, 3),
         "tokens_per_param": round(sizing.tokens_per_param(chosen, data), 2),
-        "rule_tokens_per_param": sizing.TOKENS_PER_PARAM,
+        "bytes_per_param": round(sizing.bytes_per_param(chosen, data), 2),
+        "rule_bytes_per_param": sizing.BYTES_PER_PARAM,
         "expected_val_loss": round(sizing.expected_val_loss(c.params, useful, data), 3),
         "candidates": [
             {
@@ -140,6 +144,7 @@ def plan(dataset: Path, budget_s: float, device_name: str, calibration: Calibrat
                 "tokens_per_s": round(e.tokens_per_s, 1),
                 "tokens": e.tokens,
                 "tokens_per_param": round(sizing.tokens_per_param(e, data), 2),
+                "bytes_per_param": round(sizing.bytes_per_param(e, data), 2),
                 "fits": sizing.fits(e, data),
             }
             for e in estimates

@@ -10,15 +10,16 @@ each about twice the last in parameters). Block size: the preset's 64 tokens bel
 half the width rounded down to a power of two (256 at 16×512), whatever the tokenizer (a BPE
 token holds more text, so its context reaches further), within the dataset's smaller split.
 Everything else, the architecture (RoPE, RMSNorm, QK-norm, SwiGLU, tied embeddings; U-net skips
-added, commands/size.py) and Muon with its learning rates, is that preset's, the recipe tuned
+added on char datasets, commands/size.py) and Muon with its learning rates, is that preset's, the recipe tuned
 for time to a loss on a CPU (#16); AdamW's learning rate falls as 1/sqrt(width) above the 384
 where shakespeare-char still uses it (nanochat's scaling of it).
 
 The rule: each candidate gets tokens/s × its training time (the budget less set-up, the
-evaluations, the checkpoint and the export, as train/budget.py reserves them); the largest
-candidate whose parameters × TOKENS_PER_PARAM fit in those tokens wins, or the next larger when
-its tokens a parameter come nearer TOKENS_PER_PARAM (Chinchilla: the compute-optimal model sees
-about 20 tokens a parameter; nanochat trains at 20). Parameters are those of the blocks (no
+evaluations, the checkpoint and the export, as train/budget.py reserves them), counted as the
+bytes of text they hold (tokens × the dataset's bytes a token); the largest candidate whose
+parameters × BYTES_PER_PARAM fit in those bytes wins, or the next larger when its bytes a
+parameter come nearer BYTES_PER_PARAM (Chinchilla: the compute-optimal model sees about 20
+tokens a parameter, tokens of about 4 bytes; nanochat trains at 20). Parameters are those of the blocks (no
 embedding, Kaplan's N), so a GPT-2 vocabulary's 50,257-row embedding does not count as model;
 its cost is in the measured tokens/s. Repeated data is worth less: past one pass over the
 training split, a candidate's tokens count as Muennighoff et al. 2023's effective data,
@@ -28,7 +29,7 @@ gets; a plan that repeats the data more than R* times gets nanoGPT's dropout for
 (0.2). A budget in which even the smallest candidate cannot see its tokens is refused, with the
 shortest budget that trains it.
 
-TOKENS_PER_PARAM and LOSS_FIT were measured (2026-12-07, 2-core VM) on tiny Shakespeare, char:
+BYTES_PER_PARAM and LOSS_FIT were measured (2026-12-07, 2-core VM) on tiny Shakespeare, char:
 six runs at fixed tokens (MEASURED; one thread each, the shakespeare-char-cpu recipe and its
 cosine schedule, block 64, 1,024 tokens a step, val loss over 60 batches at the end) at two
 compute budgets, 6·N·D = 1.75e12 FLOPs (depths 2 to 5) and 7e12 (depths 3 and 4; about what
@@ -36,11 +37,17 @@ compute budgets, 6·N·D = 1.75e12 FLOPs (depths 2 to 5) and 7e12 (depths 3 and 
 and 1.672, depth 4 (0.48) gives 1.792; at 7e12 depth 3 (10.6) beats depth 4 (1.9), 1.548 to
 1.577. LOSS_FIT is L = E + A/N^0.5 + B/D^0.5 (Chinchilla's form) fitted to the six by least
 squares (within 0.012 of each; Chinchilla's exponents, 0.34 and 0.28, fit 3 times worse): its
-compute-optimal models see (B/A)^2 = 12.7 tokens a parameter at every budget, our
-TOKENS_PER_PARAM (freeing both exponents fits no better and gives 11 to 13 over these budgets).
+compute-optimal models see (B/A)^2 = 12.7 characters a parameter at every budget, our
+BYTES_PER_PARAM (freeing both exponents fits no better and gives 11 to 13 over these budgets).
 Chinchilla's 20 is for tokens of ~4 bytes and models a thousand times larger. LOSS_FIT is in
 nats per character (bits per byte × ln 2 on this text): a dataset of other text or another
-tokenizer is only roughly predicted, its tokens converted by their bytes."""
+tokenizer is only roughly predicted, its tokens converted by their bytes.
+
+The rule counts bytes, not tokens, because a BPE token holds several characters' worth of
+text: counted in tokens, it gave a trained BPE too small a model. On the whole Python standard
+library (trained BPE, 8,192 tokens, 3.9 bytes a token), 5 minutes on one thread, side by side:
+2×64, the token rule's plan at 18 tokens (72 bytes) a parameter, reached 1.706 bits per byte;
+3×96 at 15 bytes a parameter, the byte rule's, 1.680; 4×128 at 5 bytes 1.682 (MEASURED_BPE)."""
 
 from __future__ import annotations
 
@@ -55,7 +62,7 @@ from .model import GPT, GPTConfig
 
 ASPECT = 32  # n_embd per block
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24)
-TOKENS_PER_PARAM = 12.7  # measured: see the docstring and MEASURED
+BYTES_PER_PARAM = 12.7  # measured on characters, a byte each: see the docstring and MEASURED
 REPEAT_DECAY = 15.4  # R*, repetitions of data over which its worth decays (Muennighoff et al. 2023)
 SMALL_DATA_DROPOUT = 0.2  # nanoGPT's shakespeare-char, for many epochs of little data
 TARGET_STEPS = 1000  # the batch grows so that a plan makes about this many optimizer steps
@@ -81,6 +88,8 @@ MEASURED = [
     (7e12, 3, 332_544, 3_516_416, 1.5477),
     (7e12, 4, 779_520, 1_498_112, 1.5765),
 ]
+# the byte rule's check on BPE, 300 s on one thread: (depth, block parameters N, tokens D, val bpb)
+MEASURED_BPE = [(2, 97_664, 1_805_312, 1.706), (3, 332_544, 1_281_024, 1.680), (4, 779_520, 937_984, 1.682)]
 
 
 @dataclass(frozen=True)
@@ -230,37 +239,43 @@ def useful_tokens(e: Estimate, data: Dataset) -> int:
     return int(unique * (1 + REPEAT_DECAY * (1 - math.exp(-repeats / REPEAT_DECAY))))
 
 
-def in_time(e: Estimate) -> bool:
-    """Whether the candidate sees its TOKENS_PER_PARAM tokens a parameter in the budget."""
-    return e.steps > 0 and e.tokens >= TOKENS_PER_PARAM * e.candidate.params
+def in_time(e: Estimate, data: Dataset) -> bool:
+    """Whether the candidate sees its BYTES_PER_PARAM bytes of text a parameter in the budget."""
+    return e.steps > 0 and e.tokens * data.bytes_per_token >= BYTES_PER_PARAM * e.candidate.params
 
 
 def fits(e: Estimate, data: Dataset) -> bool:
     """in_time, counting repeated data at its worth."""
-    return in_time(e) and useful_tokens(e, data) >= TOKENS_PER_PARAM * e.candidate.params
+    return in_time(e, data) and bytes_per_param(e, data) >= BYTES_PER_PARAM
 
 
 def choose(estimates: list[Estimate], data: Dataset) -> Estimate | None:
-    """The candidate whose tokens a parameter come nearest TOKENS_PER_PARAM (by ratio), or None
+    """The candidate whose bytes a parameter come nearest BYTES_PER_PARAM (by ratio), or None
     when not even the smallest trains in time. `estimates` run from the smallest to the first
     that does not fit, so the choice is the largest that fits or the one above it: on a family
     whose sizes are 2 to 3 times apart, always taking the smaller rounds every plan down (at
     7e12 FLOPs depth 3 at 10.6 tokens a parameter beat depth 4 at 1.9, and at 1.75e12 tied
     depth 2 at 31)."""
-    if not estimates or not in_time(estimates[0]):
+    if not estimates or not in_time(estimates[0], data):
         return None
     trained = [e for e in estimates if e.steps > 0]
-    return min(trained, key=lambda e: abs(math.log(tokens_per_param(e, data) / TOKENS_PER_PARAM)))
+    return min(trained, key=lambda e: abs(math.log(bytes_per_param(e, data) / BYTES_PER_PARAM)))
 
 
 def tokens_per_param(e: Estimate, data: Dataset) -> float:
     return max(useful_tokens(e, data), 1) / e.candidate.params
 
 
-def shortest_budget_s(c: Candidate, tokens_per_s: float) -> float:
+def bytes_per_param(e: Estimate, data: Dataset) -> float:
+    """The bytes of text the candidate's useful tokens hold, a parameter."""
+    return tokens_per_param(e, data) * data.bytes_per_token
+
+
+def shortest_budget_s(c: Candidate, tokens_per_s: float, data: Dataset) -> float:
     """The shortest budget, to a tenth of a second, in which candidate c trains in time."""
-    budget = TOKENS_PER_PARAM * c.params / tokens_per_s + overhead_s(c, tokens_per_s, MIN_SEQUENCES)
-    while not in_time(estimate(c, tokens_per_s, budget)):
+    tokens = BYTES_PER_PARAM * c.params / data.bytes_per_token
+    budget = tokens / tokens_per_s + overhead_s(c, tokens_per_s, MIN_SEQUENCES)
+    while not in_time(estimate(c, tokens_per_s, budget), data):
         budget *= 1.01
     return math.ceil(budget * 10) / 10
 
