@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadConfig } from '../../src/core/train/config';
 import { editConfigText } from '../../src/core/train/configEdit';
 import { parseNvidiaSmi } from '../../src/core/train/deviceDetect';
 import { effectiveDevice, resolveCompile, resolveDtype } from '../../src/core/train/autoRules';
@@ -24,42 +25,8 @@ import mfuCases from '../cases/mfu.json';
 import paramCases from '../cases/params.json';
 import timingCases from '../cases/estimate-timings.json';
 
-const shakespeare: EstimateInput = {
-  model: {
-    n_layer: 6,
-    n_head: 6,
-    n_embd: 384,
-    block_size: 256,
-    dropout: 0.2,
-    bias: false,
-    position: 'learned',
-    norm: 'layernorm',
-    qk_norm: false,
-    mlp: 'gelu',
-    tie_embeddings: true,
-    zero_init: false,
-    n_kv_head: null,
-    head_dim: null,
-    mlp_hidden: null,
-    rope_base: 10000,
-    norm_eps: 1e-5,
-    attn_bias: false,
-    skip_connections: false,
-  },
-  train: {
-    init_from: 'scratch',
-    batch_size: 64,
-    gradient_accumulation_steps: 1,
-    max_iters: 5000,
-    eval_interval: 250,
-    eval_iters: 200,
-    device: 'auto',
-    dtype: 'auto',
-    compile: 'auto',
-    lora: { rank: null, alpha: 16, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
-  },
-  distributed: { nproc_per_node: 1, nnodes: 1 },
-};
+// nanoGPT's shakespeare-char as the preset has it, every other key at the schema's default
+const shakespeare: EstimateInput = loadConfig('nanogpt-shakespeare-char').config;
 const cpu: DeviceInfo = { kind: 'cpu', name: 'CPU', cores: 4, memoryBytes: 16 * 2 ** 30 };
 const a100: DeviceInfo = {
   kind: 'cuda',

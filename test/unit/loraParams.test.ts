@@ -3,6 +3,7 @@
 // not computed. The counts are the trainer's (trainer/tests/test_lora.py builds the same shapes).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadConfig } from '../../src/core/train/config';
 import { estimate, type EstimateInput } from '../../src/core/train/estimate';
 import { loraParams } from '../../src/core/train/loraParams';
 import type { LoraSettings } from '../../src/core/train/runConfig';
@@ -10,42 +11,13 @@ import type { DeviceInfo } from '../../src/core/webview/protocol';
 
 const targets: LoraSettings['targets'] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 const a100: DeviceInfo = { kind: 'cuda', name: 'NVIDIA A100-SXM4-40GB', peakFlops16: 312e12, bf16: true };
-const gpt2 = (rank: number | null): EstimateInput => ({
-  model: {
-    n_layer: 12,
-    n_head: 12,
-    n_embd: 768,
-    block_size: 1024,
-    dropout: 0,
-    bias: true,
-    position: 'learned',
-    norm: 'layernorm',
-    qk_norm: false,
-    mlp: 'gelu',
-    tie_embeddings: true,
-    zero_init: false,
-    n_kv_head: null,
-    head_dim: null,
-    mlp_hidden: null,
-    rope_base: 10000,
-    norm_eps: 1e-5,
-    attn_bias: false,
-    skip_connections: false,
-  },
-  train: {
-    init_from: 'gpt2',
-    batch_size: 8,
-    gradient_accumulation_steps: 1,
-    max_iters: 100,
-    eval_interval: 50,
-    eval_iters: 10,
-    device: 'auto',
-    dtype: 'auto',
-    compile: 'auto',
-    lora: { rank, alpha: 16, dropout: 0, targets },
-  },
-  distributed: { nproc_per_node: 1, nnodes: 1 },
-});
+// GPT-2 124M fine-tuned (the gpt2-finetune preset, every other key at the schema's default)
+const gpt2 = (rank: number | null): EstimateInput =>
+  loadConfig('gpt2-finetune', [
+    `train.lora.rank=${rank}`,
+    ...['train.batch_size=8', 'train.gradient_accumulation_steps=1', 'train.max_iters=100'],
+    ...['train.eval_interval=50', 'train.eval_iters=10'],
+  ]).config;
 
 test('estimate: LoRA trains its adapters alone (their gradients and AdamW state), the base frozen', () => {
   const full = estimate(gpt2(null), 50257, a100);
