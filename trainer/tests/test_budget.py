@@ -22,7 +22,9 @@ from conftest import (
     write_config,
 )
 
+from wordplay_trainer.common.compute import COMPILE
 from wordplay_trainer.common.errors import ConfigError
+from wordplay_trainer.train import budget
 from wordplay_trainer.train.config import load_config
 
 BUDGET_S, SHORT_BUDGET_S = 10.0, 6.0
@@ -122,3 +124,15 @@ def test_a_budget_by_set_that_is_no_number_is_refused_naming_the_key():
     with pytest.raises(ConfigError) as info:
         load_config(tiny_config(Path("/nonexistent")), ["train.time_budget_s=-1"])
     assert [key for key, _ in info.value.problems] == ["train.time_budget_s"]
+
+
+def test_compiling_a_short_cpu_budget_warns_naming_the_keys():
+    short = budget.compiling_message(30, "cpu")
+    assert short.startswith("wordplay: compiling the model")
+    assert "warning: train.compile true under train.time_budget_s 30:" in short
+    assert "set train.compile auto" in short
+    # a long enough budget, no budget, or a GPU: the compile line alone
+    long_enough = COMPILE["cpu_min_run_seconds"]
+    assert [budget.compiling_message(*a) for a in ((long_enough, "cpu"), (None, "cpu"), (30, "cuda"))] == [
+        "wordplay: compiling the model (torch.compile) ..."
+    ] * 3

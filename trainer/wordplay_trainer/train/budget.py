@@ -28,6 +28,7 @@ import statistics
 import time
 from collections import deque
 
+from ..common.compute import COMPILE
 from ..common.log import log
 from .optimizer import budget_learning_rate
 from .run_config import OptimizerConfig, RunConfig
@@ -134,3 +135,18 @@ def run_budget(cfg: RunConfig, t0: float, start_iter: int, n_params: int, master
     if t.time_budget_s is None:
         return None
     return Budget(t.time_budget_s, t0, start_iter, t.max_iters, n_params, master)
+
+
+def compiling_message(time_budget_s: float | None, device_type: str) -> str:
+    """The line a compiled run logs, and a warning under it for a CPU run whose budget is shorter
+    than the shortest that compile auto compiles (so train.compile true asked for it): the first
+    compilation, with inductor's cache empty, takes about a minute that the budget cannot cut."""
+    line = "wordplay: compiling the model (torch.compile) ..."
+    if time_budget_s is None or device_type != "cpu" or time_budget_s >= COMPILE["cpu_min_run_seconds"]:
+        return line
+    return (
+        f"{line}\nwordplay: warning: train.compile true under train.time_budget_s {time_budget_s:g}: "
+        f"on a CPU a first compilation takes about {COMPILE['cpu_compile_seconds']} s, which the budget "
+        "cannot interrupt, so the run can end that much late; set train.compile auto, which compiles "
+        "no CPU run this short"
+    )

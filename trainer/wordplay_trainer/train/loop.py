@@ -40,7 +40,7 @@ from ..run.events import EventWriter
 from ..run.rundir import RunDir
 from . import checkpoint as ckpt
 from . import lora, sharded
-from .budget import Budget, run_budget
+from .budget import Budget, compiling_message, run_budget
 from .evaluate import mean_losses, sample
 from .init_from import check_resume, initial_model, restore_progress, restore_rng
 from .model import GPT
@@ -388,7 +388,7 @@ class Trainer:
             if self.engine is not None:
                 log("wordplay: train.compile is not applied under distributed.backend deepspeed")
             else:
-                log("wordplay: compiling the model (torch.compile) ...")
+                log(compiling_message(t.time_budget_s, self.device.type))
                 self.compiled = compile_model(self.model, self.device)
         self.step_model = self.compiled if self.engine is None else self.engine
         if backend == "ddp" and self.compute.ddp:
