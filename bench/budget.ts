@@ -108,6 +108,9 @@ export async function benchBudget(args: string[]): Promise<number> {
           minutes,
         )
       : null;
+    // the preset's val bits per byte less Train for…'s
+    const gain = (other: typeof sized) =>
+      other.val_bpb !== null && sized.val_bpb !== null ? other.val_bpb - sized.val_bpb : undefined;
     const result = {
       dataset: opts.dataset,
       tokenizer: opts.dataset === 'shakespeare' ? 'char' : 'bpe',
@@ -115,10 +118,8 @@ export async function benchBudget(args: string[]): Promise<number> {
       corpus,
       cpus: os.cpus().length,
       ...sized,
-      ...(shipped && { against_shipped: { config: opts.against, ...shipped } }),
-      ...(shipped?.val_bpb != null && sized.val_bpb !== null && { bpb_gain_shipped: shipped.val_bpb - sized.val_bpb }),
-      ...(against && { against: { config: opts.against, ...against } }),
-      ...(against?.val_bpb != null && sized.val_bpb !== null && { bpb_gain: against.val_bpb - sized.val_bpb }),
+      ...(shipped && { against_shipped: { config: opts.against, ...shipped }, bpb_gain_shipped: gain(shipped) }),
+      ...(against && { against: { config: opts.against, ...against }, bpb_gain: gain(against) }),
     };
     printResult(result);
     return 0;

@@ -37,7 +37,7 @@ function stdlibOf(): { stdlib: string; python: string } {
   return { stdlib, python: version };
 }
 
-/** Every .py file under dir, relative, in sorted order; site-packages and dist-packages left out. */
+/** Every .py file under dir, relative; site-packages and dist-packages left out. */
 function pyFiles(dir: string, rel = ''): string[] {
   const out: string[] = [];
   for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
@@ -46,7 +46,7 @@ function pyFiles(dir: string, rel = ''): string[] {
       out.push(...pyFiles(dir, name));
     else if (entry.isFile() && entry.name.endsWith('.py')) out.push(name);
   }
-  return out.sort();
+  return out;
 }
 
 /** A file's place in the sample: the SHA-256 of its path, '/'-separated on every platform. */

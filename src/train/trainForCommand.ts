@@ -46,6 +46,7 @@ async function trainFor(log: vscode.LogOutputChannel): Promise<void> {
   const minutes = Number(answer);
   const plan = await calibrate(log, dataset, minutes);
   if (!plan) return;
+  const exports = exportsNote(plan);
   const file = nextFreePath(root, trainForName(dataset, minutes), '.wordplay.json');
   const chosen = await pick(
     COMMAND,
@@ -54,7 +55,7 @@ async function trainFor(log: vscode.LogOutputChannel): Promise<void> {
       {
         label: '$(play) Train',
         description: `saved as ${path.basename(file)}`,
-        detail: `${plan.batch_size * plan.gradient_accumulation_steps} sequences of ${plan.shape.block_size} tokens a step, ≈${plan.steps.toLocaleString('en-US')} steps at ${Math.round(plan.tokens_per_s).toLocaleString('en-US')} tokens/s on ${plan.device}${exportsNote(plan) ? `; ${exportsNote(plan)}` : ''}`,
+        detail: `${plan.batch_size * plan.gradient_accumulation_steps} sequences of ${plan.shape.block_size} tokens a step, ≈${plan.steps.toLocaleString('en-US')} steps at ${Math.round(plan.tokens_per_s).toLocaleString('en-US')} tokens/s on ${plan.device}${exports ? `; ${exports}` : ''}`,
         train: true,
       },
       { label: 'Cancel', train: false },

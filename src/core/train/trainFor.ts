@@ -153,6 +153,7 @@ export function exportsNote(plan: TrainForPlan): string | undefined {
 /** The plan as the CLI prints it before training. */
 export function planLines(plan: TrainForPlan): string[] {
   const s = plan.shape;
+  const exports = exportsNote(plan);
   const batch =
     plan.gradient_accumulation_steps > 1
       ? `${plan.batch_size} × ${plan.gradient_accumulation_steps} accumulated`
@@ -168,7 +169,7 @@ export function planLines(plan: TrainForPlan): string[] {
     `  tokens     ≈${formatCount(plan.tokens)} in ≈${plan.steps.toLocaleString('en-US')} steps (${plan.epochs.toFixed(2)} epochs) at ${Math.round(plan.tokens_per_s).toLocaleString('en-US')} tokens/s, ${calibrated}`,
     `  val loss   ≈${plan.expected_val_loss.toFixed(2)} expected (fitted on tiny Shakespeare; other text differs)`,
     `  budget     ${plan.budget_s} s (train.time_budget_s), evaluations and the export included`,
-    ...(exportsNote(plan) ? [`  exports    ${exportsNote(plan)} (--set model.skip_connections=false)`] : []),
+    ...(exports ? [`  exports    ${exports} (--set model.skip_connections=false)`] : []),
   ];
 }
 
